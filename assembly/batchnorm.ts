@@ -1,0 +1,247 @@
+// Batch normalization over data viewed as (G, D, L): feature j owns x[g, j, l] for all g, l.
+// Plain batchnorm is x (N,D) = (N, D, 1); spatial batchnorm is x (N,C,H,W) = (N, C, H*W),
+// so per-channel statistics are taken straight on NCHW with no transpose.
+// With L = 1 the loops run along j (two features per f64x2); otherwise along l.
+
+// s[j] = Σ_{g,l} x[g,j,l]
+function feature_sum(x: usize, s: usize, G: i32, D: i32, L: i32): void {
+  memory.fill(s, 0, <usize>D << 3);
+  let p = x;
+  for (let g = 0; g < G; g++) {
+    if (L == 1) {
+      let j = 0;
+      for (; j + 2 <= D; j += 2) {
+        const t = s + (<usize>j << 3);
+        v128.store(t, f64x2.add(v128.load(t), v128.load(p)));
+        p += 16;
+      }
+      for (; j < D; j++) {
+        const t = s + (<usize>j << 3);
+        store<f64>(t, load<f64>(t) + load<f64>(p));
+        p += 8;
+      }
+    } else {
+      for (let j = 0; j < D; j++) {
+        let acc = f64x2.splat(0.0);
+        let l = 0;
+        for (; l + 2 <= L; l += 2) { acc = f64x2.add(acc, v128.load(p)); p += 16; }
+        let r = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+        for (; l < L; l++) { r += load<f64>(p); p += 8; }
+        const t = s + (<usize>j << 3);
+        store<f64>(t, load<f64>(t) + r);
+      }
+    }
+  }
+}
+
+// s[j] = Σ_{g,l} (x[g,j,l] - m[j])²
+function feature_sumsq(x: usize, m: usize, s: usize, G: i32, D: i32, L: i32): void {
+  memory.fill(s, 0, <usize>D << 3);
+  let p = x;
+  for (let g = 0; g < G; g++) {
+    if (L == 1) {
+      let j = 0;
+      for (; j + 2 <= D; j += 2) {
+        const t = s + (<usize>j << 3);
+        const d = f64x2.sub(v128.load(p), v128.load(m + (<usize>j << 3)));
+        v128.store(t, f64x2.add(v128.load(t), f64x2.mul(d, d)));
+        p += 16;
+      }
+      for (; j < D; j++) {
+        const t = s + (<usize>j << 3);
+        const d = load<f64>(p) - load<f64>(m + (<usize>j << 3));
+        store<f64>(t, load<f64>(t) + d * d);
+        p += 8;
+      }
+    } else {
+      for (let j = 0; j < D; j++) {
+        const mj = load<f64>(m + (<usize>j << 3));
+        const mv = f64x2.splat(mj);
+        let acc = f64x2.splat(0.0);
+        let l = 0;
+        for (; l + 2 <= L; l += 2) {
+          const d = f64x2.sub(v128.load(p), mv);
+          acc = f64x2.add(acc, f64x2.mul(d, d));
+          p += 16;
+        }
+        let r = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+        for (; l < L; l++) { const d = load<f64>(p) - mj; r += d * d; p += 8; }
+        const t = s + (<usize>j << 3);
+        store<f64>(t, load<f64>(t) + r);
+      }
+    }
+  }
+}
+
+// xhat = (x - mean[j]) * invstd[j]; out = gamma[j] * xhat + beta[j]
+function normalize(x: usize, mean: usize, invstd: usize, gamma: usize, beta: usize,
+  xhat: usize, out: usize, G: i32, D: i32, L: i32): void {
+  let i: usize = 0;
+  for (let g = 0; g < G; g++) {
+    if (L == 1) {
+      let j = 0;
+      for (; j + 2 <= D; j += 2) {
+        const o = <usize>j << 3;
+        const h = f64x2.mul(f64x2.sub(v128.load(x + i), v128.load(mean + o)), v128.load(invstd + o));
+        v128.store(xhat + i, h);
+        v128.store(out + i, f64x2.add(f64x2.mul(v128.load(gamma + o), h), v128.load(beta + o)));
+        i += 16;
+      }
+      for (; j < D; j++) {
+        const o = <usize>j << 3;
+        const h = (load<f64>(x + i) - load<f64>(mean + o)) * load<f64>(invstd + o);
+        store<f64>(xhat + i, h);
+        store<f64>(out + i, load<f64>(gamma + o) * h + load<f64>(beta + o));
+        i += 8;
+      }
+    } else {
+      for (let j = 0; j < D; j++) {
+        const o = <usize>j << 3;
+        const ms = load<f64>(mean + o), ks = load<f64>(invstd + o);
+        const gs = load<f64>(gamma + o), bs = load<f64>(beta + o);
+        const mv = f64x2.splat(ms), kv = f64x2.splat(ks), gv = f64x2.splat(gs), bv = f64x2.splat(bs);
+        let l = 0;
+        for (; l + 2 <= L; l += 2) {
+          const h = f64x2.mul(f64x2.sub(v128.load(x + i), mv), kv);
+          v128.store(xhat + i, h);
+          v128.store(out + i, f64x2.add(f64x2.mul(gv, h), bv));
+          i += 16;
+        }
+        for (; l < L; l++) {
+          const h = (load<f64>(x + i) - ms) * ks;
+          store<f64>(xhat + i, h);
+          store<f64>(out + i, gs * h + bs);
+          i += 8;
+        }
+      }
+    }
+  }
+}
+
+// x (G,D,L), gamma, beta (D) -> out, xhat (G,D,L), mean, var, invstd (D); and, in train
+// mode (train = 1), the running statistics updated in place:
+//   running = momentum * running + (1 - momentum) * batch   (biased variance)
+// In test mode mean and var are read from runningMean and runningVar.
+export function batchnorm_forward(x: usize, gamma: usize, beta: usize, out: usize, xhat: usize,
+  mean: usize, variance: usize, invstd: usize, runningMean: usize, runningVar: usize,
+  G: i32, D: i32, L: i32, train: i32, eps: f64, momentum: f64): void {
+  if (train) {
+    const M = <f64>G * <f64>L;
+    feature_sum(x, mean, G, D, L);
+    for (let j = 0; j < D; j++) {
+      const o = <usize>j << 3;
+      store<f64>(mean + o, load<f64>(mean + o) / M);
+    }
+    feature_sumsq(x, mean, variance, G, D, L);
+    for (let j = 0; j < D; j++) {
+      const o = <usize>j << 3;
+      const v = load<f64>(variance + o) / M;
+      store<f64>(variance + o, v);
+      store<f64>(runningMean + o, momentum * load<f64>(runningMean + o) + (1.0 - momentum) * load<f64>(mean + o));
+      store<f64>(runningVar + o, momentum * load<f64>(runningVar + o) + (1.0 - momentum) * v);
+    }
+  } else {
+    memory.copy(mean, runningMean, <usize>D << 3);
+    memory.copy(variance, runningVar, <usize>D << 3);
+  }
+  for (let j = 0; j < D; j++) {
+    const o = <usize>j << 3;
+    store<f64>(invstd + o, 1.0 / Math.sqrt(load<f64>(variance + o) + eps));
+  }
+  normalize(x, mean, invstd, gamma, beta, xhat, out, G, D, L);
+}
+
+// dout, xhat (G,D,L), gamma, invstd (D) -> dx (G,D,L), dgamma, dbeta (D).
+//   dbeta = Σ dout, dgamma = Σ dout·xhat
+//   train: dx = gamma·invstd/M · (M·dout − dbeta − xhat·dgamma), M = G·L
+//   test:  dx = gamma·invstd · dout (the statistics are constants)
+// Both are dx = k1·dout + k2·xhat + k3 with per-feature k1, k2, k3 (kept in k, 3·D).
+export function batchnorm_backward(dout: usize, xhat: usize, gamma: usize, invstd: usize,
+  dx: usize, dgamma: usize, dbeta: usize, k: usize, G: i32, D: i32, L: i32, train: i32): void {
+  memory.fill(dgamma, 0, <usize>D << 3);
+  memory.fill(dbeta, 0, <usize>D << 3);
+  let i: usize = 0;
+  for (let g = 0; g < G; g++) {
+    if (L == 1) {
+      let j = 0;
+      for (; j + 2 <= D; j += 2) {
+        const o = <usize>j << 3;
+        const d = v128.load(dout + i);
+        v128.store(dbeta + o, f64x2.add(v128.load(dbeta + o), d));
+        v128.store(dgamma + o, f64x2.add(v128.load(dgamma + o), f64x2.mul(d, v128.load(xhat + i))));
+        i += 16;
+      }
+      for (; j < D; j++) {
+        const o = <usize>j << 3;
+        const d = load<f64>(dout + i);
+        store<f64>(dbeta + o, load<f64>(dbeta + o) + d);
+        store<f64>(dgamma + o, load<f64>(dgamma + o) + d * load<f64>(xhat + i));
+        i += 8;
+      }
+    } else {
+      for (let j = 0; j < D; j++) {
+        let sb = f64x2.splat(0.0), sg = f64x2.splat(0.0);
+        let l = 0;
+        for (; l + 2 <= L; l += 2) {
+          const d = v128.load(dout + i);
+          sb = f64x2.add(sb, d);
+          sg = f64x2.add(sg, f64x2.mul(d, v128.load(xhat + i)));
+          i += 16;
+        }
+        let rb = f64x2.extract_lane(sb, 0) + f64x2.extract_lane(sb, 1);
+        let rg = f64x2.extract_lane(sg, 0) + f64x2.extract_lane(sg, 1);
+        for (; l < L; l++) {
+          const d = load<f64>(dout + i);
+          rb += d;
+          rg += d * load<f64>(xhat + i);
+          i += 8;
+        }
+        const o = <usize>j << 3;
+        store<f64>(dbeta + o, load<f64>(dbeta + o) + rb);
+        store<f64>(dgamma + o, load<f64>(dgamma + o) + rg);
+      }
+    }
+  }
+  const M = <f64>G * <f64>L;
+  const k1 = k, k2 = k + (<usize>D << 3), k3 = k + (<usize>D << 4);
+  for (let j = 0; j < D; j++) {
+    const o = <usize>j << 3;
+    const a = load<f64>(gamma + o) * load<f64>(invstd + o);
+    store<f64>(k1 + o, a);
+    store<f64>(k2 + o, train ? -a * load<f64>(dgamma + o) / M : 0.0);
+    store<f64>(k3 + o, train ? -a * load<f64>(dbeta + o) / M : 0.0);
+  }
+  i = 0;
+  for (let g = 0; g < G; g++) {
+    if (L == 1) {
+      let j = 0;
+      for (; j + 2 <= D; j += 2) {
+        const o = <usize>j << 3;
+        const r = f64x2.add(f64x2.add(f64x2.mul(v128.load(k1 + o), v128.load(dout + i)),
+          f64x2.mul(v128.load(k2 + o), v128.load(xhat + i))), v128.load(k3 + o));
+        v128.store(dx + i, r);
+        i += 16;
+      }
+      for (; j < D; j++) {
+        const o = <usize>j << 3;
+        store<f64>(dx + i, load<f64>(k1 + o) * load<f64>(dout + i) + load<f64>(k2 + o) * load<f64>(xhat + i) + load<f64>(k3 + o));
+        i += 8;
+      }
+    } else {
+      for (let j = 0; j < D; j++) {
+        const o = <usize>j << 3;
+        const a1 = load<f64>(k1 + o), a2 = load<f64>(k2 + o), a3 = load<f64>(k3 + o);
+        const v1 = f64x2.splat(a1), v2 = f64x2.splat(a2), v3 = f64x2.splat(a3);
+        let l = 0;
+        for (; l + 2 <= L; l += 2) {
+          v128.store(dx + i, f64x2.add(f64x2.add(f64x2.mul(v1, v128.load(dout + i)), f64x2.mul(v2, v128.load(xhat + i))), v3));
+          i += 16;
+        }
+        for (; l < L; l++) {
+          store<f64>(dx + i, a1 * load<f64>(dout + i) + a2 * load<f64>(xhat + i) + a3);
+          i += 8;
+        }
+      }
+    }
+  }
+}

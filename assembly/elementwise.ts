@@ -1,0 +1,88 @@
+// The small layers around the convolution: ReLU, the bias of affine, softmax loss.
+
+// x (n) -> out (n): max(0, x); NaN stays NaN.
+export function relu_forward(x: usize, out: usize, n: i32): void {
+  const zero = f64x2.splat(0.0);
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const o = <usize>i << 3;
+    const v = v128.load(x + o);
+    // keep v where v > 0 or v is NaN (v != v); zero where v <= 0
+    v128.store(out + o, v128.andnot(v, f64x2.le(v, zero)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    const v = load<f64>(x + o);
+    store<f64>(out + o, v <= 0 ? 0.0 : v);
+  }
+}
+
+// dout, x (n) -> dx (n): dout where x > 0, else 0.
+export function relu_backward(dout: usize, x: usize, dx: usize, n: i32): void {
+  const zero = f64x2.splat(0.0);
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const o = <usize>i << 3;
+    v128.store(dx + o, v128.and(v128.load(dout + o), f64x2.gt(v128.load(x + o), zero)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    store<f64>(dx + o, load<f64>(x + o) > 0 ? load<f64>(dout + o) : 0.0);
+  }
+}
+
+// b (M) -> out (N,M): every row a copy of b (the start value of x·w + b).
+export function fill_rows(b: usize, out: usize, N: i32, M: i32): void {
+  const bytes = <usize>M << 3;
+  for (let i = 0; i < N; i++) memory.copy(out + <usize>i * bytes, b, bytes);
+}
+
+// x (N,M) -> s (M): s[j] = Σ_i x[i,j].
+export function sum_rows(x: usize, s: usize, N: i32, M: i32): void {
+  memory.fill(s, 0, <usize>M << 3);
+  let p = x;
+  for (let i = 0; i < N; i++) {
+    let j = 0;
+    for (; j + 2 <= M; j += 2) {
+      const t = s + (<usize>j << 3);
+      v128.store(t, f64x2.add(v128.load(t), v128.load(p)));
+      p += 16;
+    }
+    for (; j < M; j++) {
+      const t = s + (<usize>j << 3);
+      store<f64>(t, load<f64>(t) + load<f64>(p));
+      p += 8;
+    }
+  }
+}
+
+// scores (N,C), y (N) -> dscores (N,C); returns the loss.
+//   loss = (1/N) Σ_i −log softmax(scores_i)[y_i], with the row max subtracted first
+//   dscores = (softmax − onehot(y)) / N
+export function softmax_loss(scores: usize, y: usize, dscores: usize, N: i32, C: i32): f64 {
+  let loss = 0.0;
+  const invN = 1.0 / <f64>N;
+  for (let i = 0; i < N; i++) {
+    const row = scores + (<usize>(i * C) << 3);
+    const drow = dscores + (<usize>(i * C) << 3);
+    let m = load<f64>(row);
+    for (let j = 1; j < C; j++) m = max(m, load<f64>(row + (<usize>j << 3)));
+    let z = 0.0;
+    for (let j = 0; j < C; j++) {
+      const e = Math.exp(load<f64>(row + (<usize>j << 3)) - m);
+      store<f64>(drow + (<usize>j << 3), e);
+      z += e;
+    }
+    const label = load<i32>(y + (<usize>i << 2));
+    const logz = Math.log(z);
+    loss -= load<f64>(row + (<usize>label << 3)) - m - logz;
+    const invz = 1.0 / z;
+    for (let j = 0; j < C; j++) {
+      const t = drow + (<usize>j << 3);
+      store<f64>(t, load<f64>(t) * invz * invN);
+    }
+    const t = drow + (<usize>label << 3);
+    store<f64>(t, load<f64>(t) - invN);
+  }
+  return loss * invN;
+}

@@ -1,0 +1,219 @@
+// The one hot loop: C (M,N) = op(A) (M,K) · op(B) (K,N), or C += that product.
+//   op(A)[i,p] = transA ? A[p*lda + i] : A[i*lda + p]
+//   op(B)[p,j] = transB ? B[j*ldb + p] : B[p*ldb + j]
+// Goto/BLIS blocking: a KC×NC block of op(B) is packed into NR-wide panels (kept in L3,
+// each KC×NR panel in L1), an MC×KC block of op(A) into MR-tall panels (kept in L2), and
+// the 2x8 microkernel keeps a 2×8 tile of C in eight f64x2 accumulators. Eight
+// accumulators + four B vectors + two A splats stay within V8's fifteen xmm registers;
+// more accumulators, or unrolling k, make V8 spill (see DESIGN.md).
+
+export const MR: i32 = 2;
+export const NR: i32 = 8;
+export const KC: i32 = 256;
+export const MC: i32 = 128;
+export const NC: i32 = 2048;
+
+/** Size in bytes of the packing workspace gemm needs (packed A block, packed B block, edge tile). */
+export function gemm_workspace_bytes(): i32 {
+  return (MC * KC + KC * NC + MR * NR) * 8;
+}
+
+// Packs rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into MR-tall panels:
+// pa[(ip*kc + p)*MR + r] = op(A)[i0 + ip*MR + r, p0 + p], zero past row M.
+function pack_a(A: usize, lda: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: i32, pa: usize): void {
+  for (let ip = 0; ip < mc; ip += MR) {
+    const rows = min(MR, mc - ip);
+    const dst0 = pa + (<usize>(ip * kc) << 3);
+    if (transA) {
+      // op(A) rows are contiguous in A's columns: the MR values of one p are adjacent.
+      let src = A + ((<usize>p0 * lda + i0 + ip) << 3);
+      let dst = dst0;
+      if (rows == MR) {
+        for (let p = 0; p < kc; p++) {
+          v128.store(dst, v128.load(src));
+          src += <usize>lda << 3;
+          dst += 16;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          store<f64>(dst, load<f64>(src));
+          store<f64>(dst, 0.0, 8);
+          src += <usize>lda << 3;
+          dst += 16;
+        }
+      }
+    } else {
+      for (let r = 0; r < MR; r++) {
+        let dst = dst0 + (<usize>r << 3);
+        if (r < rows) {
+          let src = A + ((<usize>(i0 + ip + r) * lda + p0) << 3);
+          for (let p = 0; p < kc; p++) {
+            store<f64>(dst, load<f64>(src));
+            src += 8;
+            dst += 16;
+          }
+        } else {
+          for (let p = 0; p < kc; p++) {
+            store<f64>(dst, 0.0);
+            dst += 16;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Packs rows [p0, p0+kc) and columns [j0, j0+nc) of op(B) into NR-wide panels:
+// pb[(jp*kc + p)*NR + c] = op(B)[p0 + p, j0 + jp*NR + c], zero past column N.
+function pack_b(B: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc: i32, pb: usize): void {
+  for (let jp = 0; jp < nc; jp += NR) {
+    const cols = min(NR, nc - jp);
+    const dst0 = pb + (<usize>(jp * kc) << 3);
+    if (!transB && cols == NR) {
+      // Eight adjacent values of one row of B make one row of the panel.
+      let src = B + ((<usize>p0 * ldb + j0 + jp) << 3);
+      let dst = dst0;
+      for (let p = 0; p < kc; p++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        v128.store(dst, v128.load(src, 32), 32);
+        v128.store(dst, v128.load(src, 48), 48);
+        src += <usize>ldb << 3;
+        dst += 64;
+      }
+    } else if (transB) {
+      // Column j of op(B) is row j of B: walk it contiguously.
+      for (let c = 0; c < NR; c++) {
+        let dst = dst0 + (<usize>c << 3);
+        if (c < cols) {
+          let src = B + ((<usize>(j0 + jp + c) * ldb + p0) << 3);
+          for (let p = 0; p < kc; p++) {
+            store<f64>(dst, load<f64>(src));
+            src += 8;
+            dst += 64;
+          }
+        } else {
+          for (let p = 0; p < kc; p++) {
+            store<f64>(dst, 0.0);
+            dst += 64;
+          }
+        }
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const src = B + ((<usize>(p0 + p) * ldb + j0 + jp) << 3);
+        const dst = dst0 + (<usize>(p * NR) << 3);
+        for (let c = 0; c < NR; c++) {
+          store<f64>(dst + (<usize>c << 3), c < cols ? load<f64>(src + (<usize>c << 3)) : 0.0);
+        }
+      }
+    }
+  }
+}
+
+// The 2x8 microkernel: tile (2,8) = pa (kc panel of 2) · pb (kc panel of 8), written to
+// c (row stride ldc bytes) by store (add == false) or accumulation (add == true).
+// @inline keeps the accumulators in registers of the caller's loop.
+// @ts-ignore: decorator
+@inline
+function gemm_f64x2_2x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, add: bool): void {
+  let c00 = f64x2.splat(0.0), c01 = f64x2.splat(0.0), c02 = f64x2.splat(0.0), c03 = f64x2.splat(0.0);
+  let c10 = f64x2.splat(0.0), c11 = f64x2.splat(0.0), c12 = f64x2.splat(0.0), c13 = f64x2.splat(0.0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const b2 = v128.load(pb, 32);
+    const b3 = v128.load(pb, 48);
+    const a0 = v128.load64_splat(pa);
+    const a1 = v128.load64_splat(pa, 8);
+    c00 = f64x2.add(c00, f64x2.mul(a0, b0));
+    c01 = f64x2.add(c01, f64x2.mul(a0, b1));
+    c02 = f64x2.add(c02, f64x2.mul(a0, b2));
+    c03 = f64x2.add(c03, f64x2.mul(a0, b3));
+    c10 = f64x2.add(c10, f64x2.mul(a1, b0));
+    c11 = f64x2.add(c11, f64x2.mul(a1, b1));
+    c12 = f64x2.add(c12, f64x2.mul(a1, b2));
+    c13 = f64x2.add(c13, f64x2.mul(a1, b3));
+    pa += 16;
+    pb += 64;
+  }
+  const c1 = c + ldc;
+  if (add) {
+    c00 = f64x2.add(c00, v128.load(c));
+    c01 = f64x2.add(c01, v128.load(c, 16));
+    c02 = f64x2.add(c02, v128.load(c, 32));
+    c03 = f64x2.add(c03, v128.load(c, 48));
+    c10 = f64x2.add(c10, v128.load(c1));
+    c11 = f64x2.add(c11, v128.load(c1, 16));
+    c12 = f64x2.add(c12, v128.load(c1, 32));
+    c13 = f64x2.add(c13, v128.load(c1, 48));
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c, c02, 32);
+  v128.store(c, c03, 48);
+  v128.store(c1, c10);
+  v128.store(c1, c11, 16);
+  v128.store(c1, c12, 32);
+  v128.store(c1, c13, 48);
+}
+
+// Runs the microkernel over one packed block: an MR×NR tile at a time, B's panel held in
+// L1 while the ir loop walks the A block. Tiles cut by the edge of C go through the
+// workspace tile and only their valid part is written back (the remainder path).
+function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, C: usize, ldc: i32, add: bool, tile: usize): void {
+  const ldcb = <usize>ldc << 3;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const pbj = pb + (<usize>(jr * kc) << 3);
+    for (let ir = 0; ir < mc; ir += MR) {
+      const mr = min(MR, mc - ir);
+      const pai = pa + (<usize>(ir * kc) << 3);
+      const c = C + (<usize>ir * ldcb) + (<usize>jr << 3);
+      if (mr == MR && nr == NR) {
+        gemm_f64x2_2x8(kc, pai, pbj, c, ldcb, add);
+      } else {
+        gemm_f64x2_2x8(kc, pai, pbj, tile, <usize>(NR << 3), false);
+        for (let r = 0; r < mr; r++) {
+          for (let q = 0; q < nr; q++) {
+            const dst = c + <usize>r * ldcb + (<usize>q << 3);
+            const v = load<f64>(tile + (<usize>(r * NR + q) << 3));
+            store<f64>(dst, add ? load<f64>(dst) + v : v);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * C (M,N) [+]= op(A) (M,K) · op(B) (K,N). accumulate = 0 overwrites C, 1 adds to it.
+ * work points to gemm_workspace_bytes() bytes, 16-byte aligned. lda, ldb, ldc are row
+ * strides in elements of the matrices as stored.
+ */
+export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32,
+  A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, accumulate: i32, work: usize): void {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) {
+      for (let i = 0; i < M; i++) memory.fill(C + (<usize>i * ldc << 3), 0, <usize>N << 3);
+    }
+    return;
+  }
+  const pa = work;
+  const pb = work + (<usize>(MC * KC) << 3);
+  const tile = pb + (<usize>(KC * NC) << 3);
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      pack_b(B, ldb, transB != 0, pc, kc, jc, nc, pb);
+      const add = accumulate != 0 || pc > 0;
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        pack_a(A, lda, transA != 0, ic, mc, pc, kc, pa);
+        macro_kernel(mc, nc, kc, pa, pb, C + ((<usize>ic * ldc + jc) << 3), ldc, add, tile);
+      }
+    }
+  }
+}

@@ -1,0 +1,13 @@
+// The kernels. Each takes raw addresses into linear memory and plain integer
+// dimensions, allocates nothing, and knows nothing of JavaScript.
+export { gemm, gemm_workspace_bytes } from './gemm';
+export { conv_forward, conv_backward } from './conv';
+export { maxpool_forward, maxpool_backward, avgpool_forward, avgpool_backward } from './pool';
+export { batchnorm_forward, batchnorm_backward } from './batchnorm';
+export { relu_forward, relu_backward, fill_rows, sum_rows, softmax_loss } from './elementwise';
+export { transpose_nd } from './transpose';
+
+/** The first free address after the static data: where the arena starts. */
+export function heap_base(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,40 @@
+// Axis permutation, as numpy.transpose: out[i0..ik] = x[...] with out axis a = x axis perm[a].
+
+// x with shape (rank dims at shape, i32) -> out whose axis a is x's axis perm[a].
+// counter holds rank i32 of scratch: the running index of out.
+export function transpose_nd(x: usize, out: usize, rank: i32, shape: usize, perm: usize,
+  strides: usize, counter: usize): void {
+  // strides[a] = the element stride in x of out's axis a.
+  let total: i32 = 1;
+  for (let a = rank - 1; a >= 0; a--) total *= load<i32>(shape + (<usize>a << 2));
+  for (let a = 0; a < rank; a++) {
+    const src = load<i32>(perm + (<usize>a << 2));
+    let s: i32 = 1;
+    for (let b = src + 1; b < rank; b++) s *= load<i32>(shape + (<usize>b << 2));
+    store<i32>(strides + (<usize>a << 2), s);
+    store<i32>(counter + (<usize>a << 2), 0);
+  }
+  const last = rank - 1;
+  const inner = load<i32>(shape + (<usize>load<i32>(perm + (<usize>last << 2)) << 2));
+  const innerStride = <usize>load<i32>(strides + (<usize>last << 2)) << 3;
+  let o = out;
+  let base: i32 = 0; // offset in x of the current out row
+  for (let done = 0; done < total; done += inner) {
+    let p = x + (<usize>base << 3);
+    for (let i = 0; i < inner; i++) {
+      store<f64>(o, load<f64>(p));
+      o += 8;
+      p += innerStride;
+    }
+    // advance the counter over the outer axes, odometer style
+    for (let a = last - 1; a >= 0; a--) {
+      const ca = counter + (<usize>a << 2);
+      const dim = load<i32>(shape + (<usize>load<i32>(perm + (<usize>a << 2)) << 2));
+      const s = load<i32>(strides + (<usize>a << 2));
+      const c = load<i32>(ca) + 1;
+      if (c < dim) { store<i32>(ca, c); base += s; break; }
+      store<i32>(ca, 0);
+      base -= s * (dim - 1);
+    }
+  }
+}

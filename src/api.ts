@@ -1,0 +1,16 @@
+// The public API, shared by the Node and browser entries.
+export type { Tensor } from './tensor.js';
+export { tensor } from './tensor.js';
+export type { Pair, ConvParam, PoolParam, BatchnormParam, BatchnormMode, Labels } from './params.js';
+export { ConvcoreError } from './errors.js';
+export { init } from './wasm.js';
+export type { WasmSource, InitOptions } from './wasm.js';
+export { convForward, convBackward } from './conv.js';
+export type { ConvCache } from './conv.js';
+export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from './pool.js';
+export type { MaxPoolCache, AvgPoolCache } from './pool.js';
+export { batchnormForward, batchnormBackward, spatialBatchnormForward, spatialBatchnormBackward } from './batchnorm.js';
+export type { BatchnormCache, BatchnormResult } from './batchnorm.js';
+export { reluForward, reluBackward, affineForward, affineBackward, softmaxLoss } from './elementwise.js';
+export type { ReluCache, AffineCache } from './elementwise.js';
+export { transpose } from './transpose.js';

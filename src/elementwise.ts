@@ -1,0 +1,100 @@
+import { Tensor, make, checkTensor, checkSameShape, shapeString } from './tensor.js';
+import { Labels, checkLabels, checkDout } from './params.js';
+import { kernels, reserve, put, take, i32 } from './wasm.js';
+import { seal, openCache } from './cache.js';
+import { fail } from './errors.js';
+
+export interface ReluCache {
+  readonly kind: 'relu';
+  readonly x: Float64Array;
+  readonly shape: readonly number[];
+}
+
+export interface AffineCache {
+  readonly kind: 'affine';
+  readonly x: Float64Array;
+  readonly w: Float64Array;
+  readonly xShape: readonly number[];
+  readonly N: number;
+  readonly D: number;
+  readonly M: number;
+}
+
+const F64 = 8;
+
+/** x (any shape) -> out = max(0, x). */
+export function reluForward(x: Tensor): { out: Tensor; cache: ReluCache } {
+  const xt = checkTensor('reluForward', 'x', x);
+  const n = xt.data.length;
+  const [px, pout] = reserve('reluForward', [n * F64, n * F64]);
+  put(px, xt.data);
+  kernels().relu_forward(px, pout, n);
+  return { out: make(take(pout, n), xt.shape), cache: seal({ kind: 'relu', x: xt.data.slice(), shape: xt.shape.slice() }) };
+}
+
+/** dout (shape of x) -> dx = dout where x > 0, else 0. */
+export function reluBackward(dout: Tensor, cache: ReluCache): { dx: Tensor } {
+  const c = openCache<ReluCache>('reluBackward', cache, 'relu', 'reluForward');
+  checkDout('reluBackward', dout, c.shape);
+  const n = c.x.length;
+  const [pdout, px, pdx] = reserve('reluBackward', [n * F64, n * F64, n * F64]);
+  put(pdout, dout.data);
+  put(px, c.x);
+  kernels().relu_backward(pdout, px, pdx, n);
+  return { dx: make(take(pdx, n), c.shape) };
+}
+
+/** x (N, d1…dk) flattened to (N,D), w (D,M), b (M) -> out (N,M) = x·w + b. */
+export function affineForward(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: AffineCache } {
+  const fn = 'affineForward';
+  const xt = checkTensor(fn, 'x', x);
+  if (xt.shape.length < 2) fail(`${fn}: x must have rank 2 or more (N, d1, …, dk), got shape ${shapeString(xt.shape)}`);
+  const N = xt.shape[0];
+  const D = xt.data.length / N;
+  const wt = checkTensor(fn, 'w', w, 2, '(D,M)');
+  if (wt.shape[0] !== D) fail(`${fn}: w has ${wt.shape[0]} rows but x has ${D} features per example (shape ${shapeString(xt.shape)})`);
+  const M = wt.shape[1];
+  checkSameShape(fn, 'b', b, [M], `the ${M} columns of w`);
+  const k = kernels();
+  const [px, pw, pb, pout, pwork] = reserve(fn, [N * D * F64, D * M * F64, M * F64, N * M * F64, k.gemm_workspace_bytes()]);
+  put(px, xt.data);
+  put(pw, wt.data);
+  put(pb, b.data);
+  k.fill_rows(pb, pout, N, M);
+  k.gemm(0, 0, N, M, D, px, D, pw, M, pout, M, 1, pwork);
+  const cache = seal({ kind: 'affine' as const, x: xt.data.slice(), w: wt.data.slice(), xShape: xt.shape.slice(), N, D, M });
+  return { out: make(take(pout, N * M), [N, M]), cache };
+}
+
+/** dout (N,M) -> dx (shape of x) = dout·wᵀ, dw (D,M) = xᵀ·dout, db (M) = Σ_n dout. */
+export function affineBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+  const fn = 'affineBackward';
+  const c = openCache<AffineCache>(fn, cache, 'affine', 'affineForward');
+  const { N, D, M } = c;
+  checkDout(fn, dout, [N, M]);
+  const k = kernels();
+  const [pdout, px, pw, pdx, pdw, pdb, pwork] = reserve(fn, [
+    N * M * F64, N * D * F64, D * M * F64, N * D * F64, D * M * F64, M * F64, k.gemm_workspace_bytes(),
+  ]);
+  put(pdout, dout.data);
+  put(px, c.x);
+  put(pw, c.w);
+  k.gemm(0, 1, N, D, M, pdout, M, pw, M, pdx, D, 0, pwork);
+  k.gemm(1, 0, D, M, N, px, D, pdout, M, pdw, M, 0, pwork);
+  k.sum_rows(pdout, pdb, N, M);
+  return {
+    dx: make(take(pdx, N * D), c.xShape),
+    dw: make(take(pdw, D * M), [D, M]),
+    db: make(take(pdb, M), [M]),
+  };
+}
+
+/** scores (N,C), y (N) integer labels -> the mean softmax loss and dscores (N,C). */
+export function softmaxLoss(scores: Tensor, y: Labels): { loss: number; dscores: Tensor } {
+  const { N, C, labels } = checkLabels('softmaxLoss', scores, y);
+  const [ps, py, pd] = reserve('softmaxLoss', [N * C * F64, N * 4, N * C * F64]);
+  put(ps, scores.data);
+  i32(py, N).set(labels);
+  const loss = kernels().softmax_loss(ps, py, pd, N, C);
+  return { loss, dscores: make(take(pd, N * C), [N, C]) };
+}

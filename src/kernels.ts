@@ -1,0 +1,33 @@
+/** The exports of the WebAssembly module (assembly/index.ts). Addresses are byte offsets. */
+export interface Kernels {
+  heap_base(): number;
+  gemm_workspace_bytes(): number;
+  gemm(transA: number, transB: number, M: number, N: number, K: number,
+    A: number, lda: number, B: number, ldb: number, C: number, ldc: number, accumulate: number, work: number): void;
+  conv_forward(x: number, w: number, b: number, out: number, cols: number, work: number,
+    N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
+    SH: number, SW: number, PH: number, PW: number, H2: number, W2: number): void;
+  conv_backward(dout: number, x: number, w: number, dx: number, dw: number, db: number,
+    cols: number, dcols: number, work: number,
+    N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
+    SH: number, SW: number, PH: number, PW: number, H2: number, W2: number): void;
+  maxpool_forward(x: number, out: number, argmax: number, NC: number, H: number, W: number,
+    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number): void;
+  maxpool_backward(dout: number, argmax: number, dx: number, NC: number, H: number, W: number,
+    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number): void;
+  avgpool_forward(x: number, out: number, NC: number, H: number, W: number,
+    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number): void;
+  avgpool_backward(dout: number, dx: number, NC: number, H: number, W: number,
+    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number): void;
+  batchnorm_forward(x: number, gamma: number, beta: number, out: number, xhat: number,
+    mean: number, variance: number, invstd: number, runningMean: number, runningVar: number,
+    G: number, D: number, L: number, train: number, eps: number, momentum: number): void;
+  batchnorm_backward(dout: number, xhat: number, gamma: number, invstd: number,
+    dx: number, dgamma: number, dbeta: number, k: number, G: number, D: number, L: number, train: number): void;
+  relu_forward(x: number, out: number, n: number): void;
+  relu_backward(dout: number, x: number, dx: number, n: number): void;
+  fill_rows(b: number, out: number, N: number, M: number): void;
+  sum_rows(x: number, s: number, N: number, M: number): void;
+  softmax_loss(scores: number, y: number, dscores: number, N: number, C: number): number;
+  transpose_nd(x: number, out: number, rank: number, shape: number, perm: number, strides: number, counter: number): void;
+}

@@ -1,0 +1,174 @@
+import { fail } from './errors.js';
+import { Tensor, checkTensor, checkVector, checkSameShape, shapeString } from './tensor.js';
+
+/** An integer, or an [h, w] pair for different values along height and width. */
+export type Pair = number | readonly [number, number];
+
+export interface ConvParam {
+  stride?: Pair;
+  pad?: Pair;
+}
+
+export interface PoolParam {
+  poolHeight: number;
+  poolWidth: number;
+  stride?: Pair;
+}
+
+export type BatchnormMode = 'train' | 'test';
+
+export interface BatchnormParam {
+  mode: BatchnormMode;
+  eps?: number;
+  momentum?: number;
+  runningMean?: Tensor;
+  runningVar?: Tensor;
+}
+
+/** Integer labels, one per row of the scores. */
+export type Labels = readonly number[] | Int32Array;
+
+/** The geometry of a convolution, computed once and passed to the kernels as plain integers. */
+export interface ConvGeometry {
+  N: number; C: number; H: number; W: number;
+  F: number; HH: number; WW: number;
+  SH: number; SW: number; PH: number; PW: number;
+  H2: number; W2: number;
+}
+
+export interface PoolGeometry {
+  N: number; C: number; H: number; W: number;
+  PHt: number; PWd: number; SH: number; SW: number;
+  H2: number; W2: number;
+}
+
+function pair(fn: string, name: string, v: unknown, dflt: number, min: number, what: string): [number, number] {
+  if (v === undefined) return [dflt, dflt];
+  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= min;
+  if (Array.isArray(v)) {
+    if (v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0], v[1]];
+    fail(`${fn}: ${name} must be ${what} or an [h, w] pair of them, got [${v.map(String).join(', ')}]`);
+  }
+  if (ok(v)) return [v, v];
+  fail(`${fn}: ${name} must be ${what} or an [h, w] pair of them, got ${String(v)}`);
+}
+
+function paramObject(fn: string, name: string, p: unknown): Record<string, unknown> {
+  if (p === undefined) return {};
+  if (p === null || typeof p !== 'object') fail(`${fn}: ${name} must be an object, got ${String(p)}`);
+  return p as Record<string, unknown>;
+}
+
+/** Validates x (N,C,H,W), w (F,C,HH,WW), b (F) and the conv parameters; returns the geometry. */
+export function convGeometry(fn: string, x: unknown, w: unknown, b: unknown, convParam: unknown): ConvGeometry {
+  const xt = checkTensor(fn, 'x', x, 4, '(N,C,H,W)');
+  const wt = checkTensor(fn, 'w', w, 4, '(F,C,HH,WW)');
+  const [N, C, H, W] = xt.shape;
+  const [F, Cw, HH, WW] = wt.shape;
+  if (Cw !== C) fail(`${fn}: w has ${Cw} channels but x has ${C}`);
+  checkVector(fn, 'b', b, F, `the ${F} filters of w`);
+  const p = paramObject(fn, 'convParam', convParam);
+  const [SH, SW] = pair(fn, 'stride', p.stride, 1, 1, 'a positive integer');
+  const [PH, PW] = pair(fn, 'pad', p.pad, 0, 0, 'a non-negative integer');
+  if (HH > H + 2 * PH || WW > W + 2 * PW) {
+    fail(`${fn}: a ${HH}x${WW} kernel does not fit an input of ${H}x${W} padded by ${PH},${PW} (${H + 2 * PH}x${W + 2 * PW})`);
+  }
+  const H2 = Math.floor((H + 2 * PH - HH) / SH) + 1;
+  const W2 = Math.floor((W + 2 * PW - WW) / SW) + 1;
+  return { N, C, H, W, F, HH, WW, SH, SW, PH, PW, H2, W2 };
+}
+
+/** Validates x (N,C,H,W) and the pool parameters; returns the geometry. */
+export function poolGeometry(fn: string, x: unknown, poolParam: unknown): PoolGeometry {
+  const xt = checkTensor(fn, 'x', x, 4, '(N,C,H,W)');
+  const [N, C, H, W] = xt.shape;
+  if (poolParam === null || typeof poolParam !== 'object') {
+    fail(`${fn}: poolParam must be an object {poolHeight, poolWidth, stride}, got ${String(poolParam)}`);
+  }
+  const p = poolParam as Record<string, unknown>;
+  const dim = (name: string): number => {
+    const v = p[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(`${fn}: ${name} must be a positive integer, got ${String(v)}`);
+    return v;
+  };
+  const PHt = dim('poolHeight');
+  const PWd = dim('poolWidth');
+  const [SH, SW] = pair(fn, 'stride', p.stride, 1, 1, 'a positive integer');
+  if (PHt > H || PWd > W) {
+    const s = SH === SW ? `${SH}` : `${SH},${SW}`;
+    fail(`${fn}: a ${PHt}x${PWd} window with stride ${s} does not fit an input of ${H}x${W}`);
+  }
+  const H2 = Math.floor((H - PHt) / SH) + 1;
+  const W2 = Math.floor((W - PWd) / SW) + 1;
+  return { N, C, H, W, PHt, PWd, SH, SW, H2, W2 };
+}
+
+export interface BatchnormSettings {
+  mode: BatchnormMode;
+  eps: number;
+  momentum: number;
+  runningMean: Float64Array | null;
+  runningVar: Float64Array | null;
+}
+
+/** Validates gamma, beta (D) and the batchnorm parameters for D features. */
+export function batchnormSettings(fn: string, D: number, gamma: unknown, beta: unknown, bnParam: unknown): BatchnormSettings {
+  checkVector(fn, 'gamma', gamma, D, `the ${D} features of x`);
+  checkVector(fn, 'beta', beta, D, `the ${D} features of x`);
+  if (bnParam === null || typeof bnParam !== 'object') {
+    fail(`${fn}: bnParam must be an object {mode, eps, momentum, runningMean, runningVar}, got ${String(bnParam)}`);
+  }
+  const p = bnParam as Record<string, unknown>;
+  const mode = p.mode;
+  if (mode !== 'train' && mode !== 'test') fail(`${fn}: mode must be 'train' or 'test', got ${JSON.stringify(mode) ?? String(mode)}`);
+  const eps = p.eps === undefined ? 1e-5 : p.eps;
+  if (typeof eps !== 'number' || !(eps >= 0) || !Number.isFinite(eps)) fail(`${fn}: eps must be a non-negative finite number, got ${String(eps)}`);
+  const momentum = p.momentum === undefined ? 0.9 : p.momentum;
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) fail(`${fn}: momentum must be a number in [0, 1], got ${String(momentum)}`);
+  const stat = (name: string): Float64Array | null => {
+    const v = p[name];
+    if (v === undefined || v === null) return null;
+    return checkVector(fn, name, v, D, `the ${D} features of x`).data;
+  };
+  return { mode, eps, momentum, runningMean: stat('runningMean'), runningVar: stat('runningVar') };
+}
+
+/** Validates scores (N,C) and labels y (N), integers in [0, C). */
+export function checkLabels(fn: string, scores: unknown, y: unknown): { N: number; C: number; labels: Int32Array } {
+  const s = checkTensor(fn, 'scores', scores, 2, '(N,C)');
+  const [N, C] = s.shape;
+  const isInt32 = y instanceof Int32Array;
+  if (!isInt32 && !Array.isArray(y)) fail(`${fn}: y must be an array or Int32Array of ${N} integer labels, got ${y === null ? 'null' : typeof y}`);
+  const arr = y as ArrayLike<unknown>;
+  if (arr.length !== N) fail(`${fn}: y has ${arr.length} labels but scores has ${N} rows`);
+  const labels = new Int32Array(N);
+  for (let i = 0; i < N; i++) {
+    const v = arr[i];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= C) {
+      fail(`${fn}: y[${i}] must be an integer label in [0, ${C}), got ${String(v)}`);
+    }
+    labels[i] = v;
+  }
+  return { N, C, labels };
+}
+
+/** Validates a permutation of the axes of a tensor of rank `rank`; default is reversal, as in numpy. */
+export function checkAxes(fn: string, rank: number, axes: unknown): number[] {
+  if (axes === undefined) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
+  if (!Array.isArray(axes)) fail(`${fn}: axes must be an array, a permutation of 0..${rank - 1}, got ${String(axes)}`);
+  const seen = new Array<boolean>(rank).fill(false);
+  const ok = axes.length === rank && axes.every((a) => {
+    if (typeof a !== 'number' || !Number.isInteger(a) || a < 0 || a >= rank || seen[a]) return false;
+    seen[a] = true;
+    return true;
+  });
+  if (!ok) fail(`${fn}: axes must be a permutation of 0..${rank - 1}, got [${axes.map(String).join(', ')}]`);
+  return axes as number[];
+}
+
+/** Checks that dout has the shape of the forward output recorded in a cache. */
+export function checkDout(fn: string, dout: unknown, outShape: readonly number[]): Tensor {
+  return checkSameShape(fn, 'dout', dout, outShape, 'the shape of the forward output');
+}
+
+export { shapeString };

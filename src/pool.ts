@@ -1,0 +1,72 @@
+import { Tensor, make } from './tensor.js';
+import { PoolParam, PoolGeometry, poolGeometry, checkDout } from './params.js';
+import { kernels, reserve, put, take, i32 } from './wasm.js';
+import { seal, openCache } from './cache.js';
+
+export interface MaxPoolCache {
+  readonly kind: 'maxPool';
+  /** Index within its (H,W) plane of the first maximum of each window. */
+  readonly argmax: Int32Array;
+  readonly g: PoolGeometry;
+}
+
+export interface AvgPoolCache {
+  readonly kind: 'avgPool';
+  readonly g: PoolGeometry;
+}
+
+const F64 = 8;
+
+function outShape(g: PoolGeometry): number[] {
+  return [g.N, g.C, g.H2, g.W2];
+}
+
+/** x (N,C,H,W) -> out (N,C,H2,W2), the maximum of each window; no padding. */
+export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: MaxPoolCache } {
+  const g = poolGeometry('maxPoolForward', x, poolParam);
+  const k = kernels();
+  const nOut = g.N * g.C * g.H2 * g.W2;
+  const [px, pout, parg] = reserve('maxPoolForward', [x.data.length * F64, nOut * F64, nOut * 4]);
+  put(px, x.data);
+  k.maxpool_forward(px, pout, parg, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2);
+  const out = make(take(pout, nOut), outShape(g));
+  return { out, cache: seal({ kind: 'maxPool', argmax: i32(parg, nOut).slice(), g }) };
+}
+
+/** dout (N,C,H2,W2) -> dx (N,C,H,W): each dout goes to its window's first argmax. */
+export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: Tensor } {
+  const c = openCache<MaxPoolCache>('maxPoolBackward', cache, 'maxPool', 'maxPoolForward');
+  const g = c.g;
+  checkDout('maxPoolBackward', dout, outShape(g));
+  const k = kernels();
+  const nx = g.N * g.C * g.H * g.W;
+  const [pdout, parg, pdx] = reserve('maxPoolBackward', [dout.data.length * F64, c.argmax.length * 4, nx * F64]);
+  put(pdout, dout.data);
+  i32(parg, c.argmax.length).set(c.argmax);
+  k.maxpool_backward(pdout, parg, pdx, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2);
+  return { dx: make(take(pdx, nx), [g.N, g.C, g.H, g.W]) };
+}
+
+/** x (N,C,H,W) -> out (N,C,H2,W2), the mean of each window; no padding. */
+export function avgPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: AvgPoolCache } {
+  const g = poolGeometry('avgPoolForward', x, poolParam);
+  const k = kernels();
+  const nOut = g.N * g.C * g.H2 * g.W2;
+  const [px, pout] = reserve('avgPoolForward', [x.data.length * F64, nOut * F64]);
+  put(px, x.data);
+  k.avgpool_forward(px, pout, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2);
+  return { out: make(take(pout, nOut), outShape(g)), cache: seal({ kind: 'avgPool', g }) };
+}
+
+/** dout (N,C,H2,W2) -> dx (N,C,H,W): each dout spread evenly over its window. */
+export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): { dx: Tensor } {
+  const c = openCache<AvgPoolCache>('avgPoolBackward', cache, 'avgPool', 'avgPoolForward');
+  const g = c.g;
+  checkDout('avgPoolBackward', dout, outShape(g));
+  const k = kernels();
+  const nx = g.N * g.C * g.H * g.W;
+  const [pdout, pdx] = reserve('avgPoolBackward', [dout.data.length * F64, nx * F64]);
+  put(pdout, dout.data);
+  k.avgpool_backward(pdout, pdx, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2);
+  return { dx: make(take(pdx, nx), [g.N, g.C, g.H, g.W]) };
+}
