@@ -28,6 +28,8 @@ const MAX_BYTES = 65536 * PAGE;
 const ALIGN = 64;
 
 let loaded: Loaded | null = null;
+/** The highest address any call has reserved up to: what the largest call needed. */
+let peak = 0;
 let pending: Promise<void> | null = null;
 let readSync: ((source: string | URL) => Uint8Array) | null = null;
 let defaultSource: (() => WasmSource) | null = null;
@@ -173,6 +175,7 @@ export function reserve(fn: string, bytes: readonly number[]): number[] {
       fail(`${fn}: could not grow WebAssembly memory to ${formatBytes(top)}: ${(e as Error).message}`);
     }
   }
+  if (top > peak) peak = top;
   return ptrs;
 }
 
@@ -182,9 +185,12 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
-/** The current size of linear memory in bytes (for tests and diagnostics). */
-export function memoryBytes(): number {
-  return load().memory.buffer.byteLength;
+/**
+ * The size of linear memory in bytes and the highest address a call has needed
+ * (for tests and diagnostics): memory never grows past the page holding `peak`.
+ */
+export function memoryStats(): { bytes: number; peak: number; pageBytes: number } {
+  return { bytes: load().memory.buffer.byteLength, peak, pageBytes: PAGE };
 }
 
 /** A fresh view; never keep one across anything that can grow the memory. */

@@ -1,0 +1,54 @@
+// Timing with Benchmark.js, reported as the median of its samples.
+//
+// Each Benchmark.js sample is the mean time of `count` calls, where count is
+// calibrated so that a sample lasts at least minTime (50 ms); for slow calls a
+// sample is one call. We report the median of the samples rather than the mean,
+// so that one sample disturbed by GC or another process does not move the result.
+//
+// The benchmark is deferred: Benchmark.js then calls our function directly. In its
+// synchronous mode it would first call a closure once more per sample as a
+// "pretest", which doubles the cost of the slow peers and measures nothing.
+
+import Benchmark from 'benchmark';
+
+/** Sample settings: fast for the Wasm peers, slow for the plain-JS loops. */
+export const SAMPLING = {
+  full: {
+    fast: { minSamples: 10, maxTime: 3 },
+    // At least 3 calls, and more while the 5 s budget lasts: a 1 s call gets 5.
+    slow: { minSamples: 3, maxTime: 5 },
+  },
+  quick: {
+    fast: { minSamples: 3, maxTime: 0.2 },
+    slow: { minSamples: 1, maxTime: 0 },
+  },
+};
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Times fn() and resolves to { ms, samples }: the median milliseconds per call and
+ * the number of samples it was taken from.
+ */
+export function time(fn, { minSamples, maxTime }) {
+  return new Promise((resolve, reject) => {
+    const bench = new Benchmark({
+      defer: true,
+      minSamples,
+      maxTime,
+      fn: function (deferred) {
+        fn();
+        deferred.resolve();
+      },
+      onComplete() {
+        if (bench.error) reject(bench.error);
+        else resolve({ ms: median(bench.stats.sample) * 1e3, samples: bench.stats.sample.length });
+      },
+    });
+    bench.run({ async: true });
+  });
+}

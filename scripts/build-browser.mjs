@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// The browser builds, run after asc and tsc (`npm run build:browser`):
+// - dist/convcore.wasm: a copy of build/convcore.wasm, beside dist/browser.js (the regular
+//   browser entry, compiled by tsc), which loads it through new URL('./convcore.wasm', import.meta.url);
+// - dist/convcore.browser.js: one self-contained ES module, the Wasm inlined as base64,
+//   that needs no configuration, and its dist/convcore.browser.d.ts.
+// It also exports buildSupportBundles(), which the browser test and the demo server use to
+// bundle src/reference and src/gradcheck for the browser (never shipped).
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const wasmPath = join(root, 'build', 'convcore.wasm');
+const dist = join(root, 'dist');
+export const bundlePath = join(dist, 'convcore.browser.js');
+
+const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning' };
+
+/** Replaces src/inline-wasm.ts with a module that returns the bytes of build/convcore.wasm. */
+function inlineWasmPlugin(bytes) {
+  return {
+    name: 'convcore-inline-wasm',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]src[\\/]inline-wasm\.ts$/ }, () => ({
+        loader: 'js',
+        contents: [
+          `const base64 = ${JSON.stringify(Buffer.from(bytes).toString('base64'))};`,
+          'export function inlineWasm() {',
+          '  const s = atob(base64);',
+          '  const bytes = new Uint8Array(s.length);',
+          '  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);',
+          '  return bytes;',
+          '}',
+        ].join('\n'),
+      }));
+    },
+  };
+}
+
+function readWasm() {
+  try {
+    return readFileSync(wasmPath);
+  } catch {
+    throw new Error(`build-browser: ${wasmPath} is missing; run \`npm run asbuild:release\` first`);
+  }
+}
+
+/** Copies the .wasm beside dist/browser.js and writes the inlined bundle; returns its size in bytes. */
+export async function buildBrowser() {
+  const bytes = readWasm();
+  mkdirSync(dist, { recursive: true });
+  copyFileSync(wasmPath, join(dist, 'convcore.wasm'));
+  await build({
+    ...common,
+    entryPoints: [join(root, 'src', 'browser-inline.ts')],
+    outfile: bundlePath,
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    plugins: [inlineWasmPlugin(bytes)],
+  });
+  writeFileSync(join(dist, 'convcore.browser.d.ts'), "export * from './api.js';\n");
+  return statSync(bundlePath).size;
+}
+
+/** Bundles the reference loops and the gradient check for pages (tests, demo) into outdir. */
+export async function buildSupportBundles(outdir = join(root, 'build', 'browser')) {
+  await build({
+    ...common,
+    entryPoints: {
+      reference: join(root, 'src', 'reference', 'index.ts'),
+      gradcheck: join(root, 'src', 'gradcheck.ts'),
+    },
+    outdir,
+    sourcemap: 'inline',
+  });
+  return outdir;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  try {
+    const size = await buildBrowser();
+    const gz = gzipSync(readFileSync(bundlePath)).length;
+    console.log(`dist/convcore.wasm: copied from build/convcore.wasm (${readWasm().length} bytes)`);
+    console.log(`dist/convcore.browser.js: ${size} bytes (${(size / 1024).toFixed(1)} KiB), ${gz} bytes gzipped (${(gz / 1024).toFixed(1)} KiB)`);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  }
+}

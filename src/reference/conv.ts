@@ -1,0 +1,93 @@
+import { Tensor, make } from '../tensor.js';
+import { ConvParam, ConvGeometry, convGeometry, checkDout } from '../params.js';
+import { Cache, makeCache, openCache } from './cache.js';
+
+export type ConvCache = Cache<'convForward'>;
+
+interface ConvState {
+  x: Float64Array;
+  w: Float64Array;
+  g: ConvGeometry;
+}
+
+/**
+ * x (N,C,H,W), w (F,C,HH,WW), b (F) -> out (N,F,H2,W2)
+ *
+ *   out[n,f,h2,w2] = b[f] + Σ_c,i,j w[f,c,i,j] · xpad[n,c,h2·S+i,w2·S+j]
+ *
+ * where xpad is x with P zeros around each image, so xpad[n,c,h,w] = x[n,c,h−P,w−P]
+ * inside and 0 in the border. H2 = ⌊(H+2P−HH)/S⌋+1; stride and pad may differ
+ * along height (SH, PH) and width (SW, PW).
+ */
+export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam?: ConvParam): { out: Tensor; cache: ConvCache } {
+  const g = convGeometry('convForward', x, w, b, convParam);
+  const { N, C, H, W, F, HH, WW, SH, SW, PH, PW, H2, W2 } = g;
+  const out = new Float64Array(N * F * H2 * W2);
+  for (let n = 0; n < N; n++) {
+    for (let f = 0; f < F; f++) {
+      for (let h2 = 0; h2 < H2; h2++) {
+        for (let w2 = 0; w2 < W2; w2++) {
+          let s = b.data[f];
+          for (let c = 0; c < C; c++) {
+            for (let i = 0; i < HH; i++) {
+              const h = h2 * SH + i - PH;
+              if (h < 0 || h >= H) continue; // a padding row: xpad is 0 there
+              for (let j = 0; j < WW; j++) {
+                const ww = w2 * SW + j - PW;
+                if (ww < 0 || ww >= W) continue;
+                s += w.data[((f * C + c) * HH + i) * WW + j] * x.data[((n * C + c) * H + h) * W + ww];
+              }
+            }
+          }
+          out[((n * F + f) * H2 + h2) * W2 + w2] = s;
+        }
+      }
+    }
+  }
+  const state: ConvState = { x: x.data.slice(), w: w.data.slice(), g };
+  return { out: make(out, [N, F, H2, W2]), cache: makeCache('convForward', state) };
+}
+
+/**
+ * dout (N,F,H2,W2) -> dx (N,C,H,W), dw (F,C,HH,WW), db (F)
+ *
+ *   db[f]         = Σ_n,h2,w2 dout[n,f,h2,w2]
+ *   dw[f,c,i,j]   = Σ_n,h2,w2 dout[n,f,h2,w2] · xpad[n,c,h2·S+i,w2·S+j]
+ *   dxpad[n,c,h2·S+i,w2·S+j] += dout[n,f,h2,w2] · w[f,c,i,j]   for every f,h2,w2,i,j
+ *
+ * and dx is dxpad without its border (the chain rule through xpad[n,c,h,w] = x[n,c,h−P,w−P]).
+ * Rows and columns of x that no window reaches receive nothing, so their dx is 0.
+ */
+export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+  const { x, w, g } = openCache<ConvState>('convBackward', 'convForward', cache);
+  const { N, C, H, W, F, HH, WW, SH, SW, PH, PW, H2, W2 } = g;
+  const d = checkDout('convBackward', dout, [N, F, H2, W2]).data;
+  const dx = new Float64Array(N * C * H * W);
+  const dw = new Float64Array(F * C * HH * WW);
+  const db = new Float64Array(F);
+  for (let n = 0; n < N; n++) {
+    for (let f = 0; f < F; f++) {
+      for (let h2 = 0; h2 < H2; h2++) {
+        for (let w2 = 0; w2 < W2; w2++) {
+          const g1 = d[((n * F + f) * H2 + h2) * W2 + w2];
+          db[f] += g1;
+          for (let c = 0; c < C; c++) {
+            for (let i = 0; i < HH; i++) {
+              const h = h2 * SH + i - PH;
+              if (h < 0 || h >= H) continue; // padding: xpad is 0 and its gradient is dropped
+              for (let j = 0; j < WW; j++) {
+                const ww = w2 * SW + j - PW;
+                if (ww < 0 || ww >= W) continue;
+                const xi = ((n * C + c) * H + h) * W + ww;
+                const wi = ((f * C + c) * HH + i) * WW + j;
+                dw[wi] += g1 * x[xi];
+                dx[xi] += g1 * w[wi];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dx: make(dx, [N, C, H, W]), dw: make(dw, [F, C, HH, WW]), db: make(db, [F]) };
+}

@@ -1,0 +1,18 @@
+/**
+ * The reference: plain float64 loops that follow the maths literally. They are the
+ * oracle the Wasm kernels are tested against and the baseline they are timed against,
+ * and they are written to be read. Same names and signatures as the main entry.
+ */
+export { tensor } from '../tensor.js';
+export type { Tensor } from '../tensor.js';
+export type { Pair, ConvParam, PoolParam, BatchnormMode, BatchnormParam, Labels } from '../params.js';
+export { ConvcoreError } from '../errors.js';
+export { convForward, convBackward } from './conv.js';
+export type { ConvCache } from './conv.js';
+export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from './pool.js';
+export type { MaxPoolCache, AvgPoolCache } from './pool.js';
+export { batchnormForward, batchnormBackward, spatialBatchnormForward, spatialBatchnormBackward } from './batchnorm.js';
+export type { BatchnormCache, SpatialBatchnormCache, BatchnormResult } from './batchnorm.js';
+export { reluForward, reluBackward, affineForward, affineBackward, softmaxLoss } from './elementwise.js';
+export type { ReluCache, AffineCache } from './elementwise.js';
+export { transpose } from './transpose.js';

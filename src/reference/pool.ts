@@ -1,0 +1,126 @@
+import { Tensor, make } from '../tensor.js';
+import { PoolParam, PoolGeometry, poolGeometry, checkDout } from '../params.js';
+import { Cache, makeCache, openCache } from './cache.js';
+
+export type MaxPoolCache = Cache<'maxPoolForward'>;
+export type AvgPoolCache = Cache<'avgPoolForward'>;
+
+interface PoolState {
+  x: Float64Array;
+  g: PoolGeometry;
+}
+
+/**
+ * The offset in x of the first maximum of window (n,c,h2,w2): the window is scanned
+ * row by row and a later value replaces the best one only if it is strictly greater,
+ * so ties go to the first, and an all-negative window still has its own maximum.
+ */
+function argmax(x: Float64Array, g: PoolGeometry, n: number, c: number, h2: number, w2: number): number {
+  const { C, H, W, PHt, PWd, SH, SW } = g;
+  let best = ((n * C + c) * H + h2 * SH) * W + w2 * SW;
+  for (let i = 0; i < PHt; i++) {
+    for (let j = 0; j < PWd; j++) {
+      const k = ((n * C + c) * H + h2 * SH + i) * W + w2 * SW + j;
+      if (x[k] > x[best]) best = k;
+    }
+  }
+  return best;
+}
+
+/**
+ * x (N,C,H,W) -> out (N,C,H2,W2), no padding, H2 = ⌊(H−ph)/S⌋+1
+ *
+ *   out[n,c,h2,w2] = max_i,j x[n,c,h2·S+i,w2·S+j]
+ */
+export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: MaxPoolCache } {
+  const g = poolGeometry('maxPoolForward', x, poolParam);
+  const { N, C, H2, W2 } = g;
+  const out = new Float64Array(N * C * H2 * W2);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let h2 = 0; h2 < H2; h2++) {
+        for (let w2 = 0; w2 < W2; w2++) {
+          out[((n * C + c) * H2 + h2) * W2 + w2] = x.data[argmax(x.data, g, n, c, h2, w2)];
+        }
+      }
+    }
+  }
+  const state: PoolState = { x: x.data.slice(), g };
+  return { out: make(out, [N, C, H2, W2]), cache: makeCache('maxPoolForward', state) };
+}
+
+/**
+ * dout (N,C,H2,W2) -> dx (N,C,H,W)
+ *
+ * The max passes its gradient to the one input it picked (the first argmax):
+ *   dx[argmax of window (n,c,h2,w2)] += dout[n,c,h2,w2]
+ * summed where windows overlap.
+ */
+export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: Tensor } {
+  const { x, g } = openCache<PoolState>('maxPoolBackward', 'maxPoolForward', cache);
+  const { N, C, H, W, H2, W2 } = g;
+  const d = checkDout('maxPoolBackward', dout, [N, C, H2, W2]).data;
+  const dx = new Float64Array(N * C * H * W);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let h2 = 0; h2 < H2; h2++) {
+        for (let w2 = 0; w2 < W2; w2++) {
+          dx[argmax(x, g, n, c, h2, w2)] += d[((n * C + c) * H2 + h2) * W2 + w2];
+        }
+      }
+    }
+  }
+  return { dx: make(dx, [N, C, H, W]) };
+}
+
+/**
+ * x (N,C,H,W) -> out (N,C,H2,W2), no padding
+ *
+ *   out[n,c,h2,w2] = 1/(ph·pw) · Σ_i,j x[n,c,h2·S+i,w2·S+j]
+ */
+export function avgPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: AvgPoolCache } {
+  const g = poolGeometry('avgPoolForward', x, poolParam);
+  const { N, C, H, W, PHt, PWd, SH, SW, H2, W2 } = g;
+  const out = new Float64Array(N * C * H2 * W2);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let h2 = 0; h2 < H2; h2++) {
+        for (let w2 = 0; w2 < W2; w2++) {
+          let s = 0;
+          for (let i = 0; i < PHt; i++) {
+            for (let j = 0; j < PWd; j++) s += x.data[((n * C + c) * H + h2 * SH + i) * W + w2 * SW + j];
+          }
+          out[((n * C + c) * H2 + h2) * W2 + w2] = s / (PHt * PWd);
+        }
+      }
+    }
+  }
+  return { out: make(out, [N, C, H2, W2]), cache: makeCache('avgPoolForward', { g }) };
+}
+
+/**
+ * dout (N,C,H2,W2) -> dx (N,C,H,W)
+ *
+ * Each input of a window gets an equal share of its gradient:
+ *   dx[n,c,h2·S+i,w2·S+j] += dout[n,c,h2,w2] / (ph·pw)
+ * summed where windows overlap.
+ */
+export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): { dx: Tensor } {
+  const { g } = openCache<{ g: PoolGeometry }>('avgPoolBackward', 'avgPoolForward', cache);
+  const { N, C, H, W, PHt, PWd, SH, SW, H2, W2 } = g;
+  const d = checkDout('avgPoolBackward', dout, [N, C, H2, W2]).data;
+  const dx = new Float64Array(N * C * H * W);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let h2 = 0; h2 < H2; h2++) {
+        for (let w2 = 0; w2 < W2; w2++) {
+          const share = d[((n * C + c) * H2 + h2) * W2 + w2] / (PHt * PWd);
+          for (let i = 0; i < PHt; i++) {
+            for (let j = 0; j < PWd; j++) dx[((n * C + c) * H + h2 * SH + i) * W + w2 * SW + j] += share;
+          }
+        }
+      }
+    }
+  }
+  return { dx: make(dx, [N, C, H, W]) };
+}

@@ -1,0 +1,119 @@
+import { describe, it, expect } from 'vitest';
+import {
+  tensor, convForward, convBackward, maxPoolForward, maxPoolBackward, batchnormForward,
+  spatialBatchnormForward, spatialBatchnormBackward, reluForward, affineForward, affineBackward,
+  softmaxLoss, transpose, avgPoolForward,
+} from '../src/index.js';
+import * as ref from '../src/reference/index.js';
+import { memoryStats } from '../src/wasm.js';
+
+// A small deterministic generator, so the sequence of shapes is the same on every run.
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randTensor(r: () => number, shape: number[]) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) d[i] = r() * 2 - 1;
+  return tensor(d, shape);
+}
+
+const pages = (bytes: number, page: number) => Math.ceil(bytes / page) * page;
+
+/** One call of a randomly chosen op on a random small shape. */
+function mixedCall(r: () => number, i: number): void {
+  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  switch (i % 7) {
+    case 0: {
+      const C = int(1, 4), F = int(1, 6), K = int(1, 3);
+      const x = randTensor(r, [int(1, 3), C, int(K, 9), int(K, 9)]);
+      const w = randTensor(r, [F, C, K, K]);
+      const { out, cache } = convForward(x, w, randTensor(r, [F]), { stride: int(1, 2), pad: int(0, 2) });
+      convBackward(out, cache);
+      break;
+    }
+    case 1: {
+      const x = randTensor(r, [int(1, 3), int(1, 4), int(2, 10), int(2, 10)]);
+      const { out, cache } = maxPoolForward(x, { poolHeight: 2, poolWidth: 2, stride: int(1, 2) });
+      maxPoolBackward(out, cache);
+      avgPoolForward(x, { poolHeight: 2, poolWidth: 1 });
+      break;
+    }
+    case 2: {
+      const D = int(1, 20);
+      batchnormForward(randTensor(r, [int(2, 30), D]), randTensor(r, [D]), randTensor(r, [D]), { mode: 'train' });
+      break;
+    }
+    case 3: {
+      const C = int(1, 5);
+      const x = randTensor(r, [int(1, 4), C, int(1, 8), int(1, 8)]);
+      const { out, cache } = spatialBatchnormForward(x, randTensor(r, [C]), randTensor(r, [C]), { mode: 'train' });
+      spatialBatchnormBackward(out, cache);
+      break;
+    }
+    case 4:
+      reluForward(randTensor(r, [int(1, 50), int(1, 50)]));
+      break;
+    case 5: {
+      const D = int(1, 30), M = int(1, 20);
+      const { out, cache } = affineForward(randTensor(r, [int(1, 20), D]), randTensor(r, [D, M]), randTensor(r, [M]));
+      affineBackward(out, cache);
+      softmaxLoss(out, Array.from({ length: out.shape[0] }, () => int(0, M - 1)));
+      break;
+    }
+    default:
+      transpose(randTensor(r, [int(1, 5), int(1, 5), int(1, 5)]), [2, 0, 1]);
+  }
+}
+
+describe('memory', () => {
+  it('stops growing once the largest call has been seen, over a thousand mixed calls', () => {
+    const r = rng(7);
+    // The largest call comes first; nothing after it may grow the memory.
+    const big = convForward(randTensor(r, [4, 8, 40, 40]), randTensor(r, [16, 8, 5, 5]), randTensor(r, [16]), { pad: 2 });
+    convBackward(big.out, big.cache);
+    const after = memoryStats();
+    expect(after.bytes).toBe(pages(after.peak, after.pageBytes));
+    for (let i = 0; i < 1000; i++) mixedCall(r, i);
+    const end = memoryStats();
+    expect(end.peak).toBe(after.peak);
+    expect(end.bytes).toBe(after.bytes);
+  });
+
+  it('grows only to the page that holds what the largest call needed', () => {
+    const r = rng(11);
+    const x = randTensor(r, [6, 8, 64, 64]);
+    const { out, cache } = convForward(x, randTensor(r, [24, 8, 3, 3]), randTensor(r, [24]), { pad: 1 });
+    convBackward(out, cache);
+    const s = memoryStats();
+    expect(s.bytes).toBe(pages(s.peak, s.pageBytes));
+    for (let i = 0; i < 50; i++) mixedCall(r, i);
+    expect(memoryStats().bytes).toBe(s.bytes);
+  });
+
+  it('refuses a request that cannot fit in 32-bit memory before allocating, and keeps working', () => {
+    const before = memoryStats();
+    // out (1, 10000, 1001, 1001) would hold about 10^10 values.
+    const x = tensor(new Float64Array([1]), [1, 1, 1, 1]);
+    const w = tensor(new Float64Array(10000).fill(1), [10000, 1, 1, 1]);
+    const b = tensor(new Float64Array(10000), [10000]);
+    expect(() => convForward(x, w, b, { pad: 500 })).toThrow(/convForward: this call needs .* GiB .*more than the 4 GiB/);
+    expect(memoryStats()).toEqual(before);
+    // The module still computes correctly afterwards.
+    const r = rng(3);
+    const xs = randTensor(r, [2, 3, 6, 5]), ws = randTensor(r, [4, 3, 3, 2]), bs = randTensor(r, [4]);
+    const got = convForward(xs, ws, bs, { stride: 2, pad: 1 }).out.data;
+    const want = ref.convForward(xs, ws, bs, { stride: 2, pad: 1 }).out.data;
+    let err = 0;
+    for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+    expect(err).toBeLessThan(1e-12);
+  });
+});
