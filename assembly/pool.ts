@@ -1,32 +1,81 @@
 // Pooling over each of the NC planes of x (N,C,H,W); no padding, H2 = (H - PHt)/SH + 1.
 
-// x (NC,H,W) -> out (NC,H2,W2), argmax (NC,H2,W2): index within the plane of the first
-// maximum of each window in row-major window order (a strict > keeps the first).
+// The argmax of a window is kept as its index within the window, i·PWd + j, in row-major
+// window order: one byte per window when the window has at most 256 cells (wide = 0),
+// otherwise an i32 (wide = 1). The forward keeps it so the backward need not search again.
+
+// @ts-ignore: decorator
+@inline
+function store_arg(a: usize, k: i32, wide: i32): void {
+  if (wide) store<i32>(a, k); else store<u8>(a, <u8>k);
+}
+
+// @ts-ignore: decorator
+@inline
+function load_arg(a: usize, wide: i32): i32 {
+  return wide ? load<i32>(a) : <i32>load<u8>(a);
+}
+
+// x (NC,H,W) -> out (NC,H2,W2), argmax (NC,H2,W2): the first maximum of each window in
+// row-major window order (a strict > keeps the first, so ties go to the earliest cell).
 export function maxpool_forward(x: usize, out: usize, argmax: usize, NC: i32, H: i32, W: i32,
-  PHt: i32, PWd: i32, SH: i32, SW: i32, H2: i32, W2: i32): void {
+  PHt: i32, PWd: i32, SH: i32, SW: i32, H2: i32, W2: i32, wide: i32): void {
   const HW = H * W;
+  const ab: usize = wide ? 4 : 1;
   let o = out;
   let a = argmax;
-  if (PHt == 2 && PWd == 2) {
-    // The common 2x2 window, unrolled: four loads, the first maximum kept.
+  if (PHt == 2 && PWd == 2 && !wide) {
+    // The common 2x2 window. With stride 2 along W, two adjacent windows are done at
+    // once in f64x2 lanes: their even and odd columns are gathered by shuffles, and
+    // each later cell replaces the running maximum only where it is strictly greater.
+    const one = i64x2.splat(1), two = i64x2.splat(2), three = i64x2.splat(3);
+    const Wb = <usize>W << 3;
     for (let p = 0; p < NC; p++) {
       const xp = x + (<usize>(p * HW) << 3);
       for (let h2 = 0; h2 < H2; h2++) {
-        const r0 = h2 * SH * W;
-        for (let w2 = 0; w2 < W2; w2++) {
-          let idx = r0 + w2 * SW;
-          const p0 = xp + (<usize>idx << 3);
-          let m = load<f64>(p0);
-          let v = load<f64>(p0, 8);
-          if (v > m) { m = v; idx = r0 + w2 * SW + 1; }
-          v = load<f64>(p0 + (<usize>W << 3));
-          if (v > m) { m = v; idx = r0 + W + w2 * SW; }
-          v = load<f64>(p0 + (<usize>W << 3), 8);
-          if (v > m) { m = v; idx = r0 + W + w2 * SW + 1; }
+        const r0 = xp + (<usize>(h2 * SH * W) << 3);
+        const r1 = r0 + Wb;
+        let w2 = 0;
+        if (SW == 2) {
+          for (; w2 + 2 <= W2; w2 += 2) {
+            const c = <usize>(w2 << 1) << 3;
+            const a0 = v128.load(r0 + c), b0 = v128.load(r0 + c, 16);
+            const a1 = v128.load(r1 + c), b1 = v128.load(r1 + c, 16);
+            let m = v128.shuffle<f64>(a0, b0, 0, 2);
+            const v01 = v128.shuffle<f64>(a0, b0, 1, 3);
+            const v10 = v128.shuffle<f64>(a1, b1, 0, 2);
+            const v11 = v128.shuffle<f64>(a1, b1, 1, 3);
+            let g = f64x2.gt(v01, m);
+            m = v128.bitselect(v01, m, g);
+            let k = v128.and(one, g);
+            g = f64x2.gt(v10, m);
+            m = v128.bitselect(v10, m, g);
+            k = v128.bitselect(two, k, g);
+            g = f64x2.gt(v11, m);
+            m = v128.bitselect(v11, m, g);
+            k = v128.bitselect(three, k, g);
+            v128.store(o, m);
+            store<u8>(a, <u8>i64x2.extract_lane(k, 0));
+            store<u8>(a, <u8>i64x2.extract_lane(k, 1), 1);
+            o += 16;
+            a += 2;
+          }
+        }
+        for (; w2 < W2; w2++) {
+          const q0 = r0 + (<usize>(w2 * SW) << 3);
+          const q1 = q0 + Wb;
+          let m = load<f64>(q0);
+          let k = 0;
+          let v = load<f64>(q0, 8);
+          let gt = v > m; m = select(v, m, gt); k = select(1, k, gt);
+          v = load<f64>(q1);
+          gt = v > m; m = select(v, m, gt); k = select(2, k, gt);
+          v = load<f64>(q1, 8);
+          gt = v > m; m = select(v, m, gt); k = select(3, k, gt);
           store<f64>(o, m);
-          store<i32>(a, idx);
+          store<u8>(a, <u8>k);
           o += 8;
-          a += 4;
+          a += 1;
         }
       }
     }
@@ -36,20 +85,22 @@ export function maxpool_forward(x: usize, out: usize, argmax: usize, NC: i32, H:
     const xp = x + (<usize>(p * HW) << 3);
     for (let h2 = 0; h2 < H2; h2++) {
       for (let w2 = 0; w2 < W2; w2++) {
-        const first = h2 * SH * W + w2 * SW;
-        let best = first;
-        let m = load<f64>(xp + (<usize>first << 3));
+        const q = xp + (<usize>(h2 * SH * W + w2 * SW) << 3);
+        let m = load<f64>(q);
+        let best = 0;
         for (let i = 0; i < PHt; i++) {
-          const r = first + i * W;
+          const r = q + (<usize>(i * W) << 3);
           for (let j = 0; j < PWd; j++) {
-            const v = load<f64>(xp + (<usize>(r + j) << 3));
-            if (v > m) { m = v; best = r + j; }
+            const v = load<f64>(r + (<usize>j << 3));
+            const gt = v > m;
+            m = select(v, m, gt);
+            best = select(i * PWd + j, best, gt);
           }
         }
         store<f64>(o, m);
-        store<i32>(a, best);
+        store_arg(a, best, wide);
         o += 8;
-        a += 4;
+        a += ab;
       }
     }
   }
@@ -60,28 +111,29 @@ export function maxpool_forward(x: usize, out: usize, argmax: usize, NC: i32, H:
 // exactly (stride = window, H and W multiples of it) every dx entry is written once,
 // so the plane is written without being zeroed first.
 export function maxpool_backward(dout: usize, argmax: usize, dx: usize, NC: i32, H: i32, W: i32,
-  PHt: i32, PWd: i32, SH: i32, SW: i32, H2: i32, W2: i32): void {
+  PHt: i32, PWd: i32, SH: i32, SW: i32, H2: i32, W2: i32, wide: i32): void {
   const HW = H * W;
+  const ab: usize = wide ? 4 : 1;
   const tiles = SH == PHt && SW == PWd && H2 * PHt == H && W2 * PWd == W;
   let d = dout;
   let a = argmax;
-  if (tiles && PHt == 2 && PWd == 2) {
+  if (tiles && PHt == 2 && PWd == 2 && !wide) {
+    const Wb = <usize>W << 3;
     for (let p = 0; p < NC; p++) {
       const dxp = dx + (<usize>(p * HW) << 3);
       for (let h2 = 0; h2 < H2; h2++) {
-        const r0 = h2 * 2 * W;
+        let q0 = dxp + (<usize>(h2 * 2 * W) << 3);
         for (let w2 = 0; w2 < W2; w2++) {
-          const base = r0 + w2 * 2;
           const g = load<f64>(d);
-          const k = load<i32>(a);
-          const q0 = dxp + (<usize>base << 3);
-          const q1 = q0 + (<usize>W << 3);
-          store<f64>(q0, k == base ? g : 0.0);
-          store<f64>(q0, k == base + 1 ? g : 0.0, 8);
-          store<f64>(q1, k == base + W ? g : 0.0);
-          store<f64>(q1, k == base + W + 1 ? g : 0.0, 8);
+          const k = <i32>load<u8>(a);
+          const q1 = q0 + Wb;
+          store<f64>(q0, select(g, 0.0, k == 0));
+          store<f64>(q0, select(g, 0.0, k == 1), 8);
+          store<f64>(q1, select(g, 0.0, k == 2));
+          store<f64>(q1, select(g, 0.0, k == 3), 8);
+          q0 += 16;
           d += 8;
-          a += 4;
+          a += 1;
         }
       }
     }
@@ -90,12 +142,15 @@ export function maxpool_backward(dout: usize, argmax: usize, dx: usize, NC: i32,
   memory.fill(dx, 0, <usize>(NC * HW) << 3);
   for (let p = 0; p < NC; p++) {
     const dxp = dx + (<usize>(p * HW) << 3);
-    const n = H2 * W2;
-    for (let q = 0; q < n; q++) {
-      const t = dxp + (<usize>load<i32>(a) << 3);
-      store<f64>(t, load<f64>(t) + load<f64>(d));
-      d += 8;
-      a += 4;
+    for (let h2 = 0; h2 < H2; h2++) {
+      for (let w2 = 0; w2 < W2; w2++) {
+        const k = load_arg(a, wide);
+        const i = k / PWd;
+        const t = dxp + (<usize>((h2 * SH + i) * W + w2 * SW + k - i * PWd) << 3);
+        store<f64>(t, load<f64>(t) + load<f64>(d));
+        d += 8;
+        a += ab;
+      }
     }
   }
 }

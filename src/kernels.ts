@@ -12,9 +12,9 @@ export interface Kernels {
     N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
     SH: number, SW: number, PH: number, PW: number, H2: number, W2: number): void;
   maxpool_forward(x: number, out: number, argmax: number, NC: number, H: number, W: number,
-    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number): void;
+    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number, wide: number): void;
   maxpool_backward(dout: number, argmax: number, dx: number, NC: number, H: number, W: number,
-    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number): void;
+    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number, wide: number): void;
   avgpool_forward(x: number, out: number, NC: number, H: number, W: number,
     PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number): void;
   avgpool_backward(dout: number, dx: number, NC: number, H: number, W: number,

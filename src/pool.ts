@@ -1,12 +1,15 @@
 import { Tensor, make } from './tensor.js';
 import { PoolParam, PoolGeometry, poolGeometry, checkDout } from './params.js';
-import { kernels, reserve, put, take, i32 } from './wasm.js';
+import { kernels, reserve, put, take, bytes, putBytes } from './wasm.js';
 import { seal, openCache } from './cache.js';
 
 export interface MaxPoolCache {
   readonly kind: 'maxPool';
-  /** Index within its (H,W) plane of the first maximum of each window. */
-  readonly argmax: Int32Array;
+  /**
+   * Index within its window (i·poolWidth + j) of the first maximum of each window:
+   * bytes when a window has at most 256 cells, 32-bit integers otherwise.
+   */
+  readonly argmax: Uint8Array | Int32Array;
   readonly g: PoolGeometry;
 }
 
@@ -26,11 +29,15 @@ export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; 
   const g = poolGeometry('maxPoolForward', x, poolParam);
   const k = kernels();
   const nOut = g.N * g.C * g.H2 * g.W2;
-  const [px, pout, parg] = reserve('maxPoolForward', [x.data.length * F64, nOut * F64, nOut * 4]);
+  const wide = g.PHt * g.PWd > 256;
+  const argBytes = wide ? 4 : 1;
+  const [px, pout, parg] = reserve('maxPoolForward', [x.data.length * F64, nOut * F64, nOut * argBytes]);
   put(px, x.data);
-  k.maxpool_forward(px, pout, parg, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2);
+  k.maxpool_forward(px, pout, parg, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2, wide ? 1 : 0);
   const out = make(take(pout, nOut), outShape(g));
-  return { out, cache: seal({ kind: 'maxPool', argmax: i32(parg, nOut).slice(), g }) };
+  const raw = bytes(parg, nOut * argBytes);
+  const argmax = wide ? new Int32Array(raw.buffer) : raw;
+  return { out, cache: seal({ kind: 'maxPool', argmax, g }) };
 }
 
 /** dout (N,C,H2,W2) -> dx (N,C,H,W): each dout goes to its window's first argmax. */
@@ -40,10 +47,12 @@ export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: Tensor
   checkDout('maxPoolBackward', dout, outShape(g));
   const k = kernels();
   const nx = g.N * g.C * g.H * g.W;
-  const [pdout, parg, pdx] = reserve('maxPoolBackward', [dout.data.length * F64, c.argmax.length * 4, nx * F64]);
+  const wide = c.argmax instanceof Int32Array;
+  const argBytes = c.argmax.byteLength;
+  const [pdout, parg, pdx] = reserve('maxPoolBackward', [dout.data.length * F64, argBytes, nx * F64]);
   put(pdout, dout.data);
-  i32(parg, c.argmax.length).set(c.argmax);
-  k.maxpool_backward(pdout, parg, pdx, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2);
+  putBytes(parg, new Uint8Array(c.argmax.buffer, c.argmax.byteOffset, argBytes));
+  k.maxpool_backward(pdout, parg, pdx, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2, wide ? 1 : 0);
   return { dx: make(take(pdx, nx), [g.N, g.C, g.H, g.W]) };
 }
 

@@ -79,6 +79,19 @@ function describeSource(source: WasmSource): string {
   return source instanceof WebAssembly.Module ? 'a WebAssembly.Module' : 'the given bytes';
 }
 
+/** A URL as given, followed by what it resolves to in a page when that differs (a relative path). */
+function describeUrl(source: string | URL): string {
+  const given = String(source);
+  const base = (globalThis as { location?: { href?: string } }).location?.href;
+  if (!base) return given;
+  try {
+    const abs = new URL(given, base).href;
+    return abs === given ? given : `${given} (${abs})`;
+  } catch {
+    return given;
+  }
+}
+
 async function bytesOrModule(source: WasmSource): Promise<BufferSource | WebAssembly.Module | Response> {
   if (typeof source === 'string' || source instanceof URL) {
     if (readSync && isFileLike(source)) {
@@ -92,9 +105,9 @@ async function bytesOrModule(source: WasmSource): Promise<BufferSource | WebAsse
     try {
       res = await fetch(source);
     } catch (e) {
-      fail(`init: could not fetch the WebAssembly module at ${String(source)}: ${(e as Error).message}`);
+      fail(`init: could not fetch the WebAssembly module at ${describeUrl(source)}: ${(e as Error).message}`);
     }
-    if (!res.ok) fail(`init: could not fetch the WebAssembly module at ${String(source)}: HTTP ${res.status} ${res.statusText}`.trimEnd());
+    if (!res.ok) fail(`init: could not fetch the WebAssembly module at ${describeUrl(source)}: HTTP ${res.status} ${res.statusText}`.trimEnd());
     return new Uint8Array(await res.arrayBuffer());
   }
   if (typeof Response !== 'undefined' && source instanceof Response) {
@@ -200,6 +213,16 @@ export function f64(ptr: number, len: number): Float64Array {
 
 export function i32(ptr: number, len: number): Int32Array {
   return new Int32Array(load().memory.buffer, ptr, len);
+}
+
+/** Copies len bytes out of linear memory into a fresh array. */
+export function bytes(ptr: number, len: number): Uint8Array {
+  return new Uint8Array(load().memory.buffer, ptr, len).slice();
+}
+
+/** Copies bytes into linear memory at ptr. */
+export function putBytes(ptr: number, data: Uint8Array): void {
+  new Uint8Array(load().memory.buffer, ptr, data.length).set(data);
 }
 
 /** Copies data into linear memory at ptr. */
