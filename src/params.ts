@@ -1,5 +1,5 @@
 import { fail } from './errors.js';
-import { Tensor, checkTensor, checkVector, checkSameShape, shapeString } from './tensor.js';
+import { Tensor, checkTensor, checkVector, checkSameShape, shapeString, describe } from './tensor.js';
 
 /** An integer, or an [h, w] pair for different values along height and width. */
 export type Pair = number | readonly [number, number];
@@ -138,7 +138,7 @@ export function checkLabels(fn: string, scores: unknown, y: unknown): { N: numbe
   const s = checkTensor(fn, 'scores', scores, 2, '(N,C)');
   const [N, C] = s.shape;
   const isInt32 = y instanceof Int32Array;
-  if (!isInt32 && !Array.isArray(y)) fail(`${fn}: y must be an array or Int32Array of ${N} integer labels, got ${y === null ? 'null' : typeof y}`);
+  if (!isInt32 && !Array.isArray(y)) fail(`${fn}: y must be an array or Int32Array of ${N} integer labels, got ${describe(y)}`);
   const arr = y as ArrayLike<unknown>;
   if (arr.length !== N) fail(`${fn}: y has ${arr.length} labels but scores has ${N} rows`);
   const labels = new Int32Array(N);

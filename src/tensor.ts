@@ -10,7 +10,8 @@ function isFloat64Array(d: unknown): d is Float64Array {
   return d instanceof Float64Array || Object.prototype.toString.call(d) === '[object Float64Array]';
 }
 
-function describe(v: unknown): string {
+/** How a given value reads in an error message: 'a Float32Array of length 4', 'undefined', … */
+export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return `an array of length ${v.length}`;
@@ -29,13 +30,13 @@ export function product(shape: readonly number[]): number {
   return p;
 }
 
-/** Checks that every entry of a shape is a positive integer. */
-export function checkShape(fn: string, name: string, shape: unknown): readonly number[] {
-  if (!Array.isArray(shape)) fail(`${fn}: ${name}.shape must be an array of positive integers, got ${describe(shape)}`);
+/** Checks that every entry of a shape is a positive integer; `label` names it in messages ('x.shape'). */
+export function checkShape(fn: string, label: string, shape: unknown): readonly number[] {
+  if (!Array.isArray(shape)) fail(`${fn}: ${label} must be an array of positive integers, got ${describe(shape)}`);
   for (let i = 0; i < shape.length; i++) {
     const s = shape[i];
     if (typeof s !== 'number' || !Number.isInteger(s) || s <= 0) {
-      fail(`${fn}: ${name}.shape[${i}] must be a positive integer, got ${String(s)} in shape ${describe(shape)} [${shape.join(',')}]`);
+      fail(`${fn}: ${label}[${i}] must be a positive integer, got ${String(s)} in [${shape.map(String).join(',')}]`);
     }
   }
   return shape as number[];
@@ -50,7 +51,7 @@ export function tensor(data: Float64Array | readonly number[], shape: readonly n
   if (isFloat64Array(data)) d = data;
   else if (Array.isArray(data)) d = Float64Array.from(data as number[]);
   else fail(`tensor: data must be a Float64Array or an array of numbers, got ${describe(data)}`);
-  const s = checkShape('tensor', 'data', shape).slice();
+  const s = checkShape('tensor', 'shape', shape).slice();
   if (d.length !== product(s)) {
     fail(`tensor: data has length ${d.length} but shape ${shapeString(s)} needs ${product(s)}`);
   }
@@ -62,10 +63,12 @@ export function tensor(data: Float64Array | readonly number[], shape: readonly n
  * positive integers whose product is data.length, of the given rank (if any).
  */
 export function checkTensor(fn: string, name: string, t: unknown, rank?: number, rankText?: string): Tensor {
-  if (t === null || typeof t !== 'object') fail(`${fn}: ${name} must be a Tensor {data, shape}, got ${describe(t)}`);
+  if (t === null || typeof t !== 'object' || Array.isArray(t) || ArrayBuffer.isView(t)) {
+    fail(`${fn}: ${name} must be a Tensor {data, shape}, got ${describe(t)}`);
+  }
   const { data, shape } = t as { data: unknown; shape: unknown };
   if (!isFloat64Array(data)) fail(`${fn}: ${name}.data must be a Float64Array, got ${describe(data)}`);
-  checkShape(fn, name, shape);
+  checkShape(fn, `${name}.shape`, shape);
   const s = shape as number[];
   if (rank !== undefined && s.length !== rank) {
     fail(`${fn}: ${name} must have rank ${rank}${rankText ? ` ${rankText}` : ''}, got shape ${shapeString(s)}`);

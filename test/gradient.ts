@@ -62,6 +62,8 @@ const maxPoolGradCases: PoolGradCase[] = [
   { x: [2, 2, 5, 6], poolHeight: 2, poolWidth: 3, stride: [1, 2], lo: -1 },  // overlapping rows
   { x: [1, 3, 6, 6], poolHeight: 3, poolWidth: 3, stride: 2, lo: 0.5 },      // overlapping both ways
   { x: [1, 1, 4, 5], poolHeight: 2, poolWidth: 2, stride: 1, lo: -5 },       // every window all negative
+  { x: [2, 2, 4, 6], poolHeight: 2, poolWidth: 2, stride: 2, lo: -0.5 },     // 2x2 windows tiling the input
+  { x: [1, 2, 5, 7], poolHeight: 2, poolWidth: 2, stride: 2, lo: -0.3 },     // 2x2, the last row and column unused
 ];
 
 export const maxPoolGradientChecks: GradientCheck[] = maxPoolGradCases.map((c, i) => ({
