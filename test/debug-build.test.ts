@@ -1,0 +1,116 @@
+/**
+ * The debug module (build/convcore.debug.wasm: no optimization, assertions kept) runs the
+ * same kernels as the release module. This file loads it through init({ wasm }) and
+ * compares every kernel family with the reference loops at the usual tolerance, so a
+ * difference that only optimization hides (or only the debug checks catch) shows up.
+ * Vitest isolates test files, so the module loaded here is this file's own.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import * as main from '../src/index.js';
+import * as ref from '../src/reference/index.js';
+import { makeRng, randn, distinct, expectClose, expectCloseNumber } from './util.js';
+
+beforeAll(async () => {
+  await main.init({ wasm: new URL('../build/convcore.debug.wasm', import.meta.url) });
+});
+
+describe('the debug module', () => {
+  it('is the one loaded: a second init with another source is ignored, and the ops work', async () => {
+    await main.init({ wasm: new URL('../build/convcore.wasm', import.meta.url) });
+    const x = main.tensor(new Float64Array([1, -2, 3, -4]), [2, 2]);
+    expect(Array.from(main.reluForward(x).out.data)).toEqual([1, 0, 3, 0]);
+  });
+
+  it('conv forward and backward, im2col and pointwise paths, across GEMM blocks', () => {
+    const r = makeRng(71);
+    const cases = [
+      { x: [2, 3, 9, 7], w: [5, 3, 3, 2], p: { stride: [2, 1] as [number, number], pad: [1, 2] as [number, number] } },
+      { x: [1, 40, 6, 6], w: [9, 40, 3, 3], p: { stride: 1, pad: 1 } }, // K = 360 > KC
+      { x: [2, 17, 5, 4], w: [33, 17, 1, 1], p: {} },                   // pointwise
+    ];
+    for (const c of cases) {
+      const x = randn(r, c.x), w = randn(r, c.w), b = randn(r, [c.w[0]]);
+      const a = main.convForward(x, w, b, c.p);
+      const e = ref.convForward(x, w, b, c.p);
+      expectClose(a.out, e.out, 'out');
+      const dout = randn(r, a.out.shape);
+      const ga = main.convBackward(dout, a.cache);
+      const ge = ref.convBackward(dout, e.cache);
+      expectClose(ga.dx, ge.dx, 'dx');
+      expectClose(ga.dw, ge.dw, 'dw');
+      expectClose(ga.db, ge.db, 'db');
+    }
+  });
+
+  it('max and average pooling, with the 2x2 stride-2 fast paths and overlapping windows', () => {
+    const r = makeRng(72);
+    for (const [shape, p] of [
+      [[2, 3, 8, 10], { poolHeight: 2, poolWidth: 2, stride: 2 }],
+      [[1, 2, 7, 9], { poolHeight: 2, poolWidth: 2, stride: [1, 2] }],
+      [[2, 2, 7, 6], { poolHeight: 3, poolWidth: 2, stride: 1 }],
+    ] as const) {
+      const x = distinct(r, shape as unknown as number[], 0.01, -1);
+      const param = p as unknown as main.PoolParam;
+      const a = main.maxPoolForward(x, param);
+      const e = ref.maxPoolForward(x, param);
+      expectClose(a.out, e.out, 'max out');
+      const dout = randn(r, a.out.shape);
+      expectClose(main.maxPoolBackward(dout, a.cache).dx, ref.maxPoolBackward(dout, e.cache).dx, 'max dx');
+      const aa = main.avgPoolForward(x, param);
+      const ae = ref.avgPoolForward(x, param);
+      expectClose(aa.out, ae.out, 'avg out');
+      expectClose(main.avgPoolBackward(dout, aa.cache).dx, ref.avgPoolBackward(dout, ae.cache).dx, 'avg dx');
+    }
+  });
+
+  it('batchnorm and spatial batchnorm, train then test mode', () => {
+    const r = makeRng(73);
+    for (const spatial of [false, true]) {
+      const shape = spatial ? [3, 4, 5, 3] : [7, 5];
+      const D = shape[1];
+      const x = randn(r, shape, 2, 1), gamma = randn(r, [D]), beta = randn(r, [D]);
+      const runningMean = randn(r, [D]), runningVar = randn(r, [D], 0.5, 1);
+      const fa = spatial ? main.spatialBatchnormForward : main.batchnormForward;
+      const fe = spatial ? ref.spatialBatchnormForward : ref.batchnormForward;
+      const ba = spatial ? main.spatialBatchnormBackward : main.batchnormBackward;
+      const be = spatial ? ref.spatialBatchnormBackward : ref.batchnormBackward;
+      for (const mode of ['train', 'test'] as const) {
+        const p = { mode, eps: 1e-5, momentum: 0.8, runningMean, runningVar };
+        const a = fa(x, gamma, beta, p);
+        const e = fe(x, gamma, beta, p);
+        expectClose(a.out, e.out, `${mode} out`);
+        expectClose(a.runningMean, e.runningMean, `${mode} runningMean`);
+        expectClose(a.runningVar, e.runningVar, `${mode} runningVar`);
+        const dout = randn(r, shape);
+        const ga = ba(dout, a.cache);
+        const ge = be(dout, e.cache);
+        expectClose(ga.dx, ge.dx, `${mode} dx`);
+        expectClose(ga.dgamma, ge.dgamma, `${mode} dgamma`);
+        expectClose(ga.dbeta, ge.dbeta, `${mode} dbeta`);
+      }
+    }
+  });
+
+  it('relu, affine, softmax loss and transpose', () => {
+    const r = makeRng(74);
+    const x = randn(r, [4, 3, 5]);
+    const dout = randn(r, [4, 3, 5]);
+    const ra = main.reluForward(x), re = ref.reluForward(x);
+    expectClose(ra.out, re.out, 'relu out');
+    expectClose(main.reluBackward(dout, ra.cache).dx, ref.reluBackward(dout, re.cache).dx, 'relu dx');
+    const w = randn(r, [15, 7]), b = randn(r, [7]);
+    const aa = main.affineForward(x, w, b), ae = ref.affineForward(x, w, b);
+    expectClose(aa.out, ae.out, 'affine out');
+    const d2 = randn(r, [4, 7]);
+    const ga = main.affineBackward(d2, aa.cache), ge = ref.affineBackward(d2, ae.cache);
+    expectClose(ga.dx, ge.dx, 'affine dx');
+    expectClose(ga.dw, ge.dw, 'affine dw');
+    expectClose(ga.db, ge.db, 'affine db');
+    const scores = randn(r, [6, 9], 3);
+    const y = [0, 8, 3, 3, 5, 1];
+    const sa = main.softmaxLoss(scores, y), se = ref.softmaxLoss(scores, y);
+    expectCloseNumber(sa.loss, se.loss, 'loss');
+    expectClose(sa.dscores, se.dscores, 'dscores');
+    expectClose(main.transpose(x, [2, 0, 1]), ref.transpose(x, [2, 0, 1]), 'transpose');
+  });
+});
