@@ -66,13 +66,17 @@ export async function buildBrowser() {
   return statSync(bundlePath).size;
 }
 
-/** Bundles the reference loops and the gradient check for pages (tests, demo) into outdir. */
-export async function buildSupportBundles(outdir = join(root, 'build', 'browser')) {
+/**
+ * Bundles the reference loops and the gradient check for pages (tests, demo) into outdir,
+ * as reference.js and gradcheck.js, plus any `extra` entries ({ name: path }).
+ */
+export async function buildSupportBundles(outdir = join(root, 'build', 'browser'), extra = {}) {
   await build({
     ...common,
     entryPoints: {
       reference: join(root, 'src', 'reference', 'index.ts'),
       gradcheck: join(root, 'src', 'gradcheck.ts'),
+      ...extra,
     },
     outdir,
     sourcemap: 'inline',

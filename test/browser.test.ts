@@ -1,0 +1,253 @@
+/**
+ * convcore in a real browser: headless Chromium (/usr/bin/chromium, driven by playwright-core)
+ * against pages served by a static server on 127.0.0.1 that this file starts and stops.
+ * Each page runs test/browser-suite.ts: every op against the reference loops on random
+ * shapes, centered gradient checks and two bad inputs; the assertions are here. Loading cases:
+ * the inlined bundle; the regular entry with the .wasm beside it; init({ wasm }) with a URL
+ * elsewhere (after a 404), with bytes and with a WebAssembly.Module; a Vite app that depends
+ * on the packed package; and the demo page. No network: everything is served locally.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { root, buildSupportBundles } from '../scripts/build-browser.mjs';
+import { startServer } from '../scripts/static-server.mjs';
+import { startDemo } from '../scripts/demo.mjs';
+import type { PageReport } from './browser-suite.js';
+
+const run = promisify(execFile);
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+const TOL = 1e-10;
+const GRAD_TOL = 1e-7;
+const OPS = [
+  'convForward+convBackward', 'maxPoolForward+maxPoolBackward', 'avgPoolForward+avgPoolBackward',
+  'batchnormForward+Backward', 'spatialBatchnormForward+Backward', 'reluForward+reluBackward',
+  'affineForward+affineBackward', 'softmaxLoss', 'transpose', 'tensor',
+];
+const FIXTURE = join(root, 'test', 'fixtures', 'vite-app');
+
+interface Server { url: string; requests: { method: string; path: string; status: number }[]; close(): Promise<void> }
+
+let browser: Browser;
+let server: Server;
+let tmp: string;
+
+/** Fails with a clear message when dist/ is missing or older than what it is built from. */
+function checkBuilt(): void {
+  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+    const p = join(dir, e.name);
+    return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
+  }, 0);
+  const sources = Math.max(newest(join(root, 'src')), statSync(join(root, 'build', 'convcore.wasm')).mtimeMs);
+  for (const f of ['dist/browser.js', 'dist/convcore.browser.js', 'dist/convcore.wasm', 'dist/reference/index.js']) {
+    const p = join(root, f);
+    if (!existsSync(p)) throw new Error(`${f} is missing: run \`npm run build\` before the browser tests`);
+    if (statSync(p).mtimeMs < sources) throw new Error(`${f} is older than src/ or build/convcore.wasm: run \`npm run build\` before the browser tests`);
+  }
+}
+
+/** An HTML page whose module imports `entry` and runs the suite with the given init sources (JS source text). */
+function suitePage(entry: string, sources: string, importMap = false): { body: string } {
+  const map = importMap
+    ? `<script type="importmap">{"imports":{"@assemblyscript/loader":"/node_modules/@assemblyscript/loader/index.js"}}</script>`
+    : '';
+  return {
+    body: `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${entry}</title>${map}</head>
+<body><script type="module">
+import * as cc from '${entry}';
+import * as ref from '/support/reference.js';
+import * as grad from '/support/gradcheck.js';
+import { runPage } from '/support/suite.js';
+window.__done = (async () => runPage(cc, ref, grad, ${sources}))();
+</script></body></html>`,
+  };
+}
+
+interface Visit { report: PageReport; requests: string[]; console: string[] }
+
+/** Opens a page, waits for its report and collects console errors, warnings and uncaught errors. */
+async function visit(path: string, allowed: RegExp[] = []): Promise<Visit> {
+  const page: Page = await browser.newPage();
+  const logged: string[] = [];
+  page.on('console', (m) => {
+    if ((m.type() === 'error' || m.type() === 'warning') && !allowed.some((re) => re.test(m.text()))) logged.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => logged.push(`pageerror: ${e.message}`));
+  const from = server.requests.length;
+  try {
+    await page.goto(server.url + path);
+    await page.waitForFunction(() => (window as unknown as { __done?: unknown }).__done !== undefined, null, { timeout: 15_000 });
+    const report = await page.evaluate(() => (window as unknown as { __done: Promise<PageReport> }).__done);
+    const requests = server.requests.slice(from).map((r) => `${r.status} ${r.path}`);
+    if (process.env.CONVCORE_BROWSER_VERBOSE) console.log(path, `${report.ms.toFixed(0)} ms in the page`, requests);
+    return { report, requests, console: logged };
+  } finally {
+    await page.close();
+  }
+}
+
+/** Every op agrees with the reference, every gradient checks, bad inputs throw clear errors. */
+function expectSuitePassed(v: Visit): void {
+  const r = v.report;
+  expect(v.console, 'console errors and warnings').toEqual([]);
+  expect(r.attempts.at(-1), 'the last init attempt').toMatchObject({ ok: true });
+  expect(r.beforeInit, 'an op before init()').toMatch(/call `await init\(\)` before the first op/);
+
+  expect(new Set(r.cases.map((c) => c.op)), 'ops covered').toEqual(new Set(OPS));
+  expect(r.cases.length).toBeGreaterThanOrEqual(50);
+  const bad = r.cases.filter((c) => !(c.err <= TOL));
+  expect(bad, 'cases whose max-norm relative error exceeds 1e-10').toEqual([]);
+  expect(r.cases.filter((c) => c.mutated), 'cases that mutated an input').toEqual([]);
+
+  expect(r.gradchecks.map((g) => g.name)).toEqual([
+    'convBackward dx', 'convBackward dw', 'convBackward db', 'maxPoolBackward dx',
+    'spatialBatchnormBackward dx', 'spatialBatchnormBackward dgamma', 'spatialBatchnormBackward dbeta',
+  ]);
+  for (const g of r.gradchecks) expect(g.err, `gradient check ${g.name}`).toBeLessThan(GRAD_TOL);
+
+  expect(r.errors).toEqual([
+    { name: 'conv channels', errorName: 'ConvcoreError', isConvcoreError: true, message: 'convForward: w has 3 channels but x has 4' },
+    { name: 'pool window', errorName: 'ConvcoreError', isConvcoreError: true, message: 'maxPoolForward: a 3x3 window with stride 2 does not fit an input of 2x2' },
+  ]);
+  expect(r.afterErrors, 'ops after the errors').toBeLessThanOrEqual(TOL);
+}
+
+const wasmRequests = (v: Visit): string[] => v.requests.filter((r) => r.endsWith('.wasm'));
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium (apt-get install -y chromium; .ci/run installs it)`);
+  }
+  checkBuilt();
+  tmp = mkdtempSync(join(tmpdir(), 'convcore-browser-'));
+  await buildSupportBundles(join(tmp, 'support'), { suite: join(root, 'test', 'browser-suite.ts') });
+  server = await startServer({
+    mounts: {
+      '/dist/': join(root, 'dist'),
+      '/node_modules/@assemblyscript/loader/': join(root, 'node_modules', '@assemblyscript', 'loader'),
+      '/support/': join(tmp, 'support'),
+      '/elsewhere/': join(root, 'build'), // build/convcore.wasm, at a path no entry knows
+      '/vite/': join(tmp, 'vite'),
+    },
+    pages: {
+      '/inline.html': suitePage('/dist/convcore.browser.js', '[undefined]'),
+      '/regular.html': suitePage('/dist/browser.js', '[undefined]', true),
+      '/url.html': suitePage('/dist/browser.js', "[{ wasm: '/missing/convcore.wasm' }, { wasm: new URL('/elsewhere/convcore.wasm', location.href) }]", true),
+      '/bytes.html': suitePage('/dist/browser.js', "[{ wasm: new Uint8Array(await (await fetch('/elsewhere/convcore.wasm')).arrayBuffer()) }]", true),
+      '/module.html': suitePage('/dist/browser.js', "[await WebAssembly.compileStreaming(fetch('/elsewhere/convcore.wasm'))]", true),
+    },
+  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('convcore in headless Chromium', () => {
+  it('inlined bundle dist/convcore.browser.js: await init() with no configuration', async () => {
+    const v = await visit('/inline.html');
+    expectSuitePassed(v);
+    expect(v.report.attempts).toMatchObject([{ source: '(default)', ok: true }]);
+    expect(wasmRequests(v), 'the inlined bundle fetches no .wasm').toEqual([]);
+    expect(v.requests.filter((r) => r.includes('/dist/')), 'one file from dist/').toEqual(['200 /dist/convcore.browser.js']);
+    expect(readFileSync(join(root, 'dist', 'convcore.browser.js'), 'utf8'), 'a self-contained module').not.toMatch(/\bimport\s*[{*"']|\bimport\(/);
+  });
+
+  it('regular entry dist/browser.js: loads dist/convcore.wasm beside it through import.meta.url', async () => {
+    const v = await visit('/regular.html');
+    expectSuitePassed(v);
+    expect(wasmRequests(v)).toEqual(['200 /dist/convcore.wasm']);
+  });
+
+  it('init({ wasm: url }) at another path; a 404 first throws an error naming the URL and the status', async () => {
+    const v = await visit('/url.html', [/Failed to load resource: the server responded with a status of 404/]);
+    expectSuitePassed(v);
+    const [missing, found] = v.report.attempts;
+    expect(missing.ok).toBe(false);
+    expect(missing.message).toContain('init: could not fetch the WebAssembly module at /missing/convcore.wasm');
+    expect(missing.message).toContain(`${server.url}/missing/convcore.wasm`);
+    expect(missing.message).toMatch(/HTTP 404\b/);
+    expect(found).toMatchObject({ ok: true, source: `${server.url}/elsewhere/convcore.wasm` });
+    expect(wasmRequests(v), 'the default .wasm is never fetched').toEqual(['404 /missing/convcore.wasm', '200 /elsewhere/convcore.wasm']);
+  });
+
+  it('init({ wasm: bytes }) and init(WebAssembly.Module)', async () => {
+    for (const [path, source] of [['/bytes.html', 'bytes'], ['/module.html', 'WebAssembly.Module']]) {
+      const v = await visit(path);
+      expectSuitePassed(v);
+      expect(v.report.attempts).toMatchObject([{ source, ok: true }]);
+      expect(wasmRequests(v), path).toEqual(['200 /elsewhere/convcore.wasm']);
+    }
+  });
+
+  it('a Vite app that depends on convcore, built with vite build, gets the .wasm as an asset', async () => {
+    // Install the package into the fixture as `npm install` of its tarball would: the files
+    // `npm pack` lists (package.json `files`), no scripts, no network.
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
+    const files: string[] = JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/browser.js', 'dist/convcore.wasm', 'dist/convcore.browser.js']));
+    const pkg = join(FIXTURE, 'node_modules', 'convcore');
+    rmSync(pkg, { recursive: true, force: true });
+    for (const f of files) {
+      mkdirSync(dirname(join(pkg, f)), { recursive: true });
+      cpSync(join(root, f), join(pkg, f));
+    }
+    const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+    const out = join(tmp, 'vite');
+    await run(process.execPath, [vite, 'build', FIXTURE, '--outDir', out], { cwd: FIXTURE }).catch((e) => {
+      throw new Error(`vite build failed:\n${e.stdout}\n${e.stderr}`);
+    });
+    const assets = readdirSync(join(out, 'assets'));
+    const wasm = assets.filter((f) => f.endsWith('.wasm'));
+    expect(wasm, 'Vite emitted the .wasm as an asset').toHaveLength(1);
+
+    const v = await visit('/vite/index.html');
+    expectSuitePassed(v);
+    expect(wasmRequests(v)).toEqual([`200 /vite/assets/${wasm[0]}`]);
+  });
+
+  it('the demo page loads, draws the maps and runs a preset with no console errors', async () => {
+    const demo = await startDemo({ port: 0, supportDir: join(tmp, 'demo-support') });
+    const page = await browser.newPage();
+    const logged: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') logged.push(`${m.type()}: ${m.text()}`); });
+    page.on('pageerror', (e) => logged.push(`pageerror: ${e.message}`));
+    try {
+      await page.goto(`${demo.url}/?quick`);
+      await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 15_000 });
+      expect(await page.locator('#maps .card').count(), 'one card per filter').toBe(8);
+      expect(await page.locator('#maps canvas').count(), 'an activation and a pooled map per filter').toBe(16);
+      for (const layer of ['conv', 'maxpool', 'spatialbn']) {
+        await page.selectOption('#layer', layer);
+        await page.selectOption('#preset', '0');
+        await page.click('#run');
+        await page.waitForFunction((l) => {
+          const w = window as unknown as { demo: { lastRun: { layer: string } | null } };
+          return document.body.dataset.state !== 'running' && w.demo.lastRun?.layer === l;
+        }, layer, { timeout: 30_000 });
+        expect(await page.evaluate(() => document.body.dataset.state)).toBe('ready');
+        const lastRun = await page.evaluate(() => (window as unknown as { demo: { lastRun: { err: number; time: { wasm: { total: number }; ref: { total: number } } } } }).demo.lastRun);
+        expect(lastRun.err, `${layer}: Wasm against reference`).toBeLessThanOrEqual(TOL);
+        expect(lastRun.time.wasm.total).toBeGreaterThan(0);
+        expect(lastRun.time.ref.total).toBeGreaterThan(0);
+        expect(await page.textContent('[data-cell="x-total"]')).toMatch(/^\d+(\.\d)?×$/);
+      }
+      await page.click('#reroll');
+      expect(await page.locator('#maps canvas').count()).toBe(16);
+      expect(logged, 'demo console errors and warnings').toEqual([]);
+    } finally {
+      await page.close();
+      await demo.close();
+    }
+  });
+});
