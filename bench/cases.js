@@ -82,7 +82,8 @@ export function cases() {
   const convRows = [
     ['convForward', 'conv fwd', 1],
     ['convBackward', 'conv bwd dx+dw+db', 2],
-    ['convBackwardDx', 'conv bwd dx only', 2], // flops of convcore's full backward: see the notes
+    // The FLOPs of dx alone. convcore has no dx-only op: run.js shows its full backward there.
+    ['convBackwardDx', 'conv bwd dx only', 1],
   ];
   for (const [kind, label, mult] of convRows) {
     for (const c of conv) {

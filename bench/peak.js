@@ -1,0 +1,55 @@
+// Builds bench/peak.ts and measures this machine's single-thread Wasm f64x2
+// multiply-add peak with it: the ceiling every conv row is reported against.
+
+import { fileURLToPath } from 'node:url';
+import { mkdirSync, readFileSync } from 'node:fs';
+import asc from 'assemblyscript/asc';
+import { median } from './timing.js';
+
+const SOURCE = fileURLToPath(new URL('./peak.ts', import.meta.url));
+const OUT = fileURLToPath(new URL('../build/peak.wasm', import.meta.url));
+
+/** Compiles peak.ts with the release flags of DESIGN.md into build/peak.wasm. */
+async function build() {
+  mkdirSync(fileURLToPath(new URL('../build/', import.meta.url)), { recursive: true });
+  let log = '';
+  const sink = { write: (s) => ((log += s), true) };
+  const { error } = await asc.main(
+    [SOURCE, '--outFile', OUT, '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--use', 'abort='],
+    { stdout: sink, stderr: sink },
+  );
+  if (error) throw new Error(`bench/peak.ts did not compile: ${error.message}\n${log}`);
+  return readFileSync(OUT);
+}
+
+/**
+ * Resolves to { gflops, runs }: the median GFLOP/s of `runs` timed calls, each
+ * calibrated to last about `runMs` milliseconds.
+ */
+export async function measurePeak({ runs = 15, runMs = 100 } = {}) {
+  const { instance } = await WebAssembly.instantiate(await build(), {});
+  const k = instance.exports;
+  k.init();
+  // Warm up (tier-up to optimized code), then find reps for a run of about runMs.
+  let reps = 1000;
+  for (;;) {
+    const t0 = performance.now();
+    k.peak(reps);
+    const ms = performance.now() - t0;
+    if (ms >= runMs / 4) {
+      reps = Math.max(1, Math.round((reps * runMs) / ms));
+      break;
+    }
+    reps *= 4;
+  }
+  const rates = [];
+  let sink = 0;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    sink += k.peak(reps);
+    const s = (performance.now() - t0) / 1e3;
+    rates.push((k.flopsPerRep() * reps) / s / 1e9);
+  }
+  if (!Number.isFinite(sink)) throw new Error('peak kernel produced a non-finite sum');
+  return { gflops: median(rates), runs };
+}

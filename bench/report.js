@@ -1,0 +1,161 @@
+// The results: the acceptance lines of issue 3 and the Markdown table.
+//
+// A result row is { label, kind, shape, flops, convcore, peers } where convcore is
+// { ms, samples, gflops?, pctPeak?, reused? } and peers maps a peer name to
+// { ms, samples, speedup, gflops?, scaledFrom? } or { na }.
+
+const TARGETS = {
+  fwdPeak: 65,
+  bwdPeak: 55,
+  plainJs: 15,
+  tfjsFwd: 0.45,
+  tfjsDx: 4,
+  memoryBound: 4,
+};
+
+const ms = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+const times = (v) => `${v >= 10 ? v.toFixed(0) : v.toFixed(1)}×`;
+const ratio = (v) => `${v.toFixed(2)}×`;
+
+/** One acceptance line: `values` are [name, value] pairs, all of which must reach `target`. */
+function line(what, target, unit, values) {
+  const shown = values.filter(([, v]) => v !== undefined);
+  const fmt = unit === '%' ? (v) => `${v.toFixed(0)}%` : unit === '×' ? times : ratio;
+  const missing = values.length - shown.length;
+  const met = missing === 0 && shown.length > 0 && shown.every(([, v]) => v >= target);
+  const worst = shown.length ? Math.min(...shown.map(([, v]) => v)) : undefined;
+  return {
+    what,
+    target: `>= ${unit === '%' ? `${target}%` : `${target}×`}`,
+    values: Object.fromEntries(shown),
+    worst,
+    met,
+    text:
+      `- ${what} (target >= ${unit === '%' ? `${target}%` : `${target}×`}): ` +
+      (shown.map(([n, v]) => `${n} ${fmt(v)}`).join(', ') || 'no values') +
+      (missing ? ` (${missing} not measured)` : '') +
+      ` — **${met ? 'met' : 'not met'}**`,
+  };
+}
+
+/** The acceptance lines of issue 3, from the result rows. */
+export function acceptance(rows) {
+  const find = (kind, shapeName) => rows.find((r) => r.kind === kind && (!shapeName || r.shapeName === shapeName));
+  const conv = (kind) => rows.filter((r) => r.kind === kind);
+  const peer = (r, name) => r.peers[name] ?? {};
+  const lines = [
+    line('conv fwd, % of peak', TARGETS.fwdPeak, '%', conv('convForward').map((r) => [r.shapeName, r.convcore.pctPeak])),
+    line('conv bwd dx+dw+db, % of peak', TARGETS.bwdPeak, '%', conv('convBackward').map((r) => [r.shapeName, r.convcore.pctPeak])),
+  ];
+  for (const name of ['reference', 'convnetjs']) {
+    for (const kind of ['convForward', 'convBackward']) {
+      const label = kind === 'convForward' ? 'conv fwd' : 'conv bwd';
+      lines.push(line(`${label}, speedup over ${name}`, TARGETS.plainJs, '×', conv(kind).map((r) => [r.shapeName, peer(r, name).speedup])));
+    }
+  }
+  lines.push(
+    line('conv fwd, GFLOP/s ratio to tfjs-wasm', TARGETS.tfjsFwd, 'x', conv('convForward').map((r) => [r.shapeName, peer(r, 'tfjs-wasm').speedup])),
+  );
+  // convcore has no dx-only entry point: its dx rate is taken as the rate of its full
+  // backward (2x the FLOPs of dx in the time of dx+dw+db). The plain time ratio, a
+  // lower bound on the dx speedup, is given alongside.
+  const dx = conv('convBackwardDx');
+  const dxLine = line(
+    'conv dx, GFLOP/s ratio to tfjs-wasm dx (convcore rate = its full backward rate)',
+    TARGETS.tfjsDx,
+    'x',
+    dx.map((r) => {
+      const t = peer(r, 'tfjs-wasm');
+      return [r.shapeName, t.gflops ? r.convcore.gflops / t.gflops : undefined];
+    }),
+  );
+  const bound = dx.map((r) => `${r.shapeName} ${peer(r, 'tfjs-wasm').speedup?.toFixed(2) ?? '?'}×`).join(', ');
+  dxLine.text += `; time ratio, tfjs dx alone vs convcore dx+dw+db (a lower bound): ${bound}`;
+  lines.push(dxLine);
+  const memoryBound = ['maxPoolForward', 'maxPoolBackward', 'batchnormForward', 'batchnormBackward', 'spatialBatchnormForward', 'spatialBatchnormBackward'];
+  lines.push(
+    line('max pool and batchnorm, speedup over reference', TARGETS.memoryBound, '×', memoryBound.filter((k) => find(k)).map((k) => {
+      const r = find(k);
+      return [r.label, peer(r, 'reference').speedup];
+    })),
+  );
+  return lines;
+}
+
+const MARKS = ['‡', '§', '¶', '‖'];
+
+function cell(result, notes) {
+  if (!result) return ['', ''];
+  if (result.mismatch) return ['wrong output', ''];
+  if (result.na) return ['not available', ''];
+  let mark = '';
+  if (result.note) {
+    if (!notes.includes(result.note)) notes.push(result.note);
+    mark = ` ${MARKS[notes.indexOf(result.note)] ?? '*'}`;
+  }
+  return [`${result.scaledFrom ? '~' : ''}${ms(result.ms)}${mark}`, times(result.speedup)];
+}
+
+/** The whole Markdown document: header, table, notes and acceptance lines. */
+export function markdown(doc) {
+  const { machine, peak, peers, rows, targets, quick } = doc;
+  const out = [];
+  out.push(`# convcore benchmark${quick ? ' (--quick: indicative only)' : ''}`, '');
+  out.push(
+    `- Machine: ${machine.cpu} (${machine.cores} logical cores), ${machine.os}; Node ${machine.node} (V8 ${machine.v8}); ${machine.date}.`,
+    `- Single thread. Every time is the median of the Benchmark.js samples of one call ` +
+      `(at least ${doc.sampling.fast.minSamples} for convcore and tfjs-wasm, ` +
+      `${doc.sampling.slow.once ? 'one call only' : `at least ${doc.sampling.slow.minSamples}`} for the plain-JS peers; the counts are in the .json).`,
+    `- Wasm f64x2 multiply-add peak (bench/peak.ts, median of ${peak.runs} runs): **${peak.gflops.toFixed(1)} GFLOP/s** ` +
+      `(${peak.start.toFixed(1)} at the start of the run, ${peak.end.toFixed(1)} at the end; the higher is used).`,
+    `- Peers: ${peers.join('; ')}.`,
+    `- FLOPs: conv fwd 2·N·F·H2·W2·C·HH·WW; conv bwd dx+dw+db twice that; conv dx alone once that.`,
+    '',
+  );
+  const names = doc.peerNames;
+  out.push(
+    `| op | shape | convcore ms | GFLOP/s | % peak | ${names.map((n) => `${n} ms | ×`).join(' | ')} |`,
+    `|---|---|--:|--:|--:|${names.map(() => '--:|--:').join('|')}|`,
+  );
+  const notes = []; // peer notes, in order of first appearance: their marks
+  for (const r of rows) {
+    const c = r.convcore;
+    const gf = c.gflops ? c.gflops.toFixed(1) : '';
+    const pct = c.pctPeak ? `${c.pctPeak.toFixed(0)}%` : '';
+    const cc = `${ms(c.ms)}${c.reused ? ' †' : ''}`;
+    out.push(`| ${r.label} | ${r.shape} | ${cc} | ${gf} | ${pct} | ${names.map((n) => cell(r.peers[n], notes).join(' | ')).join(' | ')} |`);
+  }
+  out.push('', '× is the speedup of convcore: the peer\'s ms divided by convcore\'s.', '');
+  out.push('Notes:', '');
+  out.push(
+    '- convcore is timed through its public API, validation and the copies into and out of Wasm memory included. ' +
+      'The peers are timed on data already in their own layout (and, for tfjs-wasm, already in its memory, results left there). ' +
+      'A backward is timed on the cache of one forward made outside the timing.',
+    '- † convcore has no dx-only entry point: the dx row repeats its full backward (dx+dw+db) and its GFLOP/s, ' +
+      'so the × over tfjs-wasm dx there is a lower bound on the dx speedup.',
+  );
+  if (quick) {
+    out.push(
+      `- ~ (--quick) the plain-JS peers are timed by one call on the first ${doc.quickImages} image(s) of a conv batch, ` +
+        `and the time is multiplied by N/${doc.quickImages}. The conv outputs are checked on those image(s) only.`,
+    );
+  }
+  for (const [i, note] of notes.entries()) {
+    const who = names.filter((n) => rows.some((r) => r.peers[n]?.note === note));
+    out.push(`- ${MARKS[i] ?? '*'} ${who.join(', ')}: ${note}.`);
+  }
+  const reasons = new Map();
+  for (const r of rows) {
+    for (const n of names) {
+      const na = r.peers[n]?.na;
+      if (na) reasons.set(`${n}: ${na}`, [...(reasons.get(`${n}: ${na}`) ?? []), r.label]);
+    }
+  }
+  for (const [why, labels] of reasons) {
+    out.push(`- ${why.includes('did not match') ? 'wrong output' : 'not available'}, ${why} (${[...new Set(labels)].join(', ')}).`);
+  }
+  out.push('- Every peer\'s outputs were checked against the reference loops before it was timed ' +
+    '(max-norm relative error <= 1e-9 for float64, <= 1e-4 for float32).', '');
+  out.push('## Issue 3 acceptance', '', ...targets.map((t) => t.text), '');
+  return out.join('\n');
+}
