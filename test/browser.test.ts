@@ -70,26 +70,46 @@ window.__done = (async () => runPage(cc, ref, grad, ${sources}))();
   };
 }
 
+interface Watched { page: Page; requests: string[]; problems: string[] }
+
+/**
+ * A new page that records every response ('200 /path') and every console error or warning,
+ * uncaught error and request that leaves `origin` (the tests must not use the network).
+ * Console messages matching `allowed` are expected ones (the 404 of a test that wants it).
+ */
+async function watchedPage(origin: string, allowed: RegExp[] = []): Promise<Watched> {
+  const page = await browser.newPage();
+  const w: Watched = { page, requests: [], problems: [] };
+  page.on('console', (m) => {
+    if ((m.type() === 'error' || m.type() === 'warning') && !allowed.some((re) => re.test(m.text()))) w.problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => w.problems.push(`pageerror: ${e.message}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) w.problems.push(`a request off the test server: ${r.url()}`);
+  });
+  page.on('response', (r) => {
+    if (r.url().startsWith(origin)) w.requests.push(`${r.status()} ${new URL(r.url()).pathname}`);
+  });
+  page.on('requestfailed', (r) => w.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  return w;
+}
+
 interface Visit { report: PageReport; requests: string[]; console: string[] }
 
-/** Opens a page, waits for its report and collects console errors, warnings and uncaught errors. */
-async function visit(path: string, allowed: RegExp[] = []): Promise<Visit> {
-  const page: Page = await browser.newPage();
-  const logged: string[] = [];
-  page.on('console', (m) => {
-    if ((m.type() === 'error' || m.type() === 'warning') && !allowed.some((re) => re.test(m.text()))) logged.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => logged.push(`pageerror: ${e.message}`));
-  const from = server.requests.length;
+/** Opens a suite page and returns its report, the files it fetched and its console problems. */
+async function visit(url: string, allowed: RegExp[] = []): Promise<Visit> {
+  const origin = new URL(url).origin;
+  const w = await watchedPage(origin, allowed);
   try {
-    await page.goto(server.url + path);
-    await page.waitForFunction(() => (window as unknown as { __done?: unknown }).__done !== undefined, null, { timeout: 15_000 });
-    const report = await page.evaluate(() => (window as unknown as { __done: Promise<PageReport> }).__done);
-    const requests = server.requests.slice(from).map((r) => `${r.status} ${r.path}`);
-    if (process.env.CONVCORE_BROWSER_VERBOSE) console.log(path, `${report.ms.toFixed(0)} ms in the page`, requests);
-    return { report, requests, console: logged };
+    await w.page.goto(url);
+    await w.page.waitForFunction(() => (window as unknown as { __done?: unknown }).__done !== undefined, null, { timeout: 20_000 });
+    const report = await w.page.evaluate(() => (window as unknown as { __done: Promise<PageReport> }).__done);
+    if (process.env.CONVCORE_BROWSER_VERBOSE) console.log(url, `${report.ms.toFixed(0)} ms in the page`, w.requests);
+    return { report, requests: w.requests, console: w.problems };
+  } catch (e) {
+    throw new Error(`${url}: ${(e as Error).message}\nconsole: ${w.problems.join('\n') || '(nothing)'}\nrequests: ${w.requests.join(', ')}`);
   } finally {
-    await page.close();
+    await w.page.close();
   }
 }
 
@@ -153,9 +173,26 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
+/**
+ * Installs the package into the Vite fixture as `npm install` of its tarball would: the files
+ * `npm pack` lists (the package.json `files`), copied into node_modules/convcore; no scripts,
+ * no network. @assemblyscript/loader resolves from the repository's node_modules above.
+ */
+async function installPackedPackage(): Promise<void> {
+  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
+  const files: string[] = JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path);
+  expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/browser.js', 'dist/convcore.wasm', 'dist/convcore.browser.js', 'build/convcore.wasm']));
+  const pkg = join(FIXTURE, 'node_modules', 'convcore');
+  rmSync(pkg, { recursive: true, force: true });
+  for (const f of files) {
+    mkdirSync(dirname(join(pkg, f)), { recursive: true });
+    cpSync(join(root, f), join(pkg, f));
+  }
+}
+
 describe('convcore in headless Chromium', () => {
   it('inlined bundle dist/convcore.browser.js: await init() with no configuration', async () => {
-    const v = await visit('/inline.html');
+    const v = await visit(`${server.url}/inline.html`);
     expectSuitePassed(v);
     expect(v.report.attempts).toMatchObject([{ source: '(default)', ok: true }]);
     expect(wasmRequests(v), 'the inlined bundle fetches no .wasm').toEqual([]);
@@ -164,13 +201,13 @@ describe('convcore in headless Chromium', () => {
   });
 
   it('regular entry dist/browser.js: loads dist/convcore.wasm beside it through import.meta.url', async () => {
-    const v = await visit('/regular.html');
+    const v = await visit(`${server.url}/regular.html`);
     expectSuitePassed(v);
     expect(wasmRequests(v)).toEqual(['200 /dist/convcore.wasm']);
   });
 
   it('init({ wasm: url }) at another path; a 404 first throws an error naming the URL and the status', async () => {
-    const v = await visit('/url.html', [/Failed to load resource: the server responded with a status of 404/]);
+    const v = await visit(`${server.url}/url.html`, [/Failed to load resource: the server responded with a status of 404/]);
     expectSuitePassed(v);
     const [missing, found] = v.report.attempts;
     expect(missing.ok).toBe(false);
@@ -181,50 +218,62 @@ describe('convcore in headless Chromium', () => {
     expect(wasmRequests(v), 'the default .wasm is never fetched').toEqual(['404 /missing/convcore.wasm', '200 /elsewhere/convcore.wasm']);
   });
 
-  it('init({ wasm: bytes }) and init(WebAssembly.Module)', async () => {
-    for (const [path, source] of [['/bytes.html', 'bytes'], ['/module.html', 'WebAssembly.Module']]) {
-      const v = await visit(path);
-      expectSuitePassed(v);
-      expect(v.report.attempts).toMatchObject([{ source, ok: true }]);
-      expect(wasmRequests(v), path).toEqual(['200 /elsewhere/convcore.wasm']);
-    }
-  });
-
-  it('a Vite app that depends on convcore, built with vite build, gets the .wasm as an asset', async () => {
-    // Install the package into the fixture as `npm install` of its tarball would: the files
-    // `npm pack` lists (package.json `files`), no scripts, no network.
-    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
-    const files: string[] = JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/browser.js', 'dist/convcore.wasm', 'dist/convcore.browser.js']));
-    const pkg = join(FIXTURE, 'node_modules', 'convcore');
-    rmSync(pkg, { recursive: true, force: true });
-    for (const f of files) {
-      mkdirSync(dirname(join(pkg, f)), { recursive: true });
-      cpSync(join(root, f), join(pkg, f));
-    }
-    const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-    const out = join(tmp, 'vite');
-    await run(process.execPath, [vite, 'build', FIXTURE, '--outDir', out], { cwd: FIXTURE }).catch((e) => {
-      throw new Error(`vite build failed:\n${e.stdout}\n${e.stderr}`);
-    });
-    const assets = readdirSync(join(out, 'assets'));
-    const wasm = assets.filter((f) => f.endsWith('.wasm'));
-    expect(wasm, 'Vite emitted the .wasm as an asset').toHaveLength(1);
-
-    const v = await visit('/vite/index.html');
+  it('init({ wasm: bytes })', async () => {
+    const v = await visit(`${server.url}/bytes.html`);
     expectSuitePassed(v);
-    expect(wasmRequests(v)).toEqual([`200 /vite/assets/${wasm[0]}`]);
+    expect(v.report.attempts).toMatchObject([{ source: 'bytes', ok: true }]);
+    expect(wasmRequests(v)).toEqual(['200 /elsewhere/convcore.wasm']);
   });
 
-  it('the demo page loads, draws the maps and runs a preset with no console errors', async () => {
+  it('init(WebAssembly.Module)', async () => {
+    const v = await visit(`${server.url}/module.html`);
+    expectSuitePassed(v);
+    expect(v.report.attempts).toMatchObject([{ source: 'WebAssembly.Module', ok: true }]);
+    expect(wasmRequests(v)).toEqual(['200 /elsewhere/convcore.wasm']);
+  });
+
+  describe('a Vite app that depends on the packed package (test/fixtures/vite-app)', () => {
+    beforeAll(installPackedPackage);
+
+    it('vite build: the .wasm becomes an asset and the app passes the suite', async () => {
+      const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+      const out = join(tmp, 'vite');
+      await run(process.execPath, [vite, 'build', FIXTURE, '--outDir', out], { cwd: FIXTURE }).catch((e) => {
+        throw new Error(`vite build failed:\n${e.stdout}\n${e.stderr}`);
+      });
+      const wasm = readdirSync(join(out, 'assets')).filter((f) => f.endsWith('.wasm'));
+      expect(wasm, 'Vite emitted the .wasm as an asset').toHaveLength(1);
+      const v = await visit(`${server.url}/vite/index.html`);
+      expectSuitePassed(v);
+      expect(wasmRequests(v)).toEqual([`200 /vite/assets/${wasm[0]}`]);
+    });
+
+    it('vite dev server: the same app passes the suite', async () => {
+      const { createServer } = await import('vite');
+      const dev = await createServer({
+        root: FIXTURE, configFile: join(FIXTURE, 'vite.config.js'), logLevel: 'error',
+        cacheDir: join(tmp, 'vite-cache'), server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+      });
+      try {
+        await dev.listen();
+        const url = dev.resolvedUrls?.local[0];
+        if (!url) throw new Error('the Vite dev server has no local URL');
+        const v = await visit(url);
+        expectSuitePassed(v);
+        expect(wasmRequests(v)).toEqual(['200 /node_modules/convcore/dist/convcore.wasm']);
+      } finally {
+        await dev.close();
+      }
+    });
+  });
+
+  it('the demo page draws the maps and runs each layer with no console errors', async () => {
     const demo = await startDemo({ port: 0, supportDir: join(tmp, 'demo-support') });
-    const page = await browser.newPage();
-    const logged: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') logged.push(`${m.type()}: ${m.text()}`); });
-    page.on('pageerror', (e) => logged.push(`pageerror: ${e.message}`));
+    const w = await watchedPage(demo.url);
+    const page = w.page;
     try {
       await page.goto(`${demo.url}/?quick`);
-      await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 15_000 });
+      await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 20_000 });
       expect(await page.locator('#maps .card').count(), 'one card per filter').toBe(8);
       expect(await page.locator('#maps canvas').count(), 'an activation and a pooled map per filter').toBe(16);
       for (const layer of ['conv', 'maxpool', 'spatialbn']) {
@@ -232,19 +281,19 @@ describe('convcore in headless Chromium', () => {
         await page.selectOption('#preset', '0');
         await page.click('#run');
         await page.waitForFunction((l) => {
-          const w = window as unknown as { demo: { lastRun: { layer: string } | null } };
-          return document.body.dataset.state !== 'running' && w.demo.lastRun?.layer === l;
+          const d = (window as unknown as { demo: { lastRun: { layer: string } | null } }).demo;
+          return document.body.dataset.state !== 'running' && d.lastRun?.layer === l;
         }, layer, { timeout: 30_000 });
         expect(await page.evaluate(() => document.body.dataset.state)).toBe('ready');
-        const lastRun = await page.evaluate(() => (window as unknown as { demo: { lastRun: { err: number; time: { wasm: { total: number }; ref: { total: number } } } } }).demo.lastRun);
-        expect(lastRun.err, `${layer}: Wasm against reference`).toBeLessThanOrEqual(TOL);
-        expect(lastRun.time.wasm.total).toBeGreaterThan(0);
-        expect(lastRun.time.ref.total).toBeGreaterThan(0);
+        const last = await page.evaluate(() => (window as unknown as { demo: { lastRun: { err: number; time: { wasm: { total: number }; ref: { total: number } } } } }).demo.lastRun);
+        expect(last.err, `${layer}: Wasm against reference`).toBeLessThanOrEqual(TOL);
+        expect(last.time.wasm.total).toBeGreaterThan(0);
+        expect(last.time.ref.total).toBeGreaterThan(0);
         expect(await page.textContent('[data-cell="x-total"]')).toMatch(/^\d+(\.\d)?×$/);
       }
       await page.click('#reroll');
       expect(await page.locator('#maps canvas').count()).toBe(16);
-      expect(logged, 'demo console errors and warnings').toEqual([]);
+      expect(w.problems, 'demo console errors, warnings and off-server requests').toEqual([]);
     } finally {
       await page.close();
       await demo.close();

@@ -77,9 +77,21 @@ const FIXED = [
   { name: 'sharpen', k: [0, -1, 0, -1, 5, -1, 0, -1, 0] },
 ];
 
-function randomFilter() {
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+/** Nine normal weights rounded to 0.01; `uniform` gives numbers in [0, 1). */
+function randomFilter(uniform) {
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
   return Array.from({ length: 9 }, () => Math.round(gauss() * 100) / 100);
+}
+
+/** mulberry32: the first random filters are the same on every load (and in docs/demo.png). */
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** viridis, as a polynomial fit (Matt Zucker): t in [0, 1] → [r, g, b] in [0, 255]. */
@@ -193,9 +205,9 @@ export function setupVisual(cc) {
   const ctx = document.getElementById('picture').getContext('2d', { willReadFrequently: true });
   drawPicture(ctx);
   const x = luminance(cc, ctx);
-  const filters = () => [...FIXED, { name: 'random', k: randomFilter() }, { name: 'random', k: randomFilter() }];
-  render(cc, x, filters());
+  const filters = (uniform) => [...FIXED, { name: 'random', k: randomFilter(uniform) }, { name: 'random', k: randomFilter(uniform) }];
+  render(cc, x, filters(seeded(1)));
   const reroll = document.getElementById('reroll');
   reroll.disabled = false;
-  reroll.addEventListener('click', () => render(cc, x, filters()));
+  reroll.addEventListener('click', () => render(cc, x, filters(Math.random)));
 }
