@@ -148,6 +148,24 @@ describe('max pool forward and backward vs reference', () => {
   });
 });
 
+/** Small integers: many ties, which both entries must break the same way (the first argmax, row-major). */
+const tieCases = poolCases.slice(0, 20);
+
+describe('max pool with ties vs reference (first argmax)', () => {
+  tieCases.forEach((c, i) => {
+    it(`maxPool ties #${i} ${show(c)}`, () => {
+      const r = makeRng(4500 + i);
+      const x = { data: Float64Array.from({ length: size(c.x) }, () => r.int(-2, 1) - (c.negative ? 3 : 0)), shape: c.x };
+      const got = api.maxPoolForward(x, poolParam(c));
+      const want = oracle.maxPoolForward(x, poolParam(c));
+      expectClose(got.out, want.out, 'maxPoolForward out');
+      const dout = randn(r, want.out.shape);
+      expectClose(api.maxPoolBackward(dout, got.cache).dx, oracle.maxPoolBackward(dout, want.cache).dx, 'maxPoolBackward dx');
+      done('maxPoolTies');
+    });
+  });
+});
+
 const avgCases = poolCases.slice(0, 35);
 
 describe('avg pool forward and backward vs reference', () => {
@@ -484,6 +502,7 @@ describe('configurations compared with the reference', () => {
   const planned: Record<string, number> = {
     conv: convCases.length,
     maxPool: poolCases.length,
+    maxPoolTies: tieCases.length,
     avgPool: avgCases.length,
     batchnorm: bnCases.length,
     spatialBatchnorm: sbnCases.length,
