@@ -64,6 +64,7 @@ const maxPoolGradCases: PoolGradCase[] = [
   { x: [1, 1, 4, 5], poolHeight: 2, poolWidth: 2, stride: 1, lo: -5 },       // every window all negative
   { x: [2, 2, 4, 6], poolHeight: 2, poolWidth: 2, stride: 2, lo: -0.5 },     // 2x2 windows tiling the input
   { x: [1, 2, 5, 7], poolHeight: 2, poolWidth: 2, stride: 2, lo: -0.3 },     // 2x2, the last row and column unused
+  { x: [1, 1, 17, 18], poolHeight: 17, poolWidth: 16, stride: 1, lo: -1 },   // 272 cells per window
 ];
 
 export const maxPoolGradientChecks: GradientCheck[] = maxPoolGradCases.map((c, i) => ({

@@ -107,6 +107,9 @@ function randomPool(r: Rng): PoolCase {
 }
 
 const poolCases: PoolCase[] = [
+  { x: [1, 2, 18, 20], poolHeight: 17, poolWidth: 17, stride: [1, 3] },       // 289 cells: argmax kept as i32
+  { x: [1, 1, 16, 18], poolHeight: 16, poolWidth: 16, stride: 2 },            // 256 cells: the largest kept as bytes
+  { x: [2, 1, 2, 260], poolHeight: 1, poolWidth: 257, stride: [1, 2], negative: true },
   { x: [2, 3, 8, 8], poolHeight: 2, poolWidth: 2, stride: 2 },                 // tiling 2x2 (the fast path)
   { x: [1, 1, 4, 6], poolHeight: 2, poolWidth: 2, stride: 2, negative: true }, // all-negative windows
   { x: [2, 2, 7, 7], poolHeight: 2, poolWidth: 2, stride: 2 },                 // 2x2, floor: the last row is dropped
@@ -120,7 +123,7 @@ const poolCases: PoolCase[] = [
 ];
 {
   const r = makeRng(3001);
-  while (poolCases.length < 45) poolCases.push(randomPool(r));
+  while (poolCases.length < 48) poolCases.push(randomPool(r));
 }
 
 /** Distinct values (no ties, so the argmax is unique), all negative when asked. */
@@ -553,6 +556,7 @@ describe('configurations compared with the reference', () => {
     expect(poolCases.filter((c) => c.negative).length).toBeGreaterThanOrEqual(5);
     expect(poolCases.some((c) => c.poolHeight !== c.poolWidth)).toBe(true);
     expect(poolCases.some((c) => c.x[0] === 1 && c.x[1] === 1)).toBe(true);
+    expect(poolCases.some((c) => c.poolHeight * c.poolWidth > 256), 'a window of more than 256 cells').toBe(true);
   });
 
   it('the batchnorm configurations cover train and test, with and without running statistics', () => {
