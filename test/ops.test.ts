@@ -495,7 +495,29 @@ describe('results and inputs', () => {
     const want = oracle.convForward(x, wt, b, { stride: 1, pad: 0 }).out;
     expectClose(api.convForward(x, wt, b, {}).out, want, 'convForward with {}');
     expectClose(api.convForward(x, wt, b, { stride: [1, 1], pad: [0, 0] }).out, want, 'convForward with pairs');
-    expectClose((api.convForward as (x: Tensor, w: Tensor, b: Tensor) => { out: Tensor })(x, wt, b).out, want, 'convForward without convParam');
+    expectClose(api.convForward(x, wt, b).out, want, 'convForward without convParam');
+    expectClose(oracle.convForward(x, wt, b).out, want, 'reference convForward without convParam');
+  });
+});
+
+describe('defaults', () => {
+  it('pool stride defaults to 1', () => {
+    const r = makeRng(9503);
+    const x = distinct(r, [1, 2, 5, 4], 0.5, -3);
+    const want = oracle.maxPoolForward(x, { poolHeight: 2, poolWidth: 3, stride: 1 }).out;
+    expect(want.shape).toEqual([1, 2, 4, 2]);
+    expectClose(api.maxPoolForward(x, { poolHeight: 2, poolWidth: 3 }).out, want, 'maxPoolForward without stride');
+    expectClose(api.avgPoolForward(x, { poolHeight: 2, poolWidth: 3 }).out, oracle.avgPoolForward(x, { poolHeight: 2, poolWidth: 3, stride: 1 }).out, 'avgPoolForward without stride');
+  });
+
+  it('eps defaults to 1e-5 and momentum to 0.9', () => {
+    // x = [1, 2, 3]: μ = 2, σ² = 2/3, so x̂ = (x − 2)/√(2/3 + 1e-5); running stats from zeros: 0.1·μ, 0.1·σ².
+    const res = api.batchnormForward({ data: Float64Array.from([1, 2, 3]), shape: [3, 1] }, { data: Float64Array.from([1]), shape: [1] },
+      { data: Float64Array.from([0]), shape: [1] }, { mode: 'train' });
+    const s = Math.sqrt(2 / 3 + 1e-5);
+    expectClose(res.out, { data: Float64Array.from([-1 / s, 0, 1 / s]), shape: [3, 1] }, 'out with the default eps');
+    expectClose(res.runningMean, { data: Float64Array.from([0.2]), shape: [1] }, 'runningMean with the default momentum');
+    expectClose(res.runningVar, { data: Float64Array.from([0.2 / 3]), shape: [1] }, 'runningVar with the default momentum');
   });
 });
 

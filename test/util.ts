@@ -123,7 +123,7 @@ export interface BatchnormOut {
 
 export interface Api {
   tensor(data: Float64Array | readonly number[], shape: readonly number[]): Tensor;
-  convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvParam): { out: Tensor; cache: unknown };
+  convForward(x: Tensor, w: Tensor, b: Tensor, convParam?: ConvParam): { out: Tensor; cache: unknown };
   convBackward(dout: Tensor, cache: unknown): { dx: Tensor; dw: Tensor; db: Tensor };
   maxPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: unknown };
   maxPoolBackward(dout: Tensor, cache: unknown): { dx: Tensor };
