@@ -274,3 +274,20 @@ for (const [entry, api] of [['wasm', main], ['reference', ref]] as [string, Api]
     });
   });
 }
+
+// ReLU of NaN is NaN (numpy.maximum propagates it); its gradient is 0 there.
+describe('relu with NaN and signed zeros', () => {
+  for (const [entry, api] of [['wasm', main], ['reference', ref]] as [string, Api][]) {
+    it(`keeps NaN, zeroes -0 and negatives (${entry})`, () => {
+      const x = T([NaN, -0, -1, 2, NaN], [5]);
+      const { out, cache } = api.reluForward(x);
+      expect(Number.isNaN(out.data[0])).toBe(true);
+      expect(Object.is(out.data[1], 0)).toBe(true);
+      expect(out.data[2]).toBe(0);
+      expect(out.data[3]).toBe(2);
+      expect(Number.isNaN(out.data[4])).toBe(true);
+      const { dx } = api.reluBackward(T([1, 1, 1, 1, 1], [5]), cache);
+      expect(Array.from(dx.data)).toEqual([0, 0, 0, 1, 0]);
+    });
+  }
+});

@@ -6,11 +6,11 @@ import { Cache, makeCache, openCache } from './cache.js';
 export type ReluCache = Cache<'reluForward'>;
 export type AffineCache = Cache<'affineForward'>;
 
-/** x (any shape) -> out (same shape), out = max(0, x) */
+/** x (any shape) -> out (same shape), out = max(0, x); a NaN stays NaN, as in numpy.maximum. */
 export function reluForward(x: Tensor): { out: Tensor; cache: ReluCache } {
   const t = checkTensor('reluForward', 'x', x);
   const out = new Float64Array(t.data.length);
-  for (let k = 0; k < out.length; k++) out[k] = t.data[k] > 0 ? t.data[k] : 0;
+  for (let k = 0; k < out.length; k++) out[k] = t.data[k] <= 0 ? 0 : t.data[k];
   return { out: make(out, t.shape), cache: makeCache('reluForward', { x: t.data.slice(), shape: t.shape.slice() }) };
 }
 
