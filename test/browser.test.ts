@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { root, buildSupportBundles } from '../scripts/build-browser.mjs';
+import { root, buildBrowser, buildSupportBundles } from '../scripts/build-browser.mjs';
 import { startServer } from '../scripts/static-server.mjs';
 import { startDemo } from '../scripts/demo.mjs';
 import type { PageReport } from './browser-suite.js';
@@ -39,18 +39,34 @@ let browser: Browser;
 let server: Server;
 let tmp: string;
 
-/** Fails with a clear message when dist/ is missing or older than what it is built from. */
-function checkBuilt(): void {
+/** The browser files of dist/ that are missing or older than src/ or build/convcore.wasm. */
+function staleBuild(): string[] {
   const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
     const p = join(dir, e.name);
     return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
   }, 0);
-  const sources = Math.max(newest(join(root, 'src')), statSync(join(root, 'build', 'convcore.wasm')).mtimeMs);
-  for (const f of ['dist/browser.js', 'dist/convcore.browser.js', 'dist/convcore.wasm', 'dist/reference/index.js']) {
-    const p = join(root, f);
-    if (!existsSync(p)) throw new Error(`${f} is missing: run \`npm run build\` before the browser tests`);
-    if (statSync(p).mtimeMs < sources) throw new Error(`${f} is older than src/ or build/convcore.wasm: run \`npm run build\` before the browser tests`);
-  }
+  const wasm = join(root, 'build', 'convcore.wasm');
+  if (!existsSync(wasm)) throw new Error('build/convcore.wasm is missing: run `npm run build` before the browser tests');
+  const sources = Math.max(newest(join(root, 'src')), statSync(wasm).mtimeMs);
+  return ['dist/browser.js', 'dist/convcore.browser.js', 'dist/convcore.wasm', 'dist/reference/index.js']
+    .filter((f) => !existsSync(join(root, f)) || statSync(join(root, f)).mtimeMs < sources);
+}
+
+/**
+ * The pages load dist/ as built. After `npm ci` it is current; when src/ has been edited
+ * since, the browser part of the build (tsc, then scripts/build-browser.mjs) is redone
+ * here, so the test never passes on stale files.
+ */
+async function ensureBuilt(): Promise<void> {
+  const stale = staleBuild();
+  if (stale.length === 0) return;
+  console.log(`browser test: ${stale.join(', ')} older than src/ or build/convcore.wasm; running tsc and scripts/build-browser.mjs`);
+  await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: root }).catch((e) => {
+    throw new Error(`tsc failed; fix src/ or run \`npm run build\`:\n${e.stdout}${e.stderr}`);
+  });
+  await buildBrowser();
+  const still = staleBuild();
+  if (still.length) throw new Error(`${still.join(', ')} still older than src/ after rebuilding`);
 }
 
 /** An HTML page whose module imports `entry` and runs the suite with the given init sources (JS source text). */
@@ -145,7 +161,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium (apt-get install -y chromium; .ci/run installs it)`);
   }
-  checkBuilt();
+  await ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'convcore-browser-'));
   await buildSupportBundles(join(tmp, 'support'), { suite: join(root, 'test', 'browser-suite.ts') });
   server = await startServer({

@@ -172,12 +172,16 @@ function brightest(plane) {
 /** Runs the stack on the picture and draws one card per filter. */
 function render(cc, x, filters) {
   const F = filters.length;
-  const t = performance.now();
   const w = cc.tensor(filters.flatMap((f) => f.k), [F, 1, 3, 3]);
-  const conv = cc.convForward(x, w, cc.tensor(new Float64Array(F), [F]), { stride: 1, pad: 0 }).out;
-  const act = cc.reluForward(conv).out;
-  const pooled = cc.maxPoolForward(act, { poolHeight: 2, poolWidth: 2, stride: 2 }).out;
-  const ms = performance.now() - t;
+  const b = cc.tensor(new Float64Array(F), [F]);
+  let act, pooled;
+  let ms = Infinity;
+  for (let rep = 0; rep < 3; rep++) { // the best of three: the first call also pays for compilation
+    const t = performance.now();
+    act = cc.reluForward(cc.convForward(x, w, b, { stride: 1, pad: 0 }).out).out;
+    pooled = cc.maxPoolForward(act, { poolHeight: 2, poolWidth: 2, stride: 2 }).out;
+    ms = Math.min(ms, performance.now() - t);
+  }
   const cards = filters.map((f, i) => {
     const n = act.shape[2] * act.shape[3];
     const plane = act.data.subarray(i * n, (i + 1) * n);
