@@ -104,7 +104,7 @@ export function cases() {
   return rows;
 }
 
-/** Which outputs each kind returns; the batch-major ones (out, dx) come first. */
+/** The outputs of each kind that are checked against the reference. */
 export const OUTPUTS = {
   convForward: ['out'],
   convBackward: ['dx', 'dw', 'db'],
@@ -116,8 +116,6 @@ export const OUTPUTS = {
   spatialBatchnormForward: ['out'],
   spatialBatchnormBackward: ['dx', 'dgamma', 'dbeta'],
 };
-
-export const BATCH_MAJOR = new Set(['out', 'dx']);
 
 /** The first n images of a conv problem (a cheap reference for --quick). */
 export function firstImages(p, n, tensor) {

@@ -82,18 +82,17 @@ export function relError(actual, expected) {
 }
 
 /**
- * Checks every output named in `expected` against `actual` and throws on the first
- * mismatch. With `prefix`, expected holds the first image(s) only, so only the
- * leading part of a batch-major output is compared.
+ * Checks every output named in `expected` against `actual` (same length, max-norm
+ * relative error within `tolerance`) and throws on the first mismatch.
  */
-export function check(who, actual, expected, tolerance, prefix) {
+export function check(who, actual, expected, tolerance) {
   for (const [key, exp] of Object.entries(expected)) {
     const act = actual[key];
     if (!act) throw new Error(`${who}: produced no '${key}'`);
-    if (act.length !== exp.length && !(prefix && act.length > exp.length)) {
+    if (act.length !== exp.length) {
       throw new Error(`${who}: '${key}' has ${act.length} values, expected ${exp.length}`);
     }
-    const err = relError(act.subarray(0, exp.length), exp);
+    const err = relError(act, exp);
     if (!(err <= tolerance)) {
       throw new Error(`${who}: '${key}' does not match the reference: max relative error ${err.toExponential(2)} > ${tolerance}`);
     }

@@ -104,8 +104,7 @@ export function markdown(doc) {
   out.push(
     `- Machine: ${machine.cpu} (${machine.cores} logical cores), ${machine.os}; Node ${machine.node} (V8 ${machine.v8}); ${machine.date}.`,
     `- Single thread. Every time is the median of the Benchmark.js samples of one call ` +
-      `(at least ${doc.sampling.fast.minSamples} for convcore and tfjs-wasm, ` +
-      `${doc.sampling.slow.once ? 'one call only' : `at least ${doc.sampling.slow.minSamples}`} for the plain-JS peers; the counts are in the .json).`,
+      `(${doc.sampling.rule}; the counts are in the .json).`,
     `- Wasm f64x2 multiply-add peak (bench/peak.ts, median of ${peak.runs} runs): **${peak.gflops.toFixed(1)} GFLOP/s** ` +
       `(${peak.start.toFixed(1)} at the start of the run, ${peak.end.toFixed(1)} at the end; the higher is used).`,
     `- Peers: ${peers.join('; ')}.`,

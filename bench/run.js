@@ -20,7 +20,7 @@ import * as convcore from 'convcore';
 import * as reference from 'convcore/reference';
 import { cases, OUTPUTS, firstImages } from './cases.js';
 import { check } from './data.js';
-import { time, SAMPLING } from './timing.js';
+import { time, SAMPLING, SLOW_CALL_MS, describeSampling } from './timing.js';
 import { measurePeak } from './peak.js';
 import { apiPeer } from './peers/api.js';
 import { convnetjsPeer } from './peers/convnetjs.js';
@@ -46,21 +46,29 @@ const log = (s) => process.stderr.write(`${s}\n`);
 const pick = (outputs, keys) => Object.fromEntries(keys.map((k) => [k, outputs[k]]));
 
 /**
- * Checks a prepared op once against `expected` (when given), then times it. With
- * `scale`, the op ran on the first images of the batch and its time is multiplied by
- * `scale.factor`. With `sampling.once`, the one timed call is also the checked one.
- * Otherwise the checked call, or with `warm` an extra call, warms the op up (JIT,
- * memory growth) before the timing.
+ * Checks a prepared op once against `expected` (when given), then times it; resolves
+ * to { ms, samples, scaledFrom?, note? }.
+ * - A slow peer in --quick is called and timed once, and that call is the checked one.
+ * - Otherwise the checked call, or with `warm` an extra call, warms the op up (JIT,
+ *   memory growth), and in a full run its duration picks the sampling (timing.js).
+ * - With `scale`, the op ran on the first images of the batch and its time is
+ *   multiplied by `scale.factor`.
  */
-async function checkAndTime(who, op, { expected, tolerance, sampling, scale, warm }) {
+async function checkAndTime(who, op, { expected, tolerance, mode, slowPeer, scale, warm }) {
   let t;
-  if (sampling.once) {
-    t = await time(op.run, sampling);
+  if (mode === 'quick' && slowPeer) {
+    t = await time(op.run, SAMPLING.quick.slow);
     if (expected) check(who, op.outputs(t.value), expected, tolerance);
   } else {
-    if (expected) check(who, op.outputs(op.run()), expected, tolerance);
-    else if (warm) op.run();
-    t = await time(op.run, sampling);
+    let callMs = 0;
+    if (expected || warm) {
+      const t0 = performance.now();
+      const r = op.run();
+      callMs = performance.now() - t0;
+      if (expected) check(who, op.outputs(r), expected, tolerance);
+    }
+    const { fast, slow } = SAMPLING[mode];
+    t = await time(op.run, mode === 'full' && callMs >= SLOW_CALL_MS ? slow : fast);
   }
   const result = { ms: t.ms, samples: t.samples };
   if (scale) Object.assign(result, { ms: t.ms * scale.factor, scaledFrom: scale.images });
@@ -73,146 +81,171 @@ async function checkAndTime(who, op, { expected, tolerance, sampling, scale, war
  * reference ran (checkP), and timed on the whole batch (p), except that a slow peer
  * in --quick is timed where it was checked and scaled.
  */
-async function measure(peer, row, { p, checkP, expected, sampling, scale, warm }) {
+async function measure(peer, row, { p, checkP, expected, mode, scale, warm }) {
   const who = `${peer.name} ${row.label} ${row.shape}`;
-  const s = sampling[peer.slow ? 'slow' : 'fast'];
   let op = peer.prepare(row.kind, checkP);
   if (op.na) return { na: op.na };
   try {
     if (checkP === p || peer.slow) {
-      return await checkAndTime(who, op, { expected, tolerance: peer.tolerance, sampling: s, scale: checkP === p ? null : scale, warm });
+      const sc = checkP === p ? null : scale;
+      return await checkAndTime(who, op, { expected, tolerance: peer.tolerance, mode, slowPeer: peer.slow, scale: sc, warm });
     }
     check(who, op.outputs(op.run()), expected, peer.tolerance);
     op.dispose?.();
     op = peer.prepare(row.kind, p);
-    return await checkAndTime(who, op, { sampling: s, warm });
+    return await checkAndTime(who, op, { mode, slowPeer: peer.slow, warm });
   } finally {
     op.dispose?.();
   }
 }
 
+/**
+ * The problem a row is checked on: the whole batch, or in --quick for a conv row its
+ * first images (where the plain-JS peers also run, scaled by `scale.factor`).
+ */
+function checkProblem(row, p, env) {
+  if (!env.quick || row.family !== 'conv') return { checkP: p, scale: null };
+  if (!env.small.has(p)) env.small.set(p, firstImages(p, QUICK_IMAGES, convcore.tensor));
+  return { checkP: env.small.get(p), scale: { factor: p.x.shape[0] / QUICK_IMAGES, images: QUICK_IMAGES } };
+}
+
+/** The reference on a row: resolves to its timing and its outputs, the expected ones. */
+async function referenceRow(row, checkP, scale, env) {
+  const { ref, mode } = env;
+  if (row.kind === 'convBackwardDx') {
+    const expected = pick(env.expectedOf.get(`${row.shapeName} convBackward`), ['dx']);
+    return { timing: { na: ref.prepare(row.kind, checkP).na }, expected };
+  }
+  const op = ref.prepare(row.kind, checkP);
+  let first = null; // the first call's result
+  const timed = { ...op, run: () => { const r = op.run(); first ??= r; return r; } };
+  const timing = await checkAndTime(ref.name, timed, { mode, slowPeer: true, scale, warm: true });
+  const expected = pick(op.outputs(first), OUTPUTS[row.kind]);
+  env.expectedOf.set(`${row.shapeName ?? row.label} ${row.kind}`, expected);
+  return { timing, expected };
+}
+
+/** One row of the table: every peer checked and timed, speedups over each peer. */
+async function measureRow(row, env) {
+  const p = row.problem(convcore.tensor);
+  const { checkP, scale } = checkProblem(row, p, env);
+  const { timing, expected } = await referenceRow(row, checkP, scale, env);
+  const peers = { [env.ref.name]: timing };
+  const ctx = { p, checkP, expected, mode: env.mode, scale, warm: !env.quick };
+
+  // convcore has no dx-only op, so the dx row repeats its full backward.
+  let mine;
+  if (row.kind === 'convBackwardDx') {
+    const bwd = env.results.find((r) => r.kind === 'convBackward' && r.shapeName === row.shapeName);
+    mine = { ...bwd.convcore, reused: true };
+  } else {
+    mine = await measure(env.cc, row, ctx); // a mismatch here throws: the run fails
+    if (row.flops) mine.gflops = row.flops / mine.ms / 1e6;
+  }
+
+  for (const peer of env.others) {
+    try {
+      peers[peer.name] = await measure(peer, row, ctx);
+    } catch (e) {
+      if (!/does not match|produced no|values, expected/.test(e.message)) throw e;
+      log(`  ${e.message}`);
+      peers[peer.name] = { na: `its output did not match the reference: ${e.message}`, mismatch: true };
+    }
+  }
+  for (const r of Object.values(peers)) {
+    if (r.na) continue;
+    r.speedup = r.ms / mine.ms;
+    if (row.flops) r.gflops = row.flops / r.ms / 1e6;
+  }
+  return { label: row.label, kind: row.kind, shapeName: row.shapeName, shape: row.shape, flops: row.flops, convcore: mine, peers };
+}
+
+/** The rows to run; --only keeps the matching ones (and the bwd row a dx row repeats). */
+function selectRows(only) {
+  const all = cases();
+  if (!only) return all;
+  const keep = all.filter((r) => `${r.label} ${r.shape}`.includes(only));
+  const needed = (r) => r.kind === 'convBackward' && keep.some((k) => k.kind === 'convBackwardDx' && k.shapeName === r.shapeName);
+  return all.filter((r) => keep.includes(r) || needed(r));
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown CPU',
+    cores: cpus.length,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.versions.node,
+    v8: process.versions.v8,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Writes DIR/results[.quick].md and .json, each through a temporary file. */
+function write(dir, quick, md, doc) {
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, quick ? 'results.quick' : 'results');
+  const json = { ...doc, targets: doc.targets.map(({ text, ...t }) => t) };
+  for (const [path, text] of [[`${base}.md`, md], [`${base}.json`, JSON.stringify(json, null, 2)]]) {
+    writeFileSync(`${path}.tmp`, `${text}\n`);
+    renameSync(`${path}.tmp`, path);
+  }
+  log(`bench: wrote ${base}.md and ${base}.json`);
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const mode = opts.quick ? 'quick' : 'full';
-  const sampling = SAMPLING[mode];
   const started = performance.now();
-
   const tfjsInfo = await initTfjs();
-  const ref = apiPeer('reference', reference, { slow: true });
-  const cc = apiPeer('convcore', convcore);
-  const others = [convnetjsPeer, tfjsPeer];
-  const peerNames = [ref.name, ...others.map((p) => p.name)];
+  const env = {
+    quick: opts.quick,
+    mode,
+    ref: apiPeer('reference', reference, { slow: true }),
+    cc: apiPeer('convcore', convcore),
+    others: [convnetjsPeer, tfjsPeer],
+    small: new WeakMap(), // problem -> its first images
+    expectedOf: new Map(), // `${shapeName} ${kind}` -> the reference outputs
+    results: [],
+  };
+  const peerNames = [env.ref.name, ...env.others.map((p) => p.name)];
 
   log(`bench (${mode}): measuring the Wasm f64x2 peak`);
   const peakOpts = opts.quick ? { runs: 7, runMs: 50 } : { runs: 15, runMs: 100 };
   const peakStart = await measurePeak(peakOpts);
-
-  let rows = cases();
-  if (opts.only) rows = rows.filter((r) => `${r.label} ${r.shape}`.includes(opts.only));
-  const small = new WeakMap(); // problem -> its first images (--quick conv rows)
-  const expectedOf = new Map(); // `${shapeName} ${kind}` -> reference outputs
-  const results = [];
-
-  for (const row of rows) {
+  for (const row of selectRows(opts.only)) {
     const t0 = performance.now();
-    const p = row.problem(convcore.tensor);
-    const N = p.x.shape[0];
-    let checkP = p;
-    if (opts.quick && row.family === 'conv') {
-      if (!small.has(p)) small.set(p, firstImages(p, QUICK_IMAGES, convcore.tensor));
-      checkP = small.get(p);
-    }
-    const scale = checkP === p ? null : { factor: N / QUICK_IMAGES, images: QUICK_IMAGES };
-    const key = `${row.shapeName ?? row.label} ${row.kind}`;
-    const peers = {};
-
-    // The reference: its outputs are the expected ones, and the same op is timed.
-    let expected;
-    if (row.kind === 'convBackwardDx') {
-      expected = pick(expectedOf.get(`${row.shapeName} convBackward`), ['dx']);
-      peers[ref.name] = { na: ref.prepare(row.kind, checkP).na };
-    } else {
-      const op = ref.prepare(row.kind, checkP);
-      let first = null; // the first call's result: the expected outputs
-      const timed = { ...op, run: () => { const r = op.run(); first ??= r; return r; } };
-      peers[ref.name] = await checkAndTime(ref.name, timed, { sampling: sampling.slow, scale, warm: true });
-      expected = pick(op.outputs(first), OUTPUTS[row.kind]);
-      expectedOf.set(key, expected);
-    }
-    const ctx = { p, checkP, expected, sampling, scale, warm: !opts.quick };
-
-    // convcore: checked where the reference ran, timed on the whole batch. It has no
-    // dx-only op, so the dx row repeats its full backward.
-    let mine;
-    if (row.kind === 'convBackwardDx') {
-      const bwd = results.find((r) => r.kind === 'convBackward' && r.shapeName === row.shapeName);
-      if (!bwd) throw new Error('bench: the dx row needs the conv bwd row of the same shape');
-      mine = { ...bwd.convcore, reused: true };
-    } else {
-      mine = await measure(cc, row, ctx);
-      if (row.flops) mine.gflops = row.flops / mine.ms / 1e6;
-    }
-
-    for (const peer of others) {
-      try {
-        peers[peer.name] = await measure(peer, row, ctx);
-      } catch (e) {
-        if (!/does not match|produced no|values, expected/.test(e.message)) throw e;
-        log(`  ${e.message}`);
-        peers[peer.name] = { na: `its output did not match the reference: ${e.message}`, mismatch: true };
-      }
-    }
-
-    // Speedups: the peer's time over convcore's. GFLOP/s of each peer for the conv rows.
-    for (const r of Object.values(peers)) {
-      if (r.na) continue;
-      r.speedup = r.ms / mine.ms;
-      if (row.flops) r.gflops = row.flops / r.ms / 1e6;
-    }
-    results.push({ label: row.label, kind: row.kind, shapeName: row.shapeName, shape: row.shape, flops: row.flops, convcore: mine, peers });
-    const cells = peerNames.map((n) => `${n} ${peers[n].na ? 'n/a' : `${peers[n].ms.toFixed(1)}`}`).join(', ');
-    log(`  ${row.label} ${row.shape}: convcore ${mine.ms.toFixed(2)} ms, ${cells} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
+    const r = await measureRow(row, env);
+    env.results.push(r);
+    const cells = peerNames.map((n) => `${n} ${r.peers[n].na ? 'n/a' : r.peers[n].ms.toFixed(1)}`).join(', ');
+    log(`  ${r.label} ${r.shape}: convcore ${r.convcore.ms.toFixed(2)} ms, ${cells} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
     globalThis.gc?.();
   }
-
   const peakEnd = await measurePeak(peakOpts);
+  // The higher of the two medians: a disturbed measurement can only lower the peak.
   const peak = { gflops: Math.max(peakStart.gflops, peakEnd.gflops), start: peakStart.gflops, end: peakEnd.gflops, runs: peakOpts.runs };
-  for (const r of results) if (r.convcore.gflops) r.convcore.pctPeak = (100 * r.convcore.gflops) / peak.gflops;
+  for (const r of env.results) if (r.convcore.gflops) r.convcore.pctPeak = (100 * r.convcore.gflops) / peak.gflops;
 
-  const cpus = os.cpus();
   const doc = {
     quick: opts.quick,
     quickImages: opts.quick ? QUICK_IMAGES : undefined,
-    machine: {
-      cpu: cpus[0]?.model ?? 'unknown CPU',
-      cores: cpus.length,
-      os: `${os.type()} ${os.release()} ${os.arch()}`,
-      node: process.versions.node,
-      v8: process.versions.v8,
-      date: new Date().toISOString(),
-    },
+    machine: machine(),
     peak,
-    sampling,
-    peers: ['convcore: float64 Wasm f64x2, its public API', 'reference: convcore/reference, float64 plain-JS loops', 'convnetjs 0.3: float64 plain JS, a loop over the batch', tfjsInfo],
+    sampling: { ...SAMPLING[mode], slowCallMs: SLOW_CALL_MS, rule: describeSampling(mode) },
+    peers: [
+      'convcore: float64 Wasm f64x2, its public API',
+      'reference: convcore/reference, float64 plain-JS loops',
+      'convnetjs 0.3: float64 plain JS, a loop over the batch',
+      tfjsInfo,
+    ],
     peerNames,
-    rows: results.map(({ shapeName, ...r }) => r),
-    targets: acceptance(results),
+    rows: env.results,
+    targets: acceptance(env.results),
     seconds: (performance.now() - started) / 1e3,
   };
   const md = markdown(doc);
   process.stdout.write(`${md}\n`);
-
-  if (!opts.only || opts.outDir) {
-    const dir = opts.outDir ?? fileURLToPath(new URL('.', import.meta.url));
-    mkdirSync(dir, { recursive: true });
-    const base = join(dir, opts.quick ? 'results.quick' : 'results');
-    const json = { ...doc, targets: doc.targets.map(({ text, ...t }) => t) };
-    for (const [path, text] of [[`${base}.md`, md], [`${base}.json`, JSON.stringify(json, null, 2)]]) {
-      writeFileSync(`${path}.tmp`, `${text}\n`);
-      renameSync(`${path}.tmp`, path);
-    }
-    log(`bench: wrote ${base}.md and ${base}.json`);
-  }
+  if (!opts.only || opts.outDir) write(opts.outDir ?? fileURLToPath(new URL('.', import.meta.url)), opts.quick, md, doc);
   log(`bench: ${doc.seconds.toFixed(0)} s`);
 }
 

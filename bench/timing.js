@@ -11,7 +11,12 @@
 
 import Benchmark from 'benchmark';
 
-/** Sample settings: fast for the Wasm peers, slow for the plain-JS loops. */
+/**
+ * Sample settings. In a full run a call that takes SLOW_CALL_MS or more (the plain-JS
+ * conv loops, some tfjs dx) gets the slow settings, every other call the fast ones.
+ * In --quick the plain-JS peers are called once; the others get a few samples.
+ */
+export const SLOW_CALL_MS = 500;
 export const SAMPLING = {
   full: {
     fast: { minSamples: 10, maxTime: 3 },
@@ -24,6 +29,14 @@ export const SAMPLING = {
     slow: { once: true, minSamples: 1 },
   },
 };
+
+/** The sampling rule in words, for the table header. */
+export function describeSampling(mode) {
+  const { fast, slow } = SAMPLING[mode];
+  return mode === 'quick'
+    ? `at least ${fast.minSamples} samples for convcore and tfjs-wasm; one call for the plain-JS peers`
+    : `at least ${fast.minSamples} samples for a call under ${SLOW_CALL_MS} ms, at least ${slow.minSamples} for a longer one`;
+}
 
 export function median(values) {
   const s = [...values].sort((a, b) => a - b);
