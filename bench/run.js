@@ -25,6 +25,7 @@ import { measurePeak } from './peak.js';
 import { apiPeer } from './peers/api.js';
 import { convnetjsPeer } from './peers/convnetjs.js';
 import { tfjsPeer, initTfjs } from './peers/tfjs.js';
+import { kernelPeer } from './peers/kernel.js';
 import { acceptance, markdown } from './report.js';
 
 /** Images of a conv batch the plain-JS peers run on in --quick. */
@@ -140,7 +141,11 @@ async function measureRow(row, env) {
     mine = { ...bwd.convcore, reused: true };
   } else {
     mine = await measure(env.cc, row, ctx); // a mismatch here throws: the run fails
-    if (row.flops) mine.gflops = row.flops / mine.ms / 1e6;
+    mine.kernel = await measure(kernelPeer, row, ctx); // the same, kernels only
+    if (row.flops) {
+      mine.gflops = row.flops / mine.ms / 1e6;
+      mine.kernel.gflops = row.flops / mine.kernel.ms / 1e6;
+    }
   }
 
   for (const peer of env.others) {
@@ -155,6 +160,7 @@ async function measureRow(row, env) {
   for (const r of Object.values(peers)) {
     if (r.na) continue;
     r.speedup = r.ms / mine.ms;
+    r.kernelSpeedup = r.ms / mine.kernel.ms;
     if (row.flops) r.gflops = row.flops / r.ms / 1e6;
   }
   return { label: row.label, kind: row.kind, shapeName: row.shapeName, shape: row.shape, flops: row.flops, convcore: mine, peers };
@@ -218,13 +224,17 @@ async function main() {
     const r = await measureRow(row, env);
     env.results.push(r);
     const cells = peerNames.map((n) => `${n} ${r.peers[n].na ? 'n/a' : r.peers[n].ms.toFixed(1)}`).join(', ');
-    log(`  ${r.label} ${r.shape}: convcore ${r.convcore.ms.toFixed(2)} ms, ${cells} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
+    log(`  ${r.label} ${r.shape}: convcore ${r.convcore.ms.toFixed(2)} ms (kernel ${r.convcore.kernel.ms.toFixed(2)}), ${cells} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
     globalThis.gc?.();
   }
   const peakEnd = await measurePeak(peakOpts);
   // The higher of the two medians: a disturbed measurement can only lower the peak.
   const peak = { gflops: Math.max(peakStart.gflops, peakEnd.gflops), start: peakStart.gflops, end: peakEnd.gflops, runs: peakOpts.runs };
-  for (const r of env.results) if (r.convcore.gflops) r.convcore.pctPeak = (100 * r.convcore.gflops) / peak.gflops;
+  for (const r of env.results) {
+    if (!r.convcore.gflops) continue;
+    r.convcore.pctPeak = (100 * r.convcore.gflops) / peak.gflops;
+    r.convcore.kernel.pctPeak = (100 * r.convcore.kernel.gflops) / peak.gflops;
+  }
 
   const doc = {
     quick: opts.quick,
@@ -233,7 +243,7 @@ async function main() {
     peak,
     sampling: { ...SAMPLING[mode], slowCallMs: SLOW_CALL_MS, rule: describeSampling(mode) },
     peers: [
-      'convcore: float64 Wasm f64x2, its public API',
+      'convcore: float64 Wasm f64x2, its public API (and, as "kernel", its Wasm kernels alone on data already in Wasm memory)',
       'reference: convcore/reference, float64 plain-JS loops',
       'convnetjs 0.3: float64 plain JS, a loop over the batch',
       tfjsInfo,

@@ -29,7 +29,7 @@ function expectedNa(kind: string, peer: string): boolean {
 interface PeerResult { ms?: number; speedup?: number; na?: string; mismatch?: boolean }
 interface Row {
   label: string; kind: string; shape: string; flops?: number;
-  convcore: { ms: number; gflops?: number; pctPeak?: number };
+  convcore: { ms: number; gflops?: number; pctPeak?: number; reused?: boolean; kernel?: { ms: number; gflops?: number; pctPeak?: number } };
   peers: Record<string, PeerResult>;
 }
 
@@ -65,8 +65,11 @@ describe('bench --quick', () => {
       expect(rows.map((r) => (r.kind.startsWith('conv') ? `${r.kind} ${r.shape.split(' ')[0]}` : r.kind))).toEqual(kinds);
       for (const r of rows) {
         expect(positive(r.convcore.ms), `${r.label} ${r.shape}`).toBe(true);
+        // The kernels alone were measured (and checked) too.
+        expect(positive(r.convcore.kernel?.ms), `kernel, ${r.label} ${r.shape}`).toBe(true);
         if (r.kind.startsWith('conv')) {
           expect(positive(r.flops) && positive(r.convcore.gflops) && positive(r.convcore.pctPeak), r.label).toBe(true);
+          expect(positive(r.convcore.kernel?.gflops) && positive(r.convcore.kernel?.pctPeak), `kernel, ${r.label}`).toBe(true);
         }
         for (const peer of PEERS) {
           const p = r.peers[peer];
@@ -80,17 +83,17 @@ describe('bench --quick', () => {
         }
       }
 
-      // The Markdown table: a header, a rule and one line of 11 cells per row.
+      // The Markdown table: a header, a rule and one line of 13 cells per row.
       const lines = md.split('\n').filter((l) => l.startsWith('|'));
-      expect(lines[0]).toMatch(/^\| op \| shape \| convcore ms \| GFLOP\/s \| % peak \| reference ms \| × \| convnetjs ms \| × \| tfjs-wasm ms \| × \|$/);
+      expect(lines[0]).toMatch(/^\| op \| shape \| convcore ms \| GFLOP\/s \| % peak \| kernel ms \| kernel % peak \| reference ms \| × \| convnetjs ms \| × \| tfjs-wasm ms \| × \|$/);
       expect(lines).toHaveLength(2 + rows.length);
-      for (const l of lines.slice(2)) expect(l.split('|').length - 2).toBe(11);
+      for (const l of lines.slice(2)) expect(l.split('|').length - 2).toBe(13);
       expect(md).toMatch(/GFLOP\/s/);
 
       // The acceptance lines of issue 3, each marked met or not met.
-      expect(doc.targets).toHaveLength(9);
+      expect(doc.targets).toHaveLength(13);
       for (const t of doc.targets) expect(typeof t.met).toBe('boolean');
-      expect(md.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(9);
+      expect(md.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(13);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }

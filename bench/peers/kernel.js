@@ -1,0 +1,109 @@
+// convcore's Wasm kernels alone: the inputs are put into Wasm memory once, outside the
+// timing, and the timed call is the kernel with its results left there. This is how
+// tfjs-backend-wasm is timed (tensors already in its memory, no readback), and it
+// separates the compute from the cost of the public API's copies: copying the inputs
+// in, and the results (and a forward's cache) out into fresh arrays. On the VMs this
+// project is measured on, the first touch of a fresh page costs about 3 ms per MiB,
+// so a 13 MB result can cost more than the convolution that made it.
+//
+// The buffers are laid out as the API lays them out (src/conv.ts, src/pool.ts,
+// src/batchnorm.ts), through the same arena. The outputs are read back for the check.
+
+import { kernels, reserve, put, f64 } from '../../dist/wasm.js';
+import { convGeometry, poolGeometry } from '../../dist/params.js';
+
+const F64 = 8;
+
+function convBuffers(p) {
+  const g = convGeometry('bench', p.x, p.w, p.b, p.param);
+  const k = kernels();
+  const pointwise = g.HH === 1 && g.WW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
+  const nCols = pointwise ? 0 : g.C * g.HH * g.WW * g.H2 * g.W2;
+  const nOut = g.N * g.F * g.H2 * g.W2;
+  return { g, k, nCols, nOut };
+}
+
+const geo = (g) => [g.N, g.C, g.H, g.W, g.F, g.HH, g.WW, g.SH, g.SW, g.PH, g.PW, g.H2, g.W2];
+
+function prepareConv(kind, p) {
+  const { g, k, nCols, nOut } = convBuffers(p);
+  const nx = p.x.data.length, nw = p.w.data.length;
+  if (kind === 'convForward') {
+    const [px, pw, pb, pout, pcols, pwork] = reserve('bench', [nx * F64, nw * F64, g.F * F64, nOut * F64, nCols * F64, k.gemm_workspace_bytes()]);
+    put(px, p.x.data);
+    put(pw, p.w.data);
+    put(pb, p.b.data);
+    return {
+      run: () => k.conv_forward(px, pw, pb, pout, pcols, pwork, ...geo(g)),
+      outputs: () => ({ out: f64(pout, nOut) }),
+    };
+  }
+  const [pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork] = reserve('bench', [
+    nOut * F64, nx * F64, nw * F64, nx * F64, nw * F64, g.F * F64, nCols * F64, nCols * F64, k.gemm_workspace_bytes(),
+  ]);
+  put(pdout, p.dout.data);
+  put(px, p.x.data);
+  put(pw, p.w.data);
+  return {
+    run: () => k.conv_backward(pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork, ...geo(g)),
+    outputs: () => ({ dx: f64(pdx, nx), dw: f64(pdw, nw), db: f64(pdb, g.F) }),
+  };
+}
+
+function preparePool(kind, p) {
+  const g = poolGeometry('bench', p.x, p.param);
+  const k = kernels();
+  const nx = p.x.data.length;
+  const nOut = g.N * g.C * g.H2 * g.W2;
+  const wide = g.PHt * g.PWd > 256 ? 1 : 0;
+  const dims = [g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2, wide];
+  const [px, pout, parg, pdout, pdx] = reserve('bench', [nx * F64, nOut * F64, nOut * (wide ? 4 : 1), nOut * F64, nx * F64]);
+  put(px, p.x.data);
+  if (kind === 'maxPoolForward') {
+    return { run: () => k.maxpool_forward(px, pout, parg, ...dims), outputs: () => ({ out: f64(pout, nOut) }) };
+  }
+  k.maxpool_forward(px, pout, parg, ...dims);
+  put(pdout, p.dout.data);
+  return { run: () => k.maxpool_backward(pdout, parg, pdx, ...dims), outputs: () => ({ dx: f64(pdx, nx) }) };
+}
+
+function prepareBatchnorm(kind, p) {
+  const spatial = kind.startsWith('spatial');
+  const s = p.x.shape;
+  const [G, D, L] = spatial ? [s[0], s[1], s[2] * s[3]] : [s[0], s[1], 1];
+  const k = kernels();
+  const n = p.x.data.length;
+  const v = D * F64;
+  const [px, pgamma, pbeta, pout, pxhat, pmean, pvar, pinv, prm, prv, pdout, pdx, pdgamma, pdbeta, pk] =
+    reserve('bench', [n * F64, v, v, n * F64, n * F64, v, v, v, v, v, n * F64, n * F64, v, v, 3 * v]);
+  put(px, p.x.data);
+  put(pgamma, p.gamma.data);
+  put(pbeta, p.beta.data);
+  f64(prm, D).fill(0);
+  f64(prv, D).fill(0);
+  const { eps = 1e-5, momentum = 0.9 } = p.param;
+  const forward = () => k.batchnorm_forward(px, pgamma, pbeta, pout, pxhat, pmean, pvar, pinv, prm, prv, G, D, L, 1, eps, momentum);
+  if (kind.endsWith('Forward')) return { run: forward, outputs: () => ({ out: f64(pout, n) }) };
+  forward();
+  put(pdout, p.dout.data);
+  return {
+    run: () => k.batchnorm_backward(pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, pk, G, D, L, 1),
+    outputs: () => ({ dx: f64(pdx, n), dgamma: f64(pdgamma, D), dbeta: f64(pdbeta, D) }),
+  };
+}
+
+/**
+ * Not a peer of the table but a second measurement of convcore: its kernels with the
+ * data already in Wasm memory. Run it right before timing: any other call reuses the arena.
+ */
+export const kernelPeer = {
+  name: 'convcore kernel',
+  slow: false,
+  tolerance: 1e-9,
+  prepare(kind, p) {
+    if (kind === 'convForward' || kind === 'convBackward') return prepareConv(kind, p);
+    if (kind === 'maxPoolForward' || kind === 'maxPoolBackward') return preparePool(kind, p);
+    if (kind.includes('atchnorm')) return prepareBatchnorm(kind, p);
+    return { na: 'no such kernel' };
+  },
+};
