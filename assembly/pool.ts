@@ -118,12 +118,31 @@ export function maxpool_backward(dout: usize, argmax: usize, dx: usize, NC: i32,
   let d = dout;
   let a = argmax;
   if (tiles && PHt == 2 && PWd == 2 && !wide) {
+    // Two windows per step: each dout value is splatted and masked into the two cells of
+    // each row of its window, by comparing its argmax with the cells' indices.
     const Wb = <usize>W << 3;
+    const top = i64x2(0, 1), bottom = i64x2(2, 3);
     for (let p = 0; p < NC; p++) {
       const dxp = dx + (<usize>(p * HW) << 3);
       for (let h2 = 0; h2 < H2; h2++) {
         let q0 = dxp + (<usize>(h2 * 2 * W) << 3);
-        for (let w2 = 0; w2 < W2; w2++) {
+        let w2 = 0;
+        for (; w2 + 2 <= W2; w2 += 2) {
+          const g = v128.load(d);
+          const g0 = v128.shuffle<f64>(g, g, 0, 0);
+          const g1 = v128.shuffle<f64>(g, g, 1, 1);
+          const k0 = i64x2.splat(<i64>load<u8>(a));
+          const k1 = i64x2.splat(<i64>load<u8>(a, 1));
+          const q1 = q0 + Wb;
+          v128.store(q0, v128.and(g0, i64x2.eq(k0, top)));
+          v128.store(q0, v128.and(g1, i64x2.eq(k1, top)), 16);
+          v128.store(q1, v128.and(g0, i64x2.eq(k0, bottom)));
+          v128.store(q1, v128.and(g1, i64x2.eq(k1, bottom)), 16);
+          q0 += 32;
+          d += 16;
+          a += 2;
+        }
+        for (; w2 < W2; w2++) {
           const g = load<f64>(d);
           const k = <i32>load<u8>(a);
           const q1 = q0 + Wb;
