@@ -1,4 +1,4 @@
-// The results: the acceptance lines of issue 3 and the Markdown table.
+// The results: the performance targets and the Markdown table.
 //
 // A result row is { label, kind, shape, flops, convcore, peers } where convcore is
 // { ms, samples, gflops?, pctPeak?, reused? } and peers maps a peer name to
@@ -38,7 +38,7 @@ function line(what, target, unit, values) {
   };
 }
 
-/** The acceptance lines of issue 3, from the result rows. */
+/** The performance targets, each met or not, from the result rows. */
 export function acceptance(rows) {
   const find = (kind, shapeName) => rows.find((r) => r.kind === kind && (!shapeName || r.shapeName === shapeName));
   const conv = (kind) => rows.filter((r) => r.kind === kind);
@@ -169,6 +169,6 @@ export function markdown(doc) {
   }
   out.push('- Every peer\'s outputs were checked against the reference loops before it was timed ' +
     '(max-norm relative error <= 1e-9 for float64, <= 1e-4 for float32).', '');
-  out.push('## Issue 3 acceptance', '', ...targets.map((t) => t.text), '');
+  out.push('## Targets', '', ...targets.map((t) => t.text), '');
   return out.join('\n');
 }

@@ -13,7 +13,7 @@
 // --out-dir is given).
 
 import os from 'node:os';
-import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as convcore from 'convcore';
@@ -199,6 +199,24 @@ function write(dir, quick, md, doc) {
   log(`bench: wrote ${base}.md and ${base}.json`);
 }
 
+/** Copies the table of a full run into README.md, between its bench markers. */
+function updateReadme(md) {
+  const path = fileURLToPath(new URL('../README.md', import.meta.url));
+  const readme = readFileSync(path, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const i = readme.indexOf(start);
+  const j = readme.indexOf(end);
+  if (i < 0 || j < i) {
+    log('bench: README.md has no bench markers; not updated');
+    return;
+  }
+  // One heading level down: the table sits under the README's own "Benchmark" heading.
+  const body = md.replace(/^# convcore benchmark\n/, '').replace(/^## /gm, '### ').trim();
+  writeFileSync(path, `${readme.slice(0, i + start.length)}\n${body}\n${readme.slice(j)}`);
+  log('bench: copied the table into README.md');
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const mode = opts.quick ? 'quick' : 'full';
@@ -256,6 +274,7 @@ async function main() {
   const md = markdown(doc);
   process.stdout.write(`${md}\n`);
   if (!opts.only || opts.outDir) write(opts.outDir ?? fileURLToPath(new URL('.', import.meta.url)), opts.quick, md, doc);
+  if (!opts.quick && !opts.only && !opts.outDir) updateReadme(md);
   log(`bench: ${doc.seconds.toFixed(0)} s`);
 }
 

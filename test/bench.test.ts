@@ -90,7 +90,7 @@ describe('bench --quick', () => {
       for (const l of lines.slice(2)) expect(l.split('|').length - 2).toBe(13);
       expect(md).toMatch(/GFLOP\/s/);
 
-      // The acceptance lines of issue 3, each marked met or not met.
+      // The target lines, each marked met or not met.
       expect(doc.targets).toHaveLength(13);
       for (const t of doc.targets) expect(typeof t.met).toBe('boolean');
       expect(md.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(13);
