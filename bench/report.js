@@ -114,7 +114,9 @@ export function markdown(doc) {
     `- Single thread. Every time is the median of the Benchmark.js samples of one call ` +
       `(${doc.sampling.rule}; the counts are in the .json).`,
     `- Wasm f64x2 multiply-add peak (bench/peak.ts, median of ${peak.runs} runs): **${peak.gflops.toFixed(1)} GFLOP/s** ` +
-      `(${peak.start.toFixed(1)} at the start of the run, ${peak.end.toFixed(1)} at the end; the higher is used).`,
+      `(${peak.start.toFixed(1)} at the start of the run, ${peak.end.toFixed(1)} at the end). ` +
+      `The peak is measured again right before each conv row, and the row's % of peak is against that figure: ` +
+      `${rows.filter((r) => r.peakNearby && r.kind !== 'convBackwardDx').map((r) => `${r.label} ${r.shapeName} ${r.peakNearby.toFixed(1)}`).join(', ')} GFLOP/s.`,
     `- Peers: ${peers.join('; ')}.`,
     `- FLOPs: conv fwd 2·N·F·H2·W2·C·HH·WW; conv bwd dx+dw+db twice that; conv dx alone once that.`,
     '',
