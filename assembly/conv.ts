@@ -1,6 +1,6 @@
 // Convolution as im2col + GEMM, one image at a time so the column buffer stays bounded.
 // cols (C*HH*WW, H2*W2): cols[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i, w2*SW + j]
-import { gemm } from './gemm';
+import { gemm, gemm_im2col } from './gemm';
 
 // x (C,H,W) of one image -> cols (C*HH*WW, H2*W2); padding reads as zero.
 function im2col(x: usize, cols: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32,
@@ -72,9 +72,10 @@ function isPointwise(HH: i32, WW: i32, SH: i32, SW: i32, PH: i32, PW: i32): bool
 }
 
 // x (N,C,H,W), w (F,C,HH,WW), b (F) -> out (N,F,H2,W2).
-// Per image: out[n] (F, H2*W2) = b + w (F, C*HH*WW) · cols (C*HH*WW, H2*W2).
-// A 1x1 stride-1 unpadded conv needs no im2col: cols is x[n] itself.
-export function conv_forward(x: usize, w: usize, b: usize, out: usize, cols: usize, work: usize,
+// Per image: out[n] (F, H2*W2) = b + w (F, C*HH*WW) · cols (C*HH*WW, H2*W2), where the
+// columns are gathered from the image as the GEMM packs them (gemm_im2col), so no column
+// buffer is written. A 1x1 stride-1 unpadded conv multiplies by x[n] itself.
+export function conv_forward(x: usize, w: usize, b: usize, out: usize, work: usize,
   N: i32, C: i32, H: i32, W: i32, F: i32, HH: i32, WW: i32,
   SH: i32, SW: i32, PH: i32, PW: i32, H2: i32, W2: i32): void {
   const K = C * HH * WW;
@@ -90,12 +91,8 @@ export function conv_forward(x: usize, w: usize, b: usize, out: usize, cols: usi
       for (; q + 2 <= P; q += 2) v128.store(row + (<usize>q << 3), bf);
       if (q < P) store<f64>(row + (<usize>q << 3), f64x2.extract_lane(bf, 0));
     }
-    let src = xn;
-    if (!pointwise) {
-      im2col(xn, cols, C, H, W, HH, WW, SH, SW, PH, PW, H2, W2);
-      src = cols;
-    }
-    gemm(0, 0, F, P, K, w, K, src, P, on, P, 1, work);
+    if (pointwise) gemm(0, 0, F, P, K, w, K, xn, P, on, P, 1, work);
+    else gemm_im2col(F, w, K, xn, C, H, W, HH, WW, SH, SW, PH, PW, H2, W2, on, P, 1, work);
   }
 }
 

@@ -111,6 +111,106 @@ function pack_b(B: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc:
   }
 }
 
+// op(B) can also be the im2col matrix of one image, gathered while packing so that it is
+// never written out: op(B)[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i, w2*SW + j],
+// zero in the padding. The image and its geometry are set by gemm_im2col.
+let imX: usize = 0;
+let imH: i32 = 0, imW: i32 = 0, imHH: i32 = 0, imWW: i32 = 0;
+let imSH: i32 = 0, imSW: i32 = 0, imPH: i32 = 0, imPW: i32 = 0, imW2: i32 = 0;
+// Per panel: the top-left input row and column of each of its NR output positions.
+const ROW0: usize = memory.data(NR * 4, 16);
+const COL0: usize = memory.data(NR * 4, 16);
+const OUTSIDE: i32 = -0x40000000;
+
+function pack_b_im2col(p0: i32, kc: i32, j0: i32, nc: i32, pb: usize): void {
+  const H = imH, W = imW, HH = imHH, WW = imWW, SW = imSW, W2 = imW2;
+  const plane = <usize>(H * W) << 3;
+  const rowBytes = <usize>W << 3;
+  for (let jp = 0; jp < nc; jp += NR) {
+    const cols = min(NR, nc - jp);
+    const q0 = j0 + jp;
+    const h2a = q0 / W2;
+    const w2a = q0 - h2a * W2;
+    // All NR positions in one output row: one input row, columns SW apart.
+    const oneRow = cols == NR && w2a + NR <= W2;
+    for (let c = 0; c < NR; c++) {
+      let r0 = OUTSIDE, c0 = OUTSIDE;
+      if (c < cols) {
+        const q = q0 + c;
+        const h2 = q / W2;
+        r0 = h2 * imSH - imPH;
+        c0 = (q - h2 * W2) * SW - imPW;
+      }
+      store<i32>(ROW0 + (<usize>c << 2), r0);
+      store<i32>(COL0 + (<usize>c << 2), c0);
+    }
+    const rowA = h2a * imSH - imPH;
+    const colA = w2a * SW - imPW;
+    // (ch, i, j) of row p0 of op(B), advanced with p.
+    let ch = p0 / (HH * WW);
+    let i = (p0 - ch * HH * WW) / WW;
+    let j = p0 - ch * HH * WW - i * WW;
+    let xc = imX + <usize>ch * plane;
+    let dst = pb + (<usize>(jp * kc) << 3);
+    for (let p = 0; p < kc; p++) {
+      if (oneRow) {
+        const y = rowA + i;
+        const x0 = colA + j;
+        if (y < 0 || y >= H) {
+          const z = f64x2.splat(0.0);
+          v128.store(dst, z);
+          v128.store(dst, z, 16);
+          v128.store(dst, z, 32);
+          v128.store(dst, z, 48);
+        } else {
+          const row = xc + <usize>y * rowBytes;
+          if (SW == 1 && x0 >= 0 && x0 + NR <= W) {
+            const src = row + (<usize>x0 << 3);
+            v128.store(dst, v128.load(src));
+            v128.store(dst, v128.load(src, 16), 16);
+            v128.store(dst, v128.load(src, 32), 32);
+            v128.store(dst, v128.load(src, 48), 48);
+          } else if (SW == 2 && x0 >= 0 && x0 + 2 * NR <= W) {
+            // Every other value of 16 adjacent ones: the even lanes of 8 loads.
+            const src = row + (<usize>x0 << 3);
+            v128.store(dst, v128.shuffle<f64>(v128.load(src), v128.load(src, 16), 0, 2));
+            v128.store(dst, v128.shuffle<f64>(v128.load(src, 32), v128.load(src, 48), 0, 2), 16);
+            v128.store(dst, v128.shuffle<f64>(v128.load(src, 64), v128.load(src, 80), 0, 2), 32);
+            v128.store(dst, v128.shuffle<f64>(v128.load(src, 96), v128.load(src, 112), 0, 2), 48);
+          } else if (x0 >= 0 && x0 + (NR - 1) * SW < W) {
+            for (let c = 0; c < NR; c++) {
+              store<f64>(dst + (<usize>c << 3), load<f64>(row + (<usize>(x0 + c * SW) << 3)));
+            }
+          } else {
+            for (let c = 0; c < NR; c++) {
+              const xx = x0 + c * SW;
+              let v = 0.0;
+              if (xx >= 0 && xx < W) v = load<f64>(row + (<usize>xx << 3));
+              store<f64>(dst + (<usize>c << 3), v);
+            }
+          }
+        }
+      } else {
+        for (let c = 0; c < NR; c++) {
+          const y = load<i32>(ROW0 + (<usize>c << 2)) + i;
+          const xx = load<i32>(COL0 + (<usize>c << 2)) + j;
+          let v = 0.0;
+          if (y >= 0 && y < H && xx >= 0 && xx < W) v = load<f64>(xc + <usize>y * rowBytes + (<usize>xx << 3));
+          store<f64>(dst + (<usize>c << 3), v);
+        }
+      }
+      dst += <usize>NR << 3;
+      if (++j == WW) {
+        j = 0;
+        if (++i == HH) {
+          i = 0;
+          xc += plane;
+        }
+      }
+    }
+  }
+}
+
 // The 2x8 microkernel: tile (2,8) = pa (kc panel of 2) · pb (kc panel of 8), written to
 // c (row stride ldc bytes) by store (add == false) or accumulation (add == true).
 // @inline keeps the accumulators in registers of the caller's loop.
@@ -193,6 +293,24 @@ function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, C: usize,
  */
 export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32,
   A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, accumulate: i32, work: usize): void {
+  blocked(transA != 0, transB != 0, false, M, N, K, A, lda, B, ldb, C, ldc, accumulate != 0, work);
+}
+
+/**
+ * C (M, H2*W2) [+]= A (M, C*HH*WW) · im2col(x), where x (C,H,W) is one image and
+ * im2col(x) is gathered while B is packed (see pack_b_im2col): a convolution's forward
+ * GEMM without a column buffer.
+ */
+export function gemm_im2col(M: i32, A: usize, lda: i32, x: usize, Cin: i32, H: i32, W: i32,
+  HH: i32, WW: i32, SH: i32, SW: i32, PH: i32, PW: i32, H2: i32, W2: i32,
+  C: usize, ldc: i32, accumulate: i32, work: usize): void {
+  imX = x; imH = H; imW = W; imHH = HH; imWW = WW;
+  imSH = SH; imSW = SW; imPH = PH; imPW = PW; imW2 = W2;
+  blocked(false, false, true, M, H2 * W2, Cin * HH * WW, A, lda, 0, 0, C, ldc, accumulate != 0, work);
+}
+
+function blocked(transA: bool, transB: bool, im2col: bool, M: i32, N: i32, K: i32,
+  A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, accumulate: bool, work: usize): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate) {
@@ -207,11 +325,12 @@ export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32,
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      pack_b(B, ldb, transB != 0, pc, kc, jc, nc, pb);
-      const add = accumulate != 0 || pc > 0;
+      if (im2col) pack_b_im2col(pc, kc, jc, nc, pb);
+      else pack_b(B, ldb, transB, pc, kc, jc, nc, pb);
+      const add = accumulate || pc > 0;
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
-        pack_a(A, lda, transA != 0, ic, mc, pc, kc, pa);
+        pack_a(A, lda, transA, ic, mc, pc, kc, pa);
         macro_kernel(mc, nc, kc, pa, pb, C + ((<usize>ic * ldc + jc) << 3), ldc, add, tile);
       }
     }

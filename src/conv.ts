@@ -23,13 +23,13 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvPara
   const g = convGeometry('convForward', x, w, b, convParam);
   const k = kernels();
   const nOut = g.N * g.F * g.H2 * g.W2;
-  const [px, pw, pb, pout, pcols, pwork] = reserve('convForward', [
-    x.data.length * F64, w.data.length * F64, g.F * F64, nOut * F64, colsLength(g) * F64, k.gemm_workspace_bytes(),
+  const [px, pw, pb, pout, pwork] = reserve('convForward', [
+    x.data.length * F64, w.data.length * F64, g.F * F64, nOut * F64, k.gemm_workspace_bytes(),
   ]);
   put(px, x.data);
   put(pw, w.data);
   put(pb, b.data);
-  k.conv_forward(px, pw, pb, pout, pcols, pwork,
+  k.conv_forward(px, pw, pb, pout, pwork,
     g.N, g.C, g.H, g.W, g.F, g.HH, g.WW, g.SH, g.SW, g.PH, g.PW, g.H2, g.W2);
   const out = make(take(pout, nOut), [g.N, g.F, g.H2, g.W2]);
   return { out, cache: seal({ kind: 'conv', x: x.data.slice(), w: w.data.slice(), g }) };

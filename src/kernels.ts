@@ -4,7 +4,7 @@ export interface Kernels {
   gemm_workspace_bytes(): number;
   gemm(transA: number, transB: number, M: number, N: number, K: number,
     A: number, lda: number, B: number, ldb: number, C: number, ldc: number, accumulate: number, work: number): void;
-  conv_forward(x: number, w: number, b: number, out: number, cols: number, work: number,
+  conv_forward(x: number, w: number, b: number, out: number, work: number,
     N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
     SH: number, SW: number, PH: number, PW: number, H2: number, W2: number): void;
   conv_backward(dout: number, x: number, w: number, dx: number, dw: number, db: number,

@@ -133,6 +133,41 @@ describe('across the blocks of the GEMM (MC = 128, KC = 256, NC = 2048)', () => 
   });
 });
 
+// The forward gathers im2col(x) while packing B, 8 output positions (one panel) at a time.
+// A panel inside one output row takes a fast path: one input row, read whole (stride 1)
+// or every other value (stride 2) when the 8 columns lie inside it, read without
+// checks for other strides, with checks where the columns reach into the padding, and
+// all zeros when the row is in the padding. Panels that straddle output rows, and the
+// last panel of a block, take the general path. These cases have rows of 8 to 26
+// outputs so that every branch runs, at each stride and with pads on either side.
+describe('the im2col packing of the forward GEMM, on rows of 8 or more outputs', () => {
+  const cases: { what: string; c: ConvCase }[] = [];
+  for (const SW of [1, 2, 3]) {
+    for (const [PW, WW] of [[0, 3], [2, 3], [1, 5], [3, 2]]) {
+      for (const W2 of [8, 11, 16, 26]) {
+        const W = (W2 - 1) * SW + WW - 2 * PW + (SW > 1 ? 1 : 0);
+        if (W < 1) continue;
+        const SH = 1 + ((SW + W2) % 2);
+        cases.push({
+          what: `W2 ${W2} stride [${SH},${SW}] pad [${PW},${PW}] kernel 3x${WW}`,
+          c: { x: [1, 2, 5 + SH, W], w: [3, 2, 3, WW], stride: [SH, SW], pad: [(PW + 1) % 3, PW] },
+        });
+      }
+    }
+  }
+  it(`${cases.length} configurations, forward and backward, against the reference`, () => {
+    cases.forEach(({ what, c }, i) => {
+      const [, , HH, WW] = c.w;
+      const [PH, PW] = c.pad as [number, number];
+      const [SH, SW] = c.stride as [number, number];
+      const W2 = Math.floor((c.x[3] + 2 * PW - WW) / SW) + 1;
+      expect(W2, what).toBeGreaterThanOrEqual(8);
+      expect(Math.floor((c.x[2] + 2 * PH - HH) / SH) + 1, what).toBeGreaterThanOrEqual(1);
+      compareConv(c, 42000 + i);
+    });
+  });
+});
+
 describe('GEMM sweep geometry and count', () => {
   it('each sweep case has H2·W2 = P and C·HH·WW = K', () => {
     for (const pointwise of [false, true]) {

@@ -29,12 +29,12 @@ function prepareConv(kind, p) {
   const { g, k, nCols, nOut } = convBuffers(p);
   const nx = p.x.data.length, nw = p.w.data.length;
   if (kind === 'convForward') {
-    const [px, pw, pb, pout, pcols, pwork] = reserve('bench', [nx * F64, nw * F64, g.F * F64, nOut * F64, nCols * F64, k.gemm_workspace_bytes()]);
+    const [px, pw, pb, pout, pwork] = reserve('bench', [nx * F64, nw * F64, g.F * F64, nOut * F64, k.gemm_workspace_bytes()]);
     put(px, p.x.data);
     put(pw, p.w.data);
     put(pb, p.b.data);
     return {
-      run: () => k.conv_forward(px, pw, pb, pout, pcols, pwork, ...geo(g)),
+      run: () => k.conv_forward(px, pw, pb, pout, pwork, ...geo(g)),
       outputs: () => ({ out: f64(pout, nOut) }),
     };
   }
