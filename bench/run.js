@@ -163,7 +163,51 @@ async function measureRow(row, env) {
     r.kernelSpeedup = r.ms / mine.kernel.ms;
     if (row.flops) r.gflops = row.flops / r.ms / 1e6;
   }
+  if (!env.quick) await pairedSpeedups(row, p, peers, env);
   return { label: row.label, kind: row.kind, shapeName: row.shapeName, shape: row.shape, flops: row.flops, convcore: mine, peers };
+}
+
+function timeOnce(fn) {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+/**
+ * Speedups measured in pairs (full runs): a call of the peer right after a call of
+ * convcore's API and one of its kernel alone, repeated, and the median of the time ratios
+ * taken. Each ratio compares calls made within the same second or so, so it holds while
+ * this VM's speed drifts; a ratio of two medians taken minutes apart does not.
+ * The dx row pairs the peer's dx with convcore's full backward (it has no dx alone).
+ */
+async function pairedSpeedups(row, p, peers, env) {
+  const mineKind = row.kind === 'convBackwardDx' ? 'convBackward' : row.kind;
+  const ccOp = env.cc.prepare(mineKind, p);
+  ccOp.run(); // warm
+  for (const peer of [env.ref, ...env.others]) {
+    const r = peers[peer.name];
+    if (!r || r.na) continue;
+    const op = peer.prepare(row.kind, p);
+    if (op.na) continue;
+    try {
+      const n = r.ms >= SLOW_CALL_MS ? 3 : 7;
+      const api = [];
+      const kernel = [];
+      for (let i = 0; i < n; i++) {
+        const tc = timeOnce(ccOp.run);
+        const kOp = kernelPeer.prepare(mineKind, p); // its inputs, put back after the API call reused the arena
+        const tk = timeOnce(kOp.run);
+        const tp = timeOnce(op.run);
+        api.push(tp / tc);
+        kernel.push(tp / tk);
+      }
+      r.speedup = median(api);
+      r.kernelSpeedup = median(kernel);
+      r.pairs = n;
+    } finally {
+      op.dispose?.();
+    }
+  }
 }
 
 /**
