@@ -117,8 +117,8 @@ export function markdown(doc) {
     `- Wasm f64x2 multiply-add peak (bench/peak.ts, median of ${peak.runs} runs): **${peak.gflops.toFixed(1)} GFLOP/s** ` +
       `(${peak.start.toFixed(1)} at the start of the run, ${peak.end.toFixed(1)} at the end; right before each conv row: ` +
       `${rows.filter((r) => r.peakNearby && r.kind !== 'convBackwardDx').map((r) => `${r.label} ${r.shapeName} ${r.peakNearby.toFixed(1)}`).join(', ')}).`,
-    `- % of peak is measured in pairs, because this VM's speed drifts: each of ${rows.find((r) => r.paired)?.paired.pairs ?? 0} calls ` +
-      `(the API call, and the kernel alone) sits between two short runs of the peak kernel, its rate is divided by their mean, ` +
+    `- % of peak is measured in pairs, because this VM's speed drifts: each of ${rows.find((r) => r.paired)?.paired.pairs ?? 0} measurements ` +
+      `(the API call, and the kernel alone, each repeated for about 50 ms) sits between two short runs of the peak kernel, its rate is divided by their mean, ` +
       `and the median of those ratios is given. The ms and GFLOP/s columns are the Benchmark.js medians.`,
     `- Peers: ${peers.join('; ')}.`,
     `- FLOPs: conv fwd 2·N·F·H2·W2·C·HH·WW; conv bwd dx+dw+db twice that; conv dx alone once that.`,
@@ -143,10 +143,12 @@ export function markdown(doc) {
     '',
     quick
       ? '× is the speedup of convcore: the peer\'s ms divided by convcore\'s.'
-      : '× is the speedup of convcore\'s API call, measured in pairs: the median, over calls made back to back, of the peer\'s time ' +
-        'divided by convcore\'s (3 pairs for a call of 500 ms or more, 7 otherwise). This VM\'s speed drifts over minutes, so ' +
-        'this can differ from the ratio of the two ms columns, which were taken at different times. The .json also has ' +
-        'the speedups of the kernel alone (kernelSpeedup).',
+      : '× is the speedup of convcore\'s API call: the peer\'s ms divided by convcore\'s for max pool and batchnorm, and for the conv rows measured in pairs: the median, over calls made back to back, of the peer\'s time ' +
+        'divided by convcore\'s (3 pairs for a call of 500 ms or more, 7 otherwise; each member of a pair is the mean of as many calls as take about 50 ms, as in a Benchmark.js sample). This VM\'s speed drifts over minutes, so ' +
+        'this can differ from the ratio of the two ms columns, which were taken at different times. ' +
+        'Max pool and batchnorm are not paired: their API times depend on whether the allocator hands back recycled or fresh pages ' +
+        '(a fresh page costs about 3 ms per MiB here), and interleaving other peers\' calls changes that; ' +
+        'their ms are Benchmark.js medians in the steady state of repeated calls. The .json also has the speedups of the kernel alone (kernelSpeedup).',
     '',
   );
   out.push('Notes:', '');
