@@ -115,8 +115,8 @@ export function markdown(doc) {
     `- Single thread. Every time is the median of the Benchmark.js samples of one call ` +
       `(${doc.sampling.rule}; the counts are in the .json).`,
     `- Wasm f64x2 multiply-add peak (bench/peak.ts, median of ${peak.runs} runs): **${peak.gflops.toFixed(1)} GFLOP/s** ` +
-      `(${peak.start.toFixed(1)} at the start of the run, ${peak.end.toFixed(1)} at the end; right before each conv row: ` +
-      `${rows.filter((r) => r.peakNearby && r.kind !== 'convBackwardDx').map((r) => `${r.label} ${r.shapeName} ${r.peakNearby.toFixed(1)}`).join(', ')}).`,
+      `(${peak.start.toFixed(1)} at the start of the run, ${peak.end.toFixed(1)} at the end; median of the paired runs during each conv row: ` +
+      `${rows.filter((r) => r.paired && r.kind !== 'convBackwardDx').map((r) => `${r.label} ${r.shapeName} ${r.paired.peak.toFixed(1)}`).join(', ')}).`,
     `- % of peak is measured in pairs, because this VM's speed drifts: each of ${rows.find((r) => r.paired)?.paired.pairs ?? 0} measurements ` +
       `(the API call, and the kernel alone, each repeated for about 50 ms) sits between two short runs of the peak kernel, its rate is divided by their mean, ` +
       `and the median of those ratios is given. The ms and GFLOP/s columns are the Benchmark.js medians.`,

@@ -236,18 +236,21 @@ async function pairedPercent(row, p, env) {
   const api = [];
   const kernel = [];
   let before = (await measurePeak(peakOpts)).gflops;
+  const peaks = [before];
   for (let i = 0; i < pairs; i++) {
     let ms = timeReps(apiOp.run, reps);
     let after = (await measurePeak(peakOpts)).gflops;
+    peaks.push(after);
     api.push((100 * row.flops) / ms / 1e6 / ((before + after) / 2));
     before = after;
     const kOp = kernelPeer.prepare(row.kind, p); // puts the inputs in: the API call reused the arena
     ms = timeReps(kOp.run, reps);
     after = (await measurePeak(peakOpts)).gflops;
+    peaks.push(after);
     kernel.push((100 * row.flops) / ms / 1e6 / ((before + after) / 2));
     before = after;
   }
-  return { api: median(api), kernel: median(kernel), pairs };
+  return { api: median(api), kernel: median(kernel), pairs, peak: median(peaks) };
 }
 
 /** The rows to run; --only keeps the matching ones (and the bwd row a dx row repeats). */
@@ -321,19 +324,13 @@ async function main() {
   log(`bench (${mode}): measuring the Wasm f64x2 peak`);
   const peakOpts = opts.quick ? { runs: 7, runMs: 50 } : { runs: 15, runMs: 100 };
   const peakStart = await measurePeak(peakOpts);
-  const nearbyOpts = opts.quick ? { runs: 3, runMs: 30 } : { runs: 5, runMs: 100 };
   for (const row of selectRows(opts.only)) {
     const t0 = performance.now();
-    // The peak again right before each conv row: this VM's speed drifts over minutes,
-    // and a row is compared with the ceiling of the same minute.
-    // (The dx row repeats the backward row's convcore figures, and so its peak too.)
+    // (The dx row repeats the backward row's convcore figures, and so its % of peak too.)
     const repeat = row.kind === 'convBackwardDx';
-    const nearby = row.flops && !repeat ? await measurePeak(nearbyOpts) : null;
     const r = await measureRow(row, env);
-    if (nearby) r.peakNearby = nearby.gflops;
     if (row.flops && !repeat) r.paired = await pairedPercent(row, row.problem(convcore.tensor), env);
     if (repeat) r.paired = env.results.find((b) => b.kind === 'convBackward' && b.shapeName === row.shapeName)?.paired;
-    if (repeat) r.peakNearby = env.results.find((b) => b.kind === 'convBackward' && b.shapeName === row.shapeName)?.peakNearby;
     env.results.push(r);
     const cells = peerNames.map((n) => `${n} ${r.peers[n].na ? 'n/a' : r.peers[n].ms.toFixed(1)}`).join(', ');
     log(`  ${r.label} ${r.shape}: convcore ${r.convcore.ms.toFixed(2)} ms (kernel ${r.convcore.kernel.ms.toFixed(2)}), ${cells} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);

@@ -13,7 +13,7 @@ export interface ConvCache {
 const F64 = 8;
 
 /** A 1x1 stride-1 unpadded conv reads x directly: no column buffer. */
-function colsLength(g: ConvGeometry): number {
+export function colsLength(g: ConvGeometry): number {
   const pointwise = g.HH === 1 && g.WW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
   return pointwise ? 0 : g.C * g.HH * g.WW * g.H2 * g.W2;
 }

@@ -24,8 +24,8 @@ function evaluate(f: (x: Tensor) => GradcheckOutput, data: Float64Array, shape: 
  *   dL/dx[i] ≈ Σ_k (f(x + h·e_i)[k] − f(x − h·e_i)[k]) · dout[k] / (2h)
  *
  * The difference is taken element by element before weighting, so outputs that do not
- * depend on x[i] contribute exactly 0. f gets a perturbed copy of x each time; the
- * caller's x is not touched. Returns a Tensor shaped like x.
+ * depend on x[i] contribute exactly 0. f gets a perturbed copy of x (one working copy,
+ * restored after each entry); the caller's x is not touched. Returns a Tensor shaped like x.
  */
 export function numericGradient(
   f: (x: Tensor) => GradcheckOutput,
@@ -42,13 +42,15 @@ export function numericGradient(
     weights = dout instanceof Float64Array ? dout : checkTensor(fn, 'dout', dout).data;
   }
   const grad = new Float64Array(t.data.length);
-  for (let i = 0; i < t.data.length; i++) {
-    const plus = t.data.slice();
-    plus[i] += h;
-    const minus = t.data.slice();
-    minus[i] -= h;
-    const fp = evaluate(f, plus, t.shape);
-    const fm = evaluate(f, minus, t.shape);
+  // One working copy, each entry moved and put back in turn; the caller's x is never touched.
+  const work = t.data.slice();
+  for (let i = 0; i < work.length; i++) {
+    const xi = t.data[i];
+    work[i] = xi + h;
+    const fp = evaluate(f, work, t.shape);
+    work[i] = xi - h;
+    const fm = evaluate(f, work, t.shape);
+    work[i] = xi;
     if (typeof fp === 'number' && typeof fm === 'number') {
       if (weights !== null && weights.length !== 1) fail(`${fn}: f returns a number, so dout must have length 1 or be omitted, got length ${weights.length}`);
       grad[i] = ((fp - fm) * (weights === null ? 1 : weights[0])) / (2 * h);

@@ -9,6 +9,8 @@ import type * as Api from '../src/api.js';
 import type * as Ref from '../src/reference/index.js';
 import type * as Grad from '../src/gradcheck.js';
 import type { Tensor } from '../src/tensor.js';
+import { makeRng, randn, distinct, size } from './random.js';
+import type { Rng } from './random.js';
 
 type Main = typeof Api;
 type Reference = typeof Ref;
@@ -28,41 +30,6 @@ export interface PageReport {
   errors: ErrorResult[];
   afterErrors: number;
   ms: number;
-}
-
-/** mulberry32, as in test/util.ts: the same configurations on every run. */
-function makeRng(seed: number) {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
-  const normal = (): number => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  return { next, int, normal };
-}
-type Rng = ReturnType<typeof makeRng>;
-
-const size = (shape: readonly number[]): number => shape.reduce((p, s) => p * s, 1);
-
-function randn(r: Rng, shape: readonly number[], scale = 1, shift = 0): Tensor {
-  const data = new Float64Array(size(shape));
-  for (let i = 0; i < data.length; i++) data[i] = shift + scale * r.normal();
-  return { data, shape: shape.slice() };
-}
-
-/** Entries at least `gap` apart, shuffled: a step of 1e-5 never changes a window's argmax. */
-function distinct(r: Rng, shape: readonly number[], gap: number, lo: number): Tensor {
-  const n = size(shape);
-  const data = Float64Array.from({ length: n }, (_, i) => lo + gap * i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(r.next() * (i + 1));
-    [data[i], data[j]] = [data[j], data[i]];
-  }
-  return { data, shape: shape.slice() };
 }
 
 /** max|a − b| / max|b|, as test/util.ts; a shape mismatch or a NaN counts as Infinity. */

@@ -6,31 +6,21 @@ import {
 } from '../src/index.js';
 import * as ref from '../src/reference/index.js';
 import { memoryStats } from '../src/wasm.js';
+import { makeRng, size } from './random.js';
+import type { Rng } from './random.js';
 
-// A small deterministic generator, so the sequence of shapes is the same on every run.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randTensor(r: () => number, shape: number[]) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const d = new Float64Array(n);
-  for (let i = 0; i < n; i++) d[i] = r() * 2 - 1;
+/** Uniform entries in [-1, 1), from the seeded generator the other tests use. */
+function randTensor(r: Rng, shape: number[]) {
+  const d = new Float64Array(size(shape));
+  for (let i = 0; i < d.length; i++) d[i] = r.uniform(-1, 1);
   return tensor(d, shape);
 }
 
 const pages = (bytes: number, page: number) => Math.ceil(bytes / page) * page;
 
 /** One call of a randomly chosen op on a random small shape. */
-function mixedCall(r: () => number, i: number): void {
-  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+function mixedCall(r: Rng, i: number): void {
+  const int = (lo: number, hi: number) => r.int(lo, hi);
   switch (i % 7) {
     case 0: {
       const C = int(1, 4), F = int(1, 6), K = int(1, 3);
@@ -76,7 +66,7 @@ function mixedCall(r: () => number, i: number): void {
 
 describe('memory', () => {
   it('stops growing once the largest call has been seen, over a thousand mixed calls', () => {
-    const r = rng(7);
+    const r = makeRng(7);
     // The largest call comes first; nothing after it may grow the memory.
     const big = convForward(randTensor(r, [4, 8, 40, 40]), randTensor(r, [16, 8, 5, 5]), randTensor(r, [16]), { pad: 2 });
     convBackward(big.out, big.cache);
@@ -89,7 +79,7 @@ describe('memory', () => {
   });
 
   it('grows only to the page that holds what the largest call needed', () => {
-    const r = rng(11);
+    const r = makeRng(11);
     const x = randTensor(r, [6, 8, 64, 64]);
     const { out, cache } = convForward(x, randTensor(r, [24, 8, 3, 3]), randTensor(r, [24]), { pad: 1 });
     convBackward(out, cache);
@@ -108,7 +98,7 @@ describe('memory', () => {
     expect(() => convForward(x, w, b, { pad: 500 })).toThrow(/convForward: this call needs .* GiB .*more than the 4 GiB/);
     expect(memoryStats()).toEqual(before);
     // The module still computes correctly afterwards.
-    const r = rng(3);
+    const r = makeRng(3);
     const xs = randTensor(r, [2, 3, 6, 5]), ws = randTensor(r, [4, 3, 3, 2]), bs = randTensor(r, [4]);
     const got = convForward(xs, ws, bs, { stride: 2, pad: 1 }).out.data;
     const want = ref.convForward(xs, ws, bs, { stride: 2, pad: 1 }).out.data;

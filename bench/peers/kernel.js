@@ -11,16 +11,13 @@
 
 import { kernels, reserve, put, f64 } from '../../dist/wasm.js';
 import { convGeometry, poolGeometry } from '../../dist/params.js';
+import { colsLength } from '../../dist/conv.js';
 
 const F64 = 8;
 
 function convBuffers(p) {
   const g = convGeometry('bench', p.x, p.w, p.b, p.param);
-  const k = kernels();
-  const pointwise = g.HH === 1 && g.WW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
-  const nCols = pointwise ? 0 : g.C * g.HH * g.WW * g.H2 * g.W2;
-  const nOut = g.N * g.F * g.H2 * g.W2;
-  return { g, k, nCols, nOut };
+  return { g, k: kernels(), nCols: colsLength(g), nOut: g.N * g.F * g.H2 * g.W2 };
 }
 
 const geo = (g) => [g.N, g.C, g.H, g.W, g.F, g.HH, g.WW, g.SH, g.SW, g.PH, g.PW, g.H2, g.W2];
