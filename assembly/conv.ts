@@ -1,4 +1,5 @@
-// Convolution as im2col + GEMM, one image at a time so the column buffer stays bounded.
+// Convolution as im2col + GEMM, one image at a time. The backward writes one image's column
+// buffer; the forward gathers the same columns while the GEMM packs them (gemm_im2col).
 // cols (C*HH*WW, H2*W2): cols[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i, w2*SW + j]
 import { gemm, gemm_im2col } from './gemm';
 
