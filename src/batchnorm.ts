@@ -1,12 +1,13 @@
 import { Tensor, make, checkTensor } from './tensor.js';
 import { BatchnormParam, batchnormSettings, checkDout } from './params.js';
 import { kernels, reserve, put, take, f64 } from './wasm.js';
-import { seal, openCache } from './cache.js';
+import { Cache, seal, openCache } from './cache.js';
 
 type Kind = 'batchnorm' | 'spatialBatchnorm';
 
-export interface BatchnormCache {
-  readonly kind: Kind;
+export type BatchnormCache = Cache<Kind>;
+
+interface BatchnormState {
   readonly xhat: Float64Array;
   readonly invstd: Float64Array;
   readonly gamma: Float64Array;
@@ -42,8 +43,8 @@ function forward(fn: string, kind: Kind, x: Tensor, gamma: Tensor, beta: Tensor,
   if (s.runningVar) put(prv, s.runningVar); else f64(prv, D).fill(0);
   const train = s.mode === 'train';
   k.batchnorm_forward(px, pgamma, pbeta, pout, pxhat, pmean, pvar, pinv, prm, prv, G, D, L, train ? 1 : 0, s.eps, s.momentum);
-  const cache = seal({
-    kind, xhat: take(pxhat, n), invstd: take(pinv, D), gamma: gamma.data.slice(), train, shape: x.shape.slice(), G, D, L,
+  const cache = seal(kind, {
+    xhat: take(pxhat, n), invstd: take(pinv, D), gamma: gamma.data.slice(), train, shape: x.shape.slice(), G, D, L,
   });
   return {
     out: make(take(pout, n), x.shape),
@@ -55,7 +56,7 @@ function forward(fn: string, kind: Kind, x: Tensor, gamma: Tensor, beta: Tensor,
 
 function backward(fn: string, kind: Kind, forwardName: string, dout: Tensor, cache: BatchnormCache):
   { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
-  const c = openCache<BatchnormCache>(fn, cache, kind, forwardName);
+  const c = openCache<BatchnormState>(fn, cache, kind, forwardName);
   checkDout(fn, dout, c.shape);
   const k = kernels();
   const n = c.xhat.length;

@@ -1,16 +1,29 @@
 import { fail } from './errors.js';
 
-/** Caches are opaque to the caller; a backward only accepts one its own forward made. */
-const made = new WeakSet<object>();
+declare const contents: unique symbol;
 
-export function seal<T extends { readonly kind: string }>(cache: T): T {
-  made.add(cache);
-  return Object.freeze(cache);
+/**
+ * What a forward returns as its cache: a frozen token that names its kind. What the
+ * backward needs is kept in a private map keyed by the token, out of the caller's
+ * reach, so that nothing a caller does to a cache can change what the backward computes.
+ */
+export interface Cache<K extends string> {
+  readonly kind: K;
+  /** Never present: it only keeps one kind of cache from being passed as another. */
+  readonly [contents]?: never;
 }
 
-export function openCache<T extends { readonly kind: string }>(fn: string, cache: unknown, kind: T['kind'], forward: string): T {
-  if (cache === null || typeof cache !== 'object' || !made.has(cache) || (cache as { kind?: unknown }).kind !== kind) {
-    fail(`${fn}: cache must be the cache returned by ${forward}`);
-  }
-  return cache as T;
+const states = new WeakMap<object, { kind: string; state: unknown }>();
+
+export function seal<K extends string>(kind: K, state: object): Cache<K> {
+  const token = Object.freeze({ kind }) as Cache<K>;
+  states.set(token, { kind, state });
+  return token;
+}
+
+/** The state a forward of this kind kept, or an error naming the cache if `cache` is not one. */
+export function openCache<S>(fn: string, cache: unknown, kind: string, forward: string): S {
+  const entry = cache !== null && typeof cache === 'object' ? states.get(cache) : undefined;
+  if (entry === undefined || entry.kind !== kind) fail(`${fn}: cache must be the cache returned by ${forward}`);
+  return entry.state as S;
 }

@@ -1,10 +1,11 @@
 import { Tensor, make } from './tensor.js';
 import { ConvParam, ConvGeometry, convGeometry, checkDout } from './params.js';
 import { kernels, reserve, put, take } from './wasm.js';
-import { seal, openCache } from './cache.js';
+import { Cache, seal, openCache } from './cache.js';
 
-export interface ConvCache {
-  readonly kind: 'conv';
+export type ConvCache = Cache<'conv'>;
+
+interface ConvState {
   readonly x: Float64Array;
   readonly w: Float64Array;
   readonly g: ConvGeometry;
@@ -32,12 +33,12 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvPara
   k.conv_forward(px, pw, pb, pout, pwork,
     g.N, g.C, g.H, g.W, g.F, g.HH, g.WW, g.SH, g.SW, g.PH, g.PW, g.H2, g.W2);
   const out = make(take(pout, nOut), [g.N, g.F, g.H2, g.W2]);
-  return { out, cache: seal({ kind: 'conv', x: x.data.slice(), w: w.data.slice(), g }) };
+  return { out, cache: seal('conv', { x: x.data.slice(), w: w.data.slice(), g }) };
 }
 
 /** dout (N,F,H2,W2) -> dx (N,C,H,W), dw (F,C,HH,WW), db (F). */
 export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  const c = openCache<ConvCache>('convBackward', cache, 'conv', 'convForward');
+  const c = openCache<ConvState>('convBackward', cache, 'conv', 'convForward');
   const g = c.g;
   checkDout('convBackward', dout, [g.N, g.F, g.H2, g.W2]);
   const k = kernels();

@@ -1,17 +1,18 @@
 import { Tensor, make, checkTensor, checkSameShape, shapeString } from './tensor.js';
 import { Labels, checkLabels, checkDout } from './params.js';
 import { kernels, reserve, put, take, i32 } from './wasm.js';
-import { seal, openCache } from './cache.js';
+import { Cache, seal, openCache } from './cache.js';
 import { fail } from './errors.js';
 
-export interface ReluCache {
-  readonly kind: 'relu';
+export type ReluCache = Cache<'relu'>;
+export type AffineCache = Cache<'affine'>;
+
+interface ReluState {
   readonly x: Float64Array;
   readonly shape: readonly number[];
 }
 
-export interface AffineCache {
-  readonly kind: 'affine';
+interface AffineState {
   readonly x: Float64Array;
   readonly w: Float64Array;
   readonly xShape: readonly number[];
@@ -29,12 +30,12 @@ export function reluForward(x: Tensor): { out: Tensor; cache: ReluCache } {
   const [px, pout] = reserve('reluForward', [n * F64, n * F64]);
   put(px, xt.data);
   kernels().relu_forward(px, pout, n);
-  return { out: make(take(pout, n), xt.shape), cache: seal({ kind: 'relu', x: xt.data.slice(), shape: xt.shape.slice() }) };
+  return { out: make(take(pout, n), xt.shape), cache: seal('relu', { x: xt.data.slice(), shape: xt.shape.slice() }) };
 }
 
 /** dout (shape of x) -> dx = dout where x > 0, else 0. */
 export function reluBackward(dout: Tensor, cache: ReluCache): { dx: Tensor } {
-  const c = openCache<ReluCache>('reluBackward', cache, 'relu', 'reluForward');
+  const c = openCache<ReluState>('reluBackward', cache, 'relu', 'reluForward');
   checkDout('reluBackward', dout, c.shape);
   const n = c.x.length;
   const [pdout, px, pdx] = reserve('reluBackward', [n * F64, n * F64, n * F64]);
@@ -62,14 +63,14 @@ export function affineForward(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; c
   put(pb, b.data);
   k.fill_rows(pb, pout, N, M);
   k.gemm(0, 0, N, M, D, px, D, pw, M, pout, M, 1, pwork);
-  const cache = seal({ kind: 'affine' as const, x: xt.data.slice(), w: wt.data.slice(), xShape: xt.shape.slice(), N, D, M });
+  const cache = seal('affine', { x: xt.data.slice(), w: wt.data.slice(), xShape: xt.shape.slice(), N, D, M });
   return { out: make(take(pout, N * M), [N, M]), cache };
 }
 
 /** dout (N,M) -> dx (shape of x) = dout·wᵀ, dw (D,M) = xᵀ·dout, db (M) = Σ_n dout. */
 export function affineBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; dw: Tensor; db: Tensor } {
   const fn = 'affineBackward';
-  const c = openCache<AffineCache>(fn, cache, 'affine', 'affineForward');
+  const c = openCache<AffineState>(fn, cache, 'affine', 'affineForward');
   const { N, D, M } = c;
   checkDout(fn, dout, [N, M]);
   const k = kernels();

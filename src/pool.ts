@@ -1,10 +1,12 @@
 import { Tensor, make } from './tensor.js';
 import { PoolParam, PoolGeometry, poolGeometry, checkDout } from './params.js';
 import { kernels, reserve, put, take, bytes, putBytes } from './wasm.js';
-import { seal, openCache } from './cache.js';
+import { Cache, seal, openCache } from './cache.js';
 
-export interface MaxPoolCache {
-  readonly kind: 'maxPool';
+export type MaxPoolCache = Cache<'maxPool'>;
+export type AvgPoolCache = Cache<'avgPool'>;
+
+interface MaxPoolState {
   /**
    * Index within its window (i·poolWidth + j) of the first maximum of each window:
    * bytes when a window has at most 256 cells, 32-bit integers otherwise.
@@ -13,8 +15,7 @@ export interface MaxPoolCache {
   readonly g: PoolGeometry;
 }
 
-export interface AvgPoolCache {
-  readonly kind: 'avgPool';
+interface AvgPoolState {
   readonly g: PoolGeometry;
 }
 
@@ -37,12 +38,12 @@ export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; 
   const out = make(take(pout, nOut), outShape(g));
   const raw = bytes(parg, nOut * argBytes);
   const argmax = wide ? new Int32Array(raw.buffer) : raw;
-  return { out, cache: seal({ kind: 'maxPool', argmax, g }) };
+  return { out, cache: seal('maxPool', { argmax, g }) };
 }
 
 /** dout (N,C,H2,W2) -> dx (N,C,H,W): each dout goes to its window's first argmax. */
 export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: Tensor } {
-  const c = openCache<MaxPoolCache>('maxPoolBackward', cache, 'maxPool', 'maxPoolForward');
+  const c = openCache<MaxPoolState>('maxPoolBackward', cache, 'maxPool', 'maxPoolForward');
   const g = c.g;
   checkDout('maxPoolBackward', dout, outShape(g));
   const k = kernels();
@@ -64,12 +65,12 @@ export function avgPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; 
   const [px, pout] = reserve('avgPoolForward', [x.data.length * F64, nOut * F64]);
   put(px, x.data);
   k.avgpool_forward(px, pout, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2);
-  return { out: make(take(pout, nOut), outShape(g)), cache: seal({ kind: 'avgPool', g }) };
+  return { out: make(take(pout, nOut), outShape(g)), cache: seal('avgPool', { g }) };
 }
 
 /** dout (N,C,H2,W2) -> dx (N,C,H,W): each dout spread evenly over its window. */
 export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): { dx: Tensor } {
-  const c = openCache<AvgPoolCache>('avgPoolBackward', cache, 'avgPool', 'avgPoolForward');
+  const c = openCache<AvgPoolState>('avgPoolBackward', cache, 'avgPool', 'avgPoolForward');
   const g = c.g;
   checkDout('avgPoolBackward', dout, outShape(g));
   const k = kernels();

@@ -1,24 +1,28 @@
 import { fail } from '../errors.js';
 
-/**
- * Caches are opaque to the caller. Each one carries a tag naming the forward that
- * made it, so that a backward refuses a cache from another op.
- */
-export const FROM: unique symbol = Symbol('convcore reference cache');
+declare const contents: unique symbol;
 
-/** The cache of the forward named K; its contents are private to the family file. */
+/**
+ * Caches are opaque to the caller: a frozen token naming the forward that made it,
+ * whose state is kept in a private map, so that a backward refuses a cache from
+ * another op and nothing a caller does to a cache changes what the backward computes.
+ */
 export interface Cache<K extends string> {
-  readonly [FROM]: K;
+  readonly forward: K;
+  readonly [contents]?: never;
 }
 
+const states = new WeakMap<object, { forward: string; state: object }>();
+
 export function makeCache<K extends string>(forward: K, state: object): Cache<K> {
-  return Object.freeze({ ...state, [FROM]: forward });
+  const token = Object.freeze({ forward }) as Cache<K>;
+  states.set(token, { forward, state });
+  return token;
 }
 
 /** Returns the state stored by `forward`, or throws if `cache` came from anywhere else. */
 export function openCache<S>(fn: string, forward: string, cache: unknown): S {
-  if (cache === null || typeof cache !== 'object' || (cache as Partial<Cache<string>>)[FROM] !== forward) {
-    fail(`${fn}: cache must be the cache returned by ${forward}`);
-  }
-  return cache as S;
+  const entry = cache !== null && typeof cache === 'object' ? states.get(cache) : undefined;
+  if (entry === undefined || entry.forward !== forward) fail(`${fn}: cache must be the cache returned by ${forward}`);
+  return entry.state as S;
 }
