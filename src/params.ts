@@ -53,6 +53,21 @@ function pair(fn: string, name: string, v: unknown, dflt: number, min: number, w
   fail(`${fn}: ${name} must be ${what} or an [h, w] pair of them, got ${String(v)}`);
 }
 
+/**
+ * Rejects any own key of the options object `obj` (named `name` in messages) that is not in
+ * `validKeys`, listing the valid ones: `convForward: convParam has an unknown key "padding";
+ * the valid keys are stride, pad`. Does nothing for a value that is not an object (the
+ * caller checks that itself).
+ */
+export function checkKeys(fn: string, name: string, obj: unknown, validKeys: readonly string[]): void {
+  if (obj === null || typeof obj !== 'object') return;
+  for (const key of Object.keys(obj)) {
+    if (!validKeys.includes(key)) {
+      fail(`${fn}: ${name} has an unknown key ${JSON.stringify(key)}; the valid keys are ${validKeys.join(', ')}`);
+    }
+  }
+}
+
 function paramObject(fn: string, name: string, p: unknown): Record<string, unknown> {
   if (p === undefined) return {};
   if (p === null || typeof p !== 'object') fail(`${fn}: ${name} must be an object, got ${String(p)}`);
