@@ -1,5 +1,5 @@
 import { fail } from './errors.js';
-import { Tensor, checkTensor, checkVector, checkSameShape, shapeString, describe } from './tensor.js';
+import { Tensor, checkTensor, checkVector, checkSameShape, shapeString, describe, show, showList } from './tensor.js';
 
 /** An integer, or an [h, w] pair for different values along height and width. */
 export type Pair = number | readonly [number, number];
@@ -47,10 +47,10 @@ function pair(fn: string, name: string, v: unknown, dflt: number, min: number, w
   const ok = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= min;
   if (Array.isArray(v)) {
     if (v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0], v[1]];
-    fail(`${fn}: ${name} must be ${what} or an [h, w] pair of them, got [${v.map(String).join(', ')}]`);
+    fail(`${fn}: ${name} must be ${what} or an [h, w] pair of them, got ${showList(v)}`);
   }
   if (ok(v)) return [v, v];
-  fail(`${fn}: ${name} must be ${what} or an [h, w] pair of them, got ${String(v)}`);
+  fail(`${fn}: ${name} must be ${what} or an [h, w] pair of them, got ${show(v)}`);
 }
 
 /**
@@ -70,7 +70,7 @@ export function checkKeys(fn: string, name: string, obj: unknown, validKeys: rea
 
 function paramObject(fn: string, name: string, p: unknown): Record<string, unknown> {
   if (p === undefined) return {};
-  if (p === null || typeof p !== 'object') fail(`${fn}: ${name} must be an object, got ${String(p)}`);
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) fail(`${fn}: ${name} must be an object, got ${describe(p)}`);
   return p as Record<string, unknown>;
 }
 
@@ -83,6 +83,7 @@ export function convGeometry(fn: string, x: unknown, w: unknown, b: unknown, con
   if (Cw !== C) fail(`${fn}: w has ${Cw} channels but x has ${C}`);
   checkVector(fn, 'b', b, F, `the ${F} filters of w`);
   const p = paramObject(fn, 'convParam', convParam);
+  checkKeys(fn, 'convParam', p, ['stride', 'pad']);
   const [SH, SW] = pair(fn, 'stride', p.stride, 1, 1, 'a positive integer');
   const [PH, PW] = pair(fn, 'pad', p.pad, 0, 0, 'a non-negative integer');
   if (HH > H + 2 * PH || WW > W + 2 * PW) {
@@ -97,18 +98,20 @@ export function convGeometry(fn: string, x: unknown, w: unknown, b: unknown, con
 export function poolGeometry(fn: string, x: unknown, poolParam: unknown): PoolGeometry {
   const xt = checkTensor(fn, 'x', x, 4, '(N,C,H,W)');
   const [N, C, H, W] = xt.shape;
-  if (poolParam === null || typeof poolParam !== 'object') {
-    fail(`${fn}: poolParam must be an object {poolHeight, poolWidth, stride}, got ${String(poolParam)}`);
+  if (poolParam === null || typeof poolParam !== 'object' || Array.isArray(poolParam)) {
+    fail(`${fn}: poolParam must be an object {poolHeight, poolWidth, stride}, got ${describe(poolParam)}`);
   }
+  checkKeys(fn, 'poolParam', poolParam, ['poolHeight', 'poolWidth', 'stride']);
   const p = poolParam as Record<string, unknown>;
   const dim = (name: string): number => {
     const v = p[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(`${fn}: ${name} must be a positive integer, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(`${fn}: ${name} must be a positive integer, got ${show(v)}`);
     return v;
   };
   const PHt = dim('poolHeight');
   const PWd = dim('poolWidth');
-  const [SH, SW] = pair(fn, 'stride', p.stride, 1, 1, 'a positive integer');
+  // The stride defaults to the window (non-overlapping windows), as in PyTorch and tfjs.
+  const [SH, SW] = p.stride === undefined ? [PHt, PWd] : pair(fn, 'stride', p.stride, 1, 1, 'a positive integer');
   if (PHt > H || PWd > W) {
     const s = SH === SW ? `${SH}` : `${SH},${SW}`;
     fail(`${fn}: a ${PHt}x${PWd} window with stride ${s} does not fit an input of ${H}x${W}`);
@@ -126,20 +129,23 @@ export interface BatchnormSettings {
   runningVar: Float64Array | null;
 }
 
+const BATCHNORM_KEYS = ['mode', 'eps', 'momentum', 'runningMean', 'runningVar'];
+
 /** Validates gamma, beta (D) and the batchnorm parameters for D features. */
 export function batchnormSettings(fn: string, D: number, gamma: unknown, beta: unknown, bnParam: unknown): BatchnormSettings {
   checkVector(fn, 'gamma', gamma, D, `the ${D} features of x`);
   checkVector(fn, 'beta', beta, D, `the ${D} features of x`);
-  if (bnParam === null || typeof bnParam !== 'object') {
-    fail(`${fn}: bnParam must be an object {mode, eps, momentum, runningMean, runningVar}, got ${String(bnParam)}`);
+  if (bnParam === null || typeof bnParam !== 'object' || Array.isArray(bnParam)) {
+    fail(`${fn}: bnParam must be an object {mode, eps, momentum, runningMean, runningVar}, got ${describe(bnParam)}`);
   }
+  checkKeys(fn, 'bnParam', bnParam, BATCHNORM_KEYS);
   const p = bnParam as Record<string, unknown>;
   const mode = p.mode;
-  if (mode !== 'train' && mode !== 'test') fail(`${fn}: mode must be 'train' or 'test', got ${JSON.stringify(mode) ?? String(mode)}`);
+  if (mode !== 'train' && mode !== 'test') fail(`${fn}: mode must be 'train' or 'test', got ${show(mode)}`);
   const eps = p.eps === undefined ? 1e-5 : p.eps;
-  if (typeof eps !== 'number' || !(eps >= 0) || !Number.isFinite(eps)) fail(`${fn}: eps must be a non-negative finite number, got ${String(eps)}`);
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) fail(`${fn}: eps must be a positive finite number, got ${show(eps)}`);
   const momentum = p.momentum === undefined ? 0.9 : p.momentum;
-  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) fail(`${fn}: momentum must be a number in [0, 1], got ${String(momentum)}`);
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) fail(`${fn}: momentum must be a number in [0, 1], got ${show(momentum)}`);
   const stat = (name: string): Float64Array | null => {
     const v = p[name];
     if (v === undefined || v === null) return null;
@@ -153,14 +159,14 @@ export function checkLabels(fn: string, scores: unknown, y: unknown): { N: numbe
   const s = checkTensor(fn, 'scores', scores, 2, '(N,C)');
   const [N, C] = s.shape;
   const isInt32 = y instanceof Int32Array;
-  if (!isInt32 && !Array.isArray(y)) fail(`${fn}: y must be an array or Int32Array of ${N} integer labels, got ${describe(y)}`);
+  if (!isInt32 && !Array.isArray(y)) fail(`${fn}: y must be an array or an Int32Array of ${N} integer labels, got ${describe(y)}`);
   const arr = y as ArrayLike<unknown>;
   if (arr.length !== N) fail(`${fn}: y has ${arr.length} labels but scores has ${N} rows`);
   const labels = new Int32Array(N);
   for (let i = 0; i < N; i++) {
     const v = arr[i];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= C) {
-      fail(`${fn}: y[${i}] must be an integer label in [0, ${C}), got ${String(v)}`);
+      fail(`${fn}: y[${i}] must be an integer label in [0, ${C}), got ${show(v)}`);
     }
     labels[i] = v;
   }
@@ -170,14 +176,14 @@ export function checkLabels(fn: string, scores: unknown, y: unknown): { N: numbe
 /** Validates a permutation of the axes of a tensor of rank `rank`; default is reversal, as in numpy. */
 export function checkAxes(fn: string, rank: number, axes: unknown): number[] {
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
-  if (!Array.isArray(axes)) fail(`${fn}: axes must be an array, a permutation of 0..${rank - 1}, got ${String(axes)}`);
+  if (!Array.isArray(axes)) fail(`${fn}: axes must be an array, a permutation of 0..${rank - 1}, got ${describe(axes)}`);
   const seen = new Array<boolean>(rank).fill(false);
   const ok = axes.length === rank && axes.every((a) => {
     if (typeof a !== 'number' || !Number.isInteger(a) || a < 0 || a >= rank || seen[a]) return false;
     seen[a] = true;
     return true;
   });
-  if (!ok) fail(`${fn}: axes must be a permutation of 0..${rank - 1}, got [${axes.map(String).join(', ')}]`);
+  if (!ok) fail(`${fn}: axes must be a permutation of 0..${rank - 1}, got ${showList(axes)}`);
   return axes as number[];
 }
 

@@ -10,14 +10,44 @@ function isFloat64Array(d: unknown): d is Float64Array {
   return d instanceof Float64Array || Object.prototype.toString.call(d) === '[object Float64Array]';
 }
 
-/** How a given value reads in an error message: 'a Float32Array of length 4', 'undefined', … */
+/**
+ * How a single value reads inline in an error message: strings quoted (`"2"`, so that a
+ * string is told apart from the number it spells), numbers as JavaScript writes them
+ * (`NaN`, `-1`, `1e+300`), and anything else as `describe` gives it.
+ */
+export function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'undefined') return String(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'symbol') return v.toString();
+  if (typeof v === 'function') return 'a function';
+  return describe(v);
+}
+
+/** A list of values as it reads in a message: `[1, "2", NaN]` (`sep` between them). */
+export function showList(values: readonly unknown[], sep = ', '): string {
+  return `[${values.map(show).join(sep)}]`;
+}
+
+/** 'a' or 'an' before a word, by its first letter ('an Int32Array', 'a Uint8Array'). */
+function article(word: string): string {
+  return /^[AEIOaeio]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+/**
+ * How a given value reads in an error message after "got": 'a Float32Array of length 4',
+ * 'an array of length 3', 'an object', 'null', 'undefined', '"2"' (strings quoted), '3'.
+ */
 export function describe(v: unknown): string {
   if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of length ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const len = (v as unknown as ArrayLike<number>).length;
+    return len === undefined ? article(v.constructor.name) : `${article(v.constructor.name)} of length ${len}`;
+  }
+  if (v instanceof ArrayBuffer) return `an ArrayBuffer of ${v.byteLength} bytes`;
   if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
+  return show(v);
 }
 
 export function shapeString(shape: readonly number[]): string {
@@ -30,14 +60,31 @@ export function product(shape: readonly number[]): number {
   return p;
 }
 
-/** Checks that every entry of a shape is a positive integer; `label` names it in messages ('x.shape'). */
+/** The largest dimension a kernel's i32 parameters hold. */
+const MAX_DIM = 2 ** 31 - 1;
+/**
+ * The most float64 values one tensor may hold: 8 bytes each must fit in the 4 GiB a
+ * 32-bit WebAssembly module addresses (so every length and offset fits its u32/i32 too).
+ */
+export const MAX_ELEMENTS = 2 ** 29;
+
+/**
+ * Checks that every entry of a shape is a positive integer a kernel's i32 holds, and that
+ * the tensor it describes fits a 32-bit module; `label` names it in messages ('x.shape').
+ */
 export function checkShape(fn: string, label: string, shape: unknown): readonly number[] {
   if (!Array.isArray(shape)) fail(`${fn}: ${label} must be an array of positive integers, got ${describe(shape)}`);
+  let p = 1;
   for (let i = 0; i < shape.length; i++) {
     const s = shape[i];
-    if (typeof s !== 'number' || !Number.isInteger(s) || s <= 0) {
-      fail(`${fn}: ${label}[${i}] must be a positive integer, got ${String(s)} in [${shape.map(String).join(',')}]`);
+    if (typeof s !== 'number' || !Number.isSafeInteger(s) || s <= 0 || s > MAX_DIM) {
+      const range = typeof s === 'number' && Number.isSafeInteger(s) && s > MAX_DIM ? ` no larger than ${MAX_DIM}` : '';
+      fail(`${fn}: ${label}[${i}] must be a positive integer${range}, got ${show(s)} in ${showList(shape, ',')}`);
     }
+    p *= s;
+  }
+  if (p > MAX_ELEMENTS) {
+    fail(`${fn}: ${label} ${shapeString(shape)} holds ${p} values, more than the ${MAX_ELEMENTS} (4 GiB of float64) a 32-bit WebAssembly module can address`);
   }
   return shape as number[];
 }

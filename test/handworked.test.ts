@@ -159,11 +159,12 @@ for (const [entry, api] of [['wasm', main], ['reference', ref]] as [string, Api]
     });
 
     it('batchnorm of [1, 2, 3] in train mode (biased variance, running statistics)', () => {
-      // μ = 2, σ² = ((−1)² + 0² + 1²)/3 = 2/3 (biased). With eps = 0: x̂ = (x − 2)/√(2/3) = [−√1.5, 0, √1.5].
+      // μ = 2, σ² = ((−1)² + 0² + 1²)/3 = 2/3 (biased). eps must be > 0; 1e-300 vanishes in σ² + eps
+      // (float64), so as with eps = 0: x̂ = (x − 2)/√(2/3) = [−√1.5, 0, √1.5].
       // γ = 2, β = 1: out = 1 + 2·x̂. Running statistics from zeros, momentum 0.9:
       //   runningMean = 0.1·2 = 0.2, runningVar = 0.1·2/3 (the unbiased 1 would give 0.1).
       const s = Math.sqrt(1.5);
-      const res = api.batchnormForward(T([1, 2, 3], [3, 1]), T([2], [1]), T([1], [1]), { mode: 'train', eps: 0 });
+      const res = api.batchnormForward(T([1, 2, 3], [3, 1]), T([2], [1]), T([1], [1]), { mode: 'train', eps: 1e-300 });
       expectValues(res.out, [3, 1], [1 - 2 * s, 1, 1 + 2 * s], 'out');
       expectValues(res.runningMean, [1], [0.2], 'runningMean');
       expectValues(res.runningVar, [1], [0.1 * 2 / 3], 'runningVar');
@@ -195,9 +196,9 @@ for (const [entry, api] of [['wasm', main], ['reference', ref]] as [string, Api]
     });
 
     it('batchnorm in test mode uses the running statistics and returns them unchanged', () => {
-      // runningMean 1, runningVar 4, eps 0: x̂ = (x − 1)/2; γ = 3, β = −1: out = 3·x̂ − 1
+      // runningMean 1, runningVar 4, eps 1e-300 (4 + eps = 4): x̂ = (x − 1)/2; γ = 3, β = −1: out = 3·x̂ − 1
       const res = api.batchnormForward(T([1, 2, 3], [3, 1]), T([3], [1]), T([-1], [1]),
-        { mode: 'test', eps: 0, runningMean: T([1], [1]), runningVar: T([4], [1]) });
+        { mode: 'test', eps: 1e-300, runningMean: T([1], [1]), runningVar: T([4], [1]) });
       expectValues(res.out, [3, 1], [-1, 0.5, 2], 'out');
       expectValues(res.runningMean, [1], [1], 'runningMean');
       expectValues(res.runningVar, [1], [4], 'runningVar');
@@ -209,14 +210,14 @@ for (const [entry, api] of [['wasm', main], ['reference', ref]] as [string, Api]
     });
 
     it('spatial batchnorm normalizes each channel over N, H and W (not over rows of a reshape)', () => {
-      // x (1,2,1,2): channel 0 = [1, 3] (μ 2, σ² 1), channel 1 = [2, 6] (μ 4, σ² 4). eps 0, γ = 1, β = 0:
+      // x (1,2,1,2): channel 0 = [1, 3] (μ 2, σ² 1), channel 1 = [2, 6] (μ 4, σ² 4). eps 1e-300 (σ² + eps = σ²), γ = 1, β = 0:
       // out = [−1, 1, −1, 1]. Reading NCHW as (2,2) rows without the transpose would pair [1, 2] and [3, 6].
-      const res = api.spatialBatchnormForward(T([1, 3, 2, 6], [1, 2, 1, 2]), T([1, 1], [2]), T([0, 0], [2]), { mode: 'train', eps: 0, momentum: 0 });
+      const res = api.spatialBatchnormForward(T([1, 3, 2, 6], [1, 2, 1, 2]), T([1, 1], [2]), T([0, 0], [2]), { mode: 'train', eps: 1e-300, momentum: 0 });
       expectValues(res.out, [1, 2, 1, 2], [-1, 1, -1, 1], 'out');
       expectValues(res.runningMean, [2], [2, 4], 'runningMean');
       expectValues(res.runningVar, [2], [1, 4], 'runningVar');
       // Over N as well: x (2,2,1,1) with n0 = [1, 2], n1 = [3, 6] gives the same channel statistics.
-      const res2 = api.spatialBatchnormForward(T([1, 2, 3, 6], [2, 2, 1, 1]), T([2, 1], [2]), T([0, 5], [2]), { mode: 'train', eps: 0 });
+      const res2 = api.spatialBatchnormForward(T([1, 2, 3, 6], [2, 2, 1, 1]), T([2, 1], [2]), T([0, 5], [2]), { mode: 'train', eps: 1e-300 });
       expectValues(res2.out, [2, 2, 1, 1], [-2, 4, 2, 6], 'out (N = 2)');
     });
 

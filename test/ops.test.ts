@@ -501,13 +501,14 @@ describe('results and inputs', () => {
 });
 
 describe('defaults', () => {
-  it('pool stride defaults to 1', () => {
+  it('pool stride defaults to the window, [poolHeight, poolWidth]', () => {
     const r = makeRng(9503);
-    const x = distinct(r, [1, 2, 5, 4], 0.5, -3);
-    const want = oracle.maxPoolForward(x, { poolHeight: 2, poolWidth: 3, stride: 1 }).out;
-    expect(want.shape).toEqual([1, 2, 4, 2]);
+    const x = distinct(r, [1, 2, 5, 7], 0.5, -3);
+    const want = oracle.maxPoolForward(x, { poolHeight: 2, poolWidth: 3, stride: [2, 3] }).out;
+    expect(want.shape).toEqual([1, 2, 2, 2]);
     expectClose(api.maxPoolForward(x, { poolHeight: 2, poolWidth: 3 }).out, want, 'maxPoolForward without stride');
-    expectClose(api.avgPoolForward(x, { poolHeight: 2, poolWidth: 3 }).out, oracle.avgPoolForward(x, { poolHeight: 2, poolWidth: 3, stride: 1 }).out, 'avgPoolForward without stride');
+    expectClose(oracle.maxPoolForward(x, { poolHeight: 2, poolWidth: 3 }).out, want, 'reference maxPoolForward without stride');
+    expectClose(api.avgPoolForward(x, { poolHeight: 2, poolWidth: 3 }).out, oracle.avgPoolForward(x, { poolHeight: 2, poolWidth: 3, stride: [2, 3] }).out, 'avgPoolForward without stride');
   });
 
   it('eps defaults to 1e-5 and momentum to 0.9', () => {
