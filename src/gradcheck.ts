@@ -68,29 +68,57 @@ export function numericGradient(
 
 type Values = Tensor | Float64Array | readonly number[] | number;
 
-function values(name: string, v: Values): ArrayLike<number> {
+function values(fn: string, name: string, v: Values): ArrayLike<number> {
   if (typeof v === 'number') return [v];
   if (v instanceof Float64Array || Array.isArray(v)) return v as ArrayLike<number>;
   if (isTensor(v)) return v.data;
-  return fail(`relError: ${name} must be a Tensor, a Float64Array, an array of numbers or a number, got ${typeof v}`);
+  return fail(`${fn}: ${name} must be a Tensor, a Float64Array, an array of numbers or a number, got ${typeof v}`);
+}
+
+/** The two sides as arrays, or null when they cannot be compared (lengths or shapes differ). */
+function sides(fn: string, names: [string, string], a: Values, b: Values): [ArrayLike<number>, ArrayLike<number>] | null {
+  const x = values(fn, names[0], a);
+  const y = values(fn, names[1], b);
+  if (x.length !== y.length) return null;
+  if (isTensor(a) && isTensor(b) && shapeString(a.shape) !== shapeString(b.shape)) return null;
+  return [x, y];
 }
 
 /**
- * The CS231n relative error: max over elements of |a − b| / max(1e-8, |a| + |b|).
- * Both sides must have the same number of elements (and the same shape if both are Tensors).
+ * The CS231n relative error: max over elements of |a − b| / max(1e-8, |a| + |b|), the
+ * measure of a gradient check. Never quieter than the truth: a NaN on either side, a
+ * different number of elements, or two Tensors of different shapes give Infinity.
  */
 export function relError(a: Values, b: Values): number {
-  const x = values('a', a);
-  const y = values('b', b);
-  if (x.length !== y.length) fail(`relError: a has ${x.length} elements but b has ${y.length}`);
-  if (isTensor(a) && isTensor(b) && shapeString(a.shape) !== shapeString(b.shape)) {
-    fail(`relError: a has shape ${shapeString(a.shape)} but b has shape ${shapeString(b.shape)}`);
-  }
+  const s = sides('relError', ['a', 'b'], a, b);
+  if (s === null) return Infinity;
+  const [x, y] = s;
   let worst = 0;
   for (let i = 0; i < x.length; i++) {
     const e = Math.abs(x[i] - y[i]) / Math.max(1e-8, Math.abs(x[i]) + Math.abs(y[i]));
-    if (Number.isNaN(e)) return NaN;
-    if (e > worst) worst = e;
+    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
   }
   return worst;
+}
+
+/**
+ * The max-norm relative error of `actual` against `expected`: max|a − e| / max|e| (the
+ * denominator at least 1e-300), the measure of a comparison with a reference. The error is
+ * relative to the largest expected entry, so entries near zero do not inflate it. A NaN on
+ * either side, a different number of elements, or two Tensors of different shapes give
+ * Infinity.
+ */
+export function maxNormRelError(actual: Values, expected: Values): number {
+  const s = sides('maxNormRelError', ['actual', 'expected'], actual, expected);
+  if (s === null) return Infinity;
+  const [a, e] = s;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - e[i]);
+    if (!(d <= diff)) diff = Number.isNaN(d) ? Infinity : d;
+    const m = Math.abs(e[i]);
+    if (m > scale) scale = m;
+  }
+  return diff === Infinity ? Infinity : diff / Math.max(scale, 1e-300);
 }

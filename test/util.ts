@@ -3,6 +3,7 @@ import type { Tensor } from '../src/tensor.js';
 import type { ConvParam, PoolParam, BatchnormParam, Labels } from '../src/params.js';
 
 import { Rng, size } from './random.js';
+import { maxNormRelError } from '../src/gradcheck.js';
 
 export { makeRng, size, randn, distinct } from './random.js';
 export type { Rng } from './random.js';
@@ -18,18 +19,12 @@ export function copy(t: Tensor): Tensor {
   return { data: t.data.slice(), shape: t.shape.slice() };
 }
 
-/** max|a − b| / max(max|b|, tiny): the error relative to the largest expected entry. */
-export function maxNormRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= diff)) diff = Number.isNaN(d) ? Infinity : d;
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-300);
-}
+/**
+ * max|a − b| / max(max|b|, tiny): the error relative to the largest expected entry; a NaN
+ * or a length mismatch gives Infinity. The one in src/gradcheck.ts, which the browser
+ * suite and the bench use too.
+ */
+export { maxNormRelError, maxNormRelError as maxNormRelErr } from '../src/gradcheck.js';
 
 export const TOL = 1e-10;
 
@@ -37,12 +32,12 @@ export const TOL = 1e-10;
 export function expectClose(actual: Tensor, expected: Tensor, label: string, tol = TOL): void {
   expect(actual.data, `${label}: data must be a Float64Array`).toBeInstanceOf(Float64Array);
   expect(Array.from(actual.shape), `${label}: shape`).toEqual(Array.from(expected.shape));
-  const err = maxNormRelErr(actual.data, expected.data);
+  const err = maxNormRelError(actual.data, expected.data);
   expect(err, `${label}: max-norm relative error`).toBeLessThanOrEqual(tol);
 }
 
 export function expectCloseNumber(actual: number, expected: number, label: string, tol = TOL): void {
-  const err = Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-300);
+  const err = maxNormRelError(actual, expected);
   expect(err, `${label}: relative error`).toBeLessThanOrEqual(tol);
 }
 
