@@ -14,3 +14,5 @@ export type { BatchnormCache, BatchnormResult } from './batchnorm.js';
 export { reluForward, reluBackward, affineForward, affineBackward, softmaxLoss } from './elementwise.js';
 export type { ReluCache, AffineCache } from './elementwise.js';
 export { transpose } from './transpose.js';
+export { sgd, sgdMomentum, rmsprop, adam } from './optim.js';
+export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, UpdateResult } from './optim.js';

@@ -30,4 +30,9 @@ export interface Kernels {
   sum_rows(x: number, s: number, N: number, M: number): void;
   softmax_loss(scores: number, y: number, dscores: number, N: number, C: number): number;
   transpose_nd(x: number, out: number, rank: number, shape: number, perm: number, strides: number, counter: number): void;
+  sgd_step(w: number, dw: number, n: number, lr: number): void;
+  momentum_step(w: number, dw: number, v: number, n: number, lr: number, mu: number): void;
+  rmsprop_step(w: number, dw: number, cache: number, n: number, lr: number, decay: number, eps: number): void;
+  adam_step(w: number, dw: number, m: number, v: number, n: number,
+    lr: number, b1: number, b2: number, eps: number, t: number): void;
 }

@@ -16,3 +16,5 @@ export type { BatchnormCache, SpatialBatchnormCache, BatchnormResult } from './b
 export { reluForward, reluBackward, affineForward, affineBackward, softmaxLoss } from './elementwise.js';
 export type { ReluCache, AffineCache } from './elementwise.js';
 export { transpose } from './transpose.js';
+export { sgd, sgdMomentum, rmsprop, adam } from './optim.js';
+export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, UpdateResult } from './optim.js';
