@@ -1,27 +1,30 @@
 /**
- * Spatial batchnorm equals the seed's construction, built here from the public API:
- * transpose x (N,C,H,W) to (N,H,W,C), read it as (N·H·W, C), apply batchnorm, read the
- * result as (N,H,W,C) and transpose back. Checked for out, the running statistics and
- * backward dx, dgamma, dbeta, at max-norm relative error 1e-10.
+ * Spatial batchnorm equals the seed's construction, built here from the reference loops:
+ * transpose x (N,C,H,W) to (N,H,W,C), read it as (N·H·W, C), apply the reference batchnorm,
+ * read the result as (N,H,W,C) and transpose back. The Node API's spatial batchnorm (which
+ * takes per-channel statistics straight on NCHW) and the reference's are both checked
+ * against it, for out, the running statistics and backward dx, dgamma, dbeta, at max-norm
+ * relative error 1e-10.
  */
 import { describe, it, expect } from 'vitest';
 import * as main from '../src/index.js';
+import * as ref from '../src/reference/index.js';
 import type { Tensor } from '../src/tensor.js';
 import type { BatchnormParam } from '../src/params.js';
-import { makeRng, randn, expectClose, maxNormRelErr, show } from './util.js';
+import { Api, makeRng, randn, expectClose, maxNormRelError, show } from './util.js';
 
 /** (N,C,H,W) -> (N·H·W, C): the channels last, then each pixel a row. */
 function toRows(x: Tensor): Tensor {
   const [N, C, H, W] = x.shape;
-  const t = main.transpose(x, [0, 2, 3, 1]);
+  const t = ref.transpose(x, [0, 2, 3, 1]);
   expect(Array.from(t.shape)).toEqual([N, H, W, C]);
-  return main.tensor(t.data, [N * H * W, C]);
+  return ref.tensor(t.data, [N * H * W, C]);
 }
 
 /** (N·H·W, C) -> (N,C,H,W): the inverse of toRows. */
 function fromRows(y: Tensor, shape: readonly number[]): Tensor {
   const [N, C, H, W] = shape;
-  return main.transpose(main.tensor(y.data, [N, H, W, C]), [0, 3, 1, 2]);
+  return ref.transpose(ref.tensor(y.data, [N, H, W, C]), [0, 3, 1, 2]);
 }
 
 interface Case { x: number[]; mode: 'train' | 'test'; running: boolean; momentum?: number; eps?: number }
@@ -39,7 +42,9 @@ const cases: Case[] = [
   { x: [2, 7, 3, 2], mode: 'train', running: true },
 ];
 
-describe('spatial batchnorm = transpose, batchnorm on (N·H·W, C), transpose back', () => {
+const entries: [string, Api][] = [['wasm', main], ['reference', ref]];
+
+describe('spatial batchnorm = transpose, reference batchnorm on (N·H·W, C), transpose back', () => {
   cases.forEach((c, i) => {
     it(`#${i} ${show(c)}`, () => {
       const r = makeRng(11000 + i);
@@ -52,17 +57,19 @@ describe('spatial batchnorm = transpose, batchnorm on (N·H·W, C), transpose ba
         p.runningMean = randn(r, [C]);
         p.runningVar = { data: Float64Array.from({ length: C }, () => r.uniform(0.2, 2)), shape: [C] };
       }
-      const got = main.spatialBatchnormForward(x, gamma, beta, p);
-      const seed = main.batchnormForward(toRows(x), gamma, beta, p);
-      expectClose(got.out, fromRows(seed.out, c.x), 'out');
-      expectClose(got.runningMean, seed.runningMean, 'runningMean');
-      expectClose(got.runningVar, seed.runningVar, 'runningVar');
       const dout = randn(r, c.x);
-      const g = main.spatialBatchnormBackward(dout, got.cache);
-      const s = main.batchnormBackward(toRows(dout), seed.cache);
-      expectClose(g.dx, fromRows(s.dx, c.x), 'dx');
-      expectClose(g.dgamma, s.dgamma, 'dgamma');
-      expectClose(g.dbeta, s.dbeta, 'dbeta');
+      const seed = ref.batchnormForward(toRows(x), gamma, beta, p);
+      const s = ref.batchnormBackward(toRows(dout), seed.cache);
+      for (const [entry, api] of entries) {
+        const got = api.spatialBatchnormForward(x, gamma, beta, p);
+        expectClose(got.out, fromRows(seed.out, c.x), `${entry} out`);
+        expectClose(got.runningMean, seed.runningMean, `${entry} runningMean`);
+        expectClose(got.runningVar, seed.runningVar, `${entry} runningVar`);
+        const g = api.spatialBatchnormBackward(dout, got.cache);
+        expectClose(g.dx, fromRows(s.dx, c.x), `${entry} dx`);
+        expectClose(g.dgamma, s.dgamma, `${entry} dgamma`);
+        expectClose(g.dbeta, s.dbeta, `${entry} dbeta`);
+      }
     });
   });
 
@@ -72,12 +79,14 @@ describe('spatial batchnorm = transpose, batchnorm on (N·H·W, C), transpose ba
     const x = randn(r, shape, 1, 0);
     // Give each channel its own offset, so that mixing channels changes the statistics.
     for (let k = 0; k < x.data.length; k++) x.data[k] += 10 * (Math.floor(k / 4) % 3);   // k / (H·W) % C is the channel
-    const gamma = main.tensor([1, 1, 1], [3]);
-    const beta = main.tensor([0, 0, 0], [3]);
-    const right = main.spatialBatchnormForward(x, gamma, beta, { mode: 'train' });
-    const naive = main.batchnormForward(main.tensor(x.data, [8, 3]), gamma, beta, { mode: 'train' });
-    expect(maxNormRelErr(naive.out.data, right.out.data)).toBeGreaterThan(1e-3);
-    const seed = main.batchnormForward(toRows(x), gamma, beta, { mode: 'train' });
-    expectClose(right.out, fromRows(seed.out, shape), 'out');
+    const gamma = ref.tensor([1, 1, 1], [3]);
+    const beta = ref.tensor([0, 0, 0], [3]);
+    const naive = ref.batchnormForward(ref.tensor(x.data, [8, 3]), gamma, beta, { mode: 'train' });
+    const seed = ref.batchnormForward(toRows(x), gamma, beta, { mode: 'train' });
+    for (const [entry, api] of entries) {
+      const right = api.spatialBatchnormForward(x, gamma, beta, { mode: 'train' });
+      expect(maxNormRelError(naive.out.data, right.out.data), entry).toBeGreaterThan(1e-3);
+      expectClose(right.out, fromRows(seed.out, shape), `${entry} out`);
+    }
   });
 });
