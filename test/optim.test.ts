@@ -227,8 +227,8 @@ for (const [entry, api] of entries) {
       expect([config.beta1, config.beta2, config.epsilon]).toEqual([0.9, 0.999, 1e-8]);
     });
 
-    it('adam with t = 5 is not the step with t = 5: the check above tells them apart', () => {
-      // Taking the step with t = 5 (incrementing after) moves next_w by more than the printed digits.
+    it('adam: the check above tells the step with t = 6 from one with t = 5', () => {
+      // Counting t up after the step instead (t = 5 here) moves next_w by far more than the printed digits.
       const { w } = api.adam(W, DW, {
         learningRate: 1e-2, m: T45(linspace(0.6, 0.9, 20)), v: T45(linspace(0.7, 0.5, 20)), t: 4,
       });
