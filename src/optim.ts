@@ -7,6 +7,9 @@ import {
 } from './reference/optim.js';
 
 export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, UpdateResult } from './reference/optim.js';
+// For code that keeps its buffers in Wasm memory: check a config once, then step in place.
+export { updateSettings, stateKeys } from './reference/optim.js';
+export type { UpdateRule, UpdateSettings } from './reference/optim.js';
 
 const F64 = 8;
 

@@ -12,9 +12,8 @@ import * as ref from '../src/reference/index.js';
 import { ConvcoreError } from '../src/index.js';
 import type { Tensor } from '../src/tensor.js';
 import type { AdamConfig, RmspropConfig, SgdConfig, SgdMomentumConfig, UpdateResult } from '../src/optim.js';
-import { updateResident } from '../src/optim.js';
-import { updateSettings, stateKeys } from '../src/reference/optim.js';
-import type { UpdateRule } from '../src/reference/optim.js';
+import { updateResident, updateSettings, stateKeys } from '../src/optim.js';
+import type { UpdateRule } from '../src/optim.js';
 import { reserve, put, take, f64 } from '../src/wasm.js';
 import { Rng, makeRng, randn, copy, expectClose, show } from './util.js';
 
