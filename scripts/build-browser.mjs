@@ -3,7 +3,9 @@
 // - dist/convcore.wasm: a copy of build/convcore.wasm, beside dist/browser.js (the regular
 //   browser entry, compiled by tsc), which loads it through new URL('./convcore.wasm', import.meta.url);
 // - dist/convcore.browser.js: one self-contained ES module, the Wasm inlined as base64,
-//   that needs no configuration, and its dist/convcore.browser.d.ts.
+//   that needs no configuration (the package's `convcore/inline` subpath, for bundlers that
+//   do not rewrite new URL(..., import.meta.url), such as esbuild), and its dist/convcore.browser.d.ts.
+// dist/convcore.wasm is the one .wasm the package ships: the Node entry (dist/index.js) reads it too.
 // It also exports buildSupportBundles(), which the browser test and the demo server use to
 // bundle src/reference and src/gradcheck for the browser (never shipped).
 // esbuild: one small dependency-free binary that bundles TypeScript directly, in well under a
@@ -18,6 +20,9 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const wasmPath = join(root, 'build', 'convcore.wasm');
 const dist = join(root, 'dist');
 export const bundlePath = join(dist, 'convcore.browser.js');
+
+/** The types of dist/convcore.browser.js (the `convcore/inline` subpath): those of the API. */
+export const bundleTypes = "export * from './api.js';\n";
 
 const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning' };
 
@@ -64,7 +69,7 @@ export async function buildBrowser() {
     legalComments: 'none',
     plugins: [inlineWasmPlugin(bytes)],
   });
-  writeFileSync(join(dist, 'convcore.browser.d.ts'), "export * from './api.js';\n");
+  writeFileSync(join(dist, 'convcore.browser.d.ts'), bundleTypes);
   return statSync(bundlePath).size;
 }
 

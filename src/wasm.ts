@@ -6,14 +6,26 @@
  */
 import { instantiate, instantiateSync } from '@assemblyscript/loader';
 import { ConvcoreError, fail } from './errors.js';
+import { describe } from './tensor.js';
+import { checkKeys } from './params.js';
 import type { Kernels } from './kernels.js';
 
+/**
+ * A compiled `WebAssembly.Module` and a fetch `Response`, looked up on the global scope so
+ * that the published types compile without the DOM lib (a Node-only project with
+ * `--lib es2022 --types node`): where the environment's types lack one, it is `never`.
+ */
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : never;
+export type FetchResponse = typeof globalThis extends { Response: { prototype: infer R } } ? R : never;
+
 /** Where the `.wasm` comes from: a URL or path, its bytes, a compiled module, or a fetch Response. */
-export type WasmSource = string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module | Response;
+export type WasmSource = string | URL | ArrayBuffer | ArrayBufferView | WasmModule | FetchResponse;
 
 export interface InitOptions {
   wasm?: WasmSource;
 }
+
+const INIT_KEYS = ['wasm'];
 
 interface Loaded {
   k: Kernels;
@@ -28,6 +40,8 @@ const MAX_BYTES = 65536 * PAGE;
 const ALIGN = 64;
 
 let loaded: Loaded | null = null;
+/** The module loaded first, kept compiled so that releaseMemory() can instantiate it again. */
+let compiled: WebAssembly.Module | null = null;
 /** The highest address any call has reserved up to: what the largest call needed. */
 let peak = 0;
 let pending: Promise<void> | null = null;
@@ -62,11 +76,21 @@ function imports(): { env: Record<string, unknown> } {
   };
 }
 
-function adopt(exports: Record<string, unknown>): void {
+/** Makes an instance of the compiled module the loaded one, its memory at its initial size. */
+function adoptExports(module: WebAssembly.Module, instanceExports: unknown): Loaded {
+  const exports = instanceExports as Record<string, unknown>;
   const memory = exports.memory as WebAssembly.Memory;
   const k = exports as unknown as Kernels;
   const base = Math.ceil(k.heap_base() / ALIGN) * ALIGN;
+  compiled = module;
+  peak = 0;
   loaded = { k, memory, base };
+  return loaded;
+}
+
+/** Instantiates a compiled module synchronously and makes it the loaded one. */
+function adopt(module: WebAssembly.Module): Loaded {
+  return adoptExports(module, instantiateSync(module, imports()).exports);
 }
 
 function isFileLike(source: string | URL): boolean {
@@ -74,9 +98,10 @@ function isFileLike(source: string | URL): boolean {
   return !/^(https?|blob|data):/i.test(href);
 }
 
+/** The subject of "… is not a loadable module", verb included. */
 function describeSource(source: WasmSource): string {
-  if (typeof source === 'string' || source instanceof URL) return String(source);
-  return source instanceof WebAssembly.Module ? 'a WebAssembly.Module' : 'the given bytes';
+  if (typeof source === 'string' || source instanceof URL) return `${String(source)} is`;
+  return source instanceof WebAssembly.Module ? 'the given WebAssembly.Module is' : 'the given bytes are';
 }
 
 /** A URL as given, followed by what it resolves to in a page when that differs (a relative path). */
@@ -92,7 +117,7 @@ function describeUrl(source: string | URL): string {
   }
 }
 
-async function bytesOrModule(source: WasmSource): Promise<BufferSource | WebAssembly.Module | Response> {
+async function bytesOrModule(source: WasmSource): Promise<BufferSource | WebAssembly.Module> {
   if (typeof source === 'string' || source instanceof URL) {
     if (readSync && isFileLike(source)) {
       try {
@@ -118,45 +143,89 @@ async function bytesOrModule(source: WasmSource): Promise<BufferSource | WebAsse
   fail(`init: wasm must be a URL, a path, bytes or a WebAssembly.Module, got ${typeof source}`);
 }
 
+async function compile(source: WasmSource): Promise<WebAssembly.Module> {
+  const bytes = await bytesOrModule(source);
+  return bytes instanceof WebAssembly.Module ? bytes : WebAssembly.compile(bytes);
+}
+
+function isSource(v: unknown): v is WasmSource {
+  return typeof v === 'string' || v instanceof URL || v instanceof WebAssembly.Module || v instanceof ArrayBuffer
+    || ArrayBuffer.isView(v) || (typeof Response !== 'undefined' && v instanceof Response);
+}
+
+/** The source init() was given, if any: `init(source)` or `init({ wasm: source })`. */
+function givenSource(options: unknown): WasmSource | undefined {
+  if (options === undefined || isSource(options)) return options;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    fail(`init: options must be an object { wasm } or a WebAssembly source, got ${describe(options)}`);
+  }
+  checkKeys('init', 'options', options, INIT_KEYS);
+  return (options as InitOptions).wasm;
+}
+
 /**
- * Loads the module. Idempotent: once loaded, later calls return at once. In a browser it
- * must be awaited before any op; in Node the ops load the module on first use.
+ * Loads the module. Idempotent: once a module is loaded (by init or, in Node, by the first
+ * op), later calls keep it and return at once, whatever source they are given. In a
+ * browser it must be awaited before any op; in Node the ops load the module on first use.
+ * After releaseMemory(), init() instantiates the same module again.
  */
 export function init(options?: InitOptions | WasmSource): Promise<void> {
+  let given: WasmSource | undefined;
+  try {
+    given = givenSource(options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   if (loaded) return Promise.resolve();
   if (pending) return pending;
-  const given = options !== undefined && typeof options === 'object' && !(options instanceof URL)
-    && !(options instanceof WebAssembly.Module) && !ArrayBuffer.isView(options) && !(options instanceof ArrayBuffer)
-    && !(typeof Response !== 'undefined' && options instanceof Response)
-    ? (options as InitOptions).wasm
-    : (options as WasmSource | undefined);
+  const kept = compiled;
   const source = given ?? (defaultSource ? defaultSource() : undefined);
-  if (source === undefined) return Promise.reject(new ConvcoreError('init: no WebAssembly source is known for this entry; pass init({ wasm: url })'));
+  if (kept === null && source === undefined) return Promise.reject(new ConvcoreError('init: no WebAssembly source is known for this entry; pass init({ wasm: url })'));
   pending = (async () => {
-    const bytes = await bytesOrModule(source);
-    let result;
     try {
-      result = await instantiate(bytes as never, imports());
+      const module = kept ?? await compile(source!);
+      // Instantiated asynchronously: a browser's main thread may refuse to do it synchronously.
+      const { exports } = await instantiate(module, imports());
+      // An op may have loaded a module synchronously meanwhile (Node): keep that one.
+      if (!loaded) adoptExports(module, exports);
     } catch (e) {
       if (e instanceof ConvcoreError) throw e;
-      fail(`init: ${describeSource(source)} is not a loadable convcore WebAssembly module: ${(e as Error).message}`);
+      fail(`init: ${kept ? 'the module loaded before' : describeSource(source!)} not a loadable convcore WebAssembly module: ${(e as Error).message}`);
     }
-    adopt(result.exports as unknown as Record<string, unknown>);
   })().finally(() => { pending = null; });
   return pending;
 }
 
 function load(): Loaded {
   if (loaded) return loaded;
+  if (compiled) {
+    try {
+      return adopt(compiled);
+    } catch (e) {
+      if (e instanceof ConvcoreError) throw e;
+      throw new ConvcoreError(`convcore: the WebAssembly module could not be instantiated again after releaseMemory() (${(e as Error).message}); call \`await init()\` before the next op`);
+    }
+  }
   if (readSync && defaultSource) {
     const source = defaultSource();
     const bytes = source instanceof WebAssembly.Module || ArrayBuffer.isView(source) || source instanceof ArrayBuffer
       ? source
       : readSync(source as string | URL);
-    adopt(instantiateSync(bytes as never, imports()).exports as unknown as Record<string, unknown>);
-    return loaded!;
+    return adopt(bytes instanceof WebAssembly.Module ? bytes : new WebAssembly.Module(bytes));
   }
   throw new ConvcoreError('convcore: the WebAssembly module is not loaded; call `await init()` before the first op');
+}
+
+/**
+ * Gives the module's memory back. WebAssembly memory can only grow, so the instance and
+ * its memory are dropped; the next op instantiates the same module again, with a memory of
+ * its initial size (in a browser, `await init()` again if the page refuses a synchronous
+ * instantiation). Results and caches already returned stay valid: they never alias
+ * WebAssembly memory. Does nothing when no module is loaded.
+ */
+export function releaseMemory(): void {
+  loaded = null;
+  peak = 0;
 }
 
 /** The kernels, loading the module synchronously where the entry allows it (Node). */
@@ -199,8 +268,9 @@ function formatBytes(n: number): string {
 }
 
 /**
- * The size of linear memory in bytes and the highest address a call has needed
- * (for tests and diagnostics): memory never grows past the page holding `peak`.
+ * The size of linear memory in bytes and the highest address a call has needed since the
+ * module was (re)instantiated, for diagnostics: memory never grows past the page holding
+ * `peak`, and releaseMemory() takes it back to its initial size.
  */
 export function memoryStats(): { bytes: number; peak: number; pageBytes: number } {
   return { bytes: load().memory.buffer.byteLength, peak, pageBytes: PAGE };

@@ -1,5 +1,6 @@
 /**
- * convcore in a real browser: headless Chromium (/usr/bin/chromium, driven by playwright-core)
+ * convcore in a real browser: headless Chromium or Chrome (CONVCORE_CHROMIUM, else /usr/bin/chromium
+ * or another usual place: see findChromium; driven by playwright-core)
  * against pages served by a static server on 127.0.0.1 that this file starts and stops.
  * Each page runs test/browser-suite.ts: every op against the reference loops on random
  * shapes, centered gradient checks and two bad inputs; the assertions are here. Loading cases:
@@ -21,7 +22,26 @@ import type { PageReport } from './browser-suite.js';
 
 const run = promisify(execFile);
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Where a Chromium or Chrome is looked for when CONVCORE_CHROMIUM (or CHROME_PATH) is not set. */
+const CHROMIUM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable',
+  '/Applications/Chromium.app/Contents/MacOS/Chromium', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'];
+
+/**
+ * The browser the tests drive: the executable CONVCORE_CHROMIUM names (or CHROME_PATH), else
+ * the first of CHROMIUM_PATHS that exists. Without one, an error says what is needed.
+ */
+function findChromium(): string {
+  for (const name of ['CONVCORE_CHROMIUM', 'CHROME_PATH']) {
+    const given = process.env[name];
+    if (!given) continue;
+    if (!existsSync(given)) throw new Error(`${name}=${given}: no such file; point it to a Chromium or Chrome executable`);
+    return given;
+  }
+  const found = CHROMIUM_PATHS.find((p) => existsSync(p));
+  if (found) return found;
+  throw new Error(`the browser tests need Chromium or Chrome, and found none at ${CHROMIUM_PATHS.join(', ')}: `
+    + 'install one (Debian: apt-get install -y chromium; .ci/run installs it) or set CONVCORE_CHROMIUM=/path/to/chrome');
+}
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 const TOL = 1e-10;
@@ -158,9 +178,7 @@ function expectSuitePassed(v: Visit): void {
 const wasmRequests = (v: Visit): string[] => v.requests.filter((r) => r.endsWith('.wasm'));
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium (apt-get install -y chromium; .ci/run installs it)`);
-  }
+  const executablePath = findChromium();
   await ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'convcore-browser-'));
   await buildSupportBundles(join(tmp, 'support'), { suite: join(root, 'test', 'browser-suite.ts') });
@@ -180,7 +198,7 @@ beforeAll(async () => {
       '/module.html': suitePage('/dist/browser.js', "[await WebAssembly.compileStreaming(fetch('/elsewhere/convcore.wasm'))]", true),
     },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await chromium.launch({ executablePath, args: ARGS });
 });
 
 afterAll(async () => {
@@ -197,7 +215,8 @@ afterAll(async () => {
 async function installPackedPackage(): Promise<void> {
   const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
   const files: string[] = JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path);
-  expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/browser.js', 'dist/convcore.wasm', 'dist/convcore.browser.js', 'build/convcore.wasm']));
+  expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/browser.js', 'dist/convcore.wasm', 'dist/convcore.browser.js']));
+  expect(files.filter((f) => f.endsWith('.wasm')), 'one .wasm in the package').toEqual(['dist/convcore.wasm']);
   const pkg = join(FIXTURE, 'node_modules', 'convcore');
   rmSync(pkg, { recursive: true, force: true });
   for (const f of files) {
