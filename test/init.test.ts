@@ -5,11 +5,14 @@
  * - init() is idempotent even when an op loaded the module synchronously while an init()
  *   was pending: the pending one keeps the loaded module (no second instance);
  * - init's options object rejects a key it does not know, loaded or not;
- * - releaseMemory() drops the memory a large call grew, back to a fresh module's size, and
- *   the ops (and the caches returned before) still compute what the reference computes.
+ * - releaseMemory() drops the memory a large call grew, back to a fresh module's size (the
+ *   old instance is collected and the process's resident set shrinks by that much), and the
+ *   ops (and the caches returned before) still compute what the reference computes.
  */
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { instantiateSync } from '@assemblyscript/loader';
 import * as main from '../src/index.js';
 import * as ref from '../src/reference/index.js';
@@ -24,6 +27,15 @@ function freshBytes(): number {
   const env = { abort: () => { throw new Error('abort'); } };
   const { exports } = instantiateSync(readFileSync(wasmUrl), { env });
   return (exports.memory as WebAssembly.Memory).buffer.byteLength;
+}
+
+/** A full garbage collection, after the current job (so that WeakRefs may be cleared). */
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+async function settle(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -84,25 +96,34 @@ describe('init and a synchronous first op', () => {
 });
 
 describe('releaseMemory', () => {
-  it('gives the memory a large call grew back; the ops and earlier caches still work', () => {
+  it('gives the memory a large call grew back to the process; the ops and earlier caches still work', async () => {
     const base = freshBytes();
     const r = makeRng(19);
     const x = randn(r, [2, 3, 9, 8]);
     const w = randn(r, [4, 3, 3, 3]);
     const b = randn(r, [4]);
     const fwd = main.convForward(x, w, b, { pad: 1 });
-    // 2^21 values in and out: 32 MiB, far above a fresh module's memory.
-    const big = main.tensor(new Float64Array(2 ** 21).fill(-1), [2 ** 10, 2 ** 11]);
-    main.reluForward(big);
+    // 2^20 values in and out: 16 MiB, far above a fresh module's memory. The input and the
+    // result stay referenced until the end, so that only WebAssembly memory can be freed.
+    const big = main.tensor(new Float64Array(2 ** 20).fill(-1), [2 ** 10, 2 ** 10]);
+    const res = main.reluForward(big);
     const grown = main.memoryStats().bytes;
-    expect(grown).toBeGreaterThanOrEqual(base + 32 * 2 ** 20);
-    const old = kernels();
+    expect(grown).toBeGreaterThanOrEqual(base + 16 * 2 ** 20);
+    const old = new WeakRef(kernels());
+    await settle();
+    const rssGrown = process.memoryUsage().rss;
 
     main.releaseMemory();
     const after = main.memoryStats();
-    expect(kernels(), 'a new instance').not.toBe(old);
+    expect(kernels(), 'a new instance').not.toBe(old.deref());
     expect(after.bytes, 'back to a fresh module\'s size').toBe(base);
     expect(after.peak).toBe(0);
+    // The old instance and its memory are garbage: the process's resident set shrinks.
+    await settle();
+    expect(old.deref(), 'the old instance was collected').toBeUndefined();
+    const freed = rssGrown - process.memoryUsage().rss;
+    expect(freed, `resident memory given back (${(freed / 2 ** 20).toFixed(1)} MiB)`).toBeGreaterThan(12 * 2 ** 20);
+    expect(res.out.data[0] + big.data[0]).toBe(-1);
 
     // A cache from before the release holds its own copies: the backward still agrees.
     const want = ref.convForward(x, w, b, { pad: 1 });
