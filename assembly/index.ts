@@ -6,6 +6,8 @@ export { maxpool_forward, maxpool_backward, avgpool_forward, avgpool_backward } 
 export { batchnorm_forward, batchnorm_backward } from './batchnorm';
 export { relu_forward, relu_backward, fill_rows, sum_rows, softmax_loss } from './elementwise';
 export { transpose_nd } from './transpose';
+export { norm_forward, norm_backward } from './norm';
+export { dropout_forward, dropout_backward } from './dropout';
 export { sgd_step, momentum_step, rmsprop_step, adam_step } from './optim';
 
 /** The first free address after the static data: where the arena starts. */

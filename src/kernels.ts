@@ -30,6 +30,12 @@ export interface Kernels {
   sum_rows(x: number, s: number, N: number, M: number): void;
   softmax_loss(scores: number, y: number, dscores: number, N: number, C: number): number;
   transpose_nd(x: number, out: number, rank: number, shape: number, perm: number, strides: number, counter: number): void;
+  norm_forward(x: number, gamma: number, beta: number, out: number, xhat: number, invstd: number,
+    R: number, G: number, Cg: number, L: number, eps: number): void;
+  norm_backward(dout: number, xhat: number, gamma: number, invstd: number,
+    dx: number, dgamma: number, dbeta: number, R: number, G: number, Cg: number, L: number): void;
+  dropout_forward(x: number, out: number, mask: number, n: number, keepProb: number, seed: number): void;
+  dropout_backward(dout: number, mask: number, dx: number, n: number, keepProb: number): void;
   sgd_step(w: number, dw: number, n: number, lr: number): void;
   momentum_step(w: number, dw: number, v: number, n: number, lr: number, mu: number): void;
   rmsprop_step(w: number, dw: number, cache: number, n: number, lr: number, decay: number, eps: number): void;

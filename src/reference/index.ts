@@ -16,5 +16,9 @@ export type { BatchnormCache, SpatialBatchnormCache, BatchnormResult } from './b
 export { reluForward, reluBackward, affineForward, affineBackward, softmaxLoss } from './elementwise.js';
 export type { ReluCache, AffineCache } from './elementwise.js';
 export { transpose } from './transpose.js';
+export { dropoutForward, dropoutBackward } from './dropout.js';
+export type { DropoutParam, DropoutMode, DropoutCache } from './dropout.js';
+export { layernormForward, layernormBackward, spatialGroupnormForward, spatialGroupnormBackward } from './norm.js';
+export type { LayernormParam, GroupnormParam, LayernormCache, SpatialGroupnormCache } from './norm.js';
 export { sgd, sgdMomentum, rmsprop, adam } from './optim.js';
 export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, UpdateResult } from './optim.js';
