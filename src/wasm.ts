@@ -31,6 +31,14 @@ interface Loaded {
   k: Kernels;
   memory: WebAssembly.Memory;
   base: number;
+  /**
+   * Long-lived blocks (a model's parameters, activations and caches) lie in [base, residentTop);
+   * the per-call arena starts at residentTop. `free` lists the given-back blocks below the top,
+   * sorted by address; `held` counts the bytes of the live ones.
+   */
+  residentTop: number;
+  free: { ptr: number; bytes: number }[];
+  held: number;
 }
 
 /** A 32-bit module addresses at most 65536 pages of 64 KiB. */
@@ -84,7 +92,7 @@ function adoptExports(module: WebAssembly.Module, instanceExports: unknown): Loa
   const base = Math.ceil(k.heap_base() / ALIGN) * ALIGN;
   compiled = module;
   peak = 0;
-  loaded = { k, memory, base };
+  loaded = { k, memory, base, residentTop: base, free: [], held: 0 };
   return loaded;
 }
 
@@ -224,6 +232,9 @@ function load(): Loaded {
  * WebAssembly memory. Does nothing when no module is loaded.
  */
 export function releaseMemory(): void {
+  if (loaded && loaded.held > 0) {
+    fail(`releaseMemory: ${formatBytes(loaded.held)} of WebAssembly memory are held by live models; call dispose() on them first`);
+  }
   loaded = null;
   peak = 0;
 }
@@ -239,26 +250,82 @@ export function kernels(): Kernels {
  * and no view or pointer is kept after the op returns.
  */
 export function reserve(fn: string, bytes: readonly number[]): number[] {
-  const { memory, base } = load();
+  const L = load();
   const ptrs: number[] = [];
-  let top = base;
+  let top = L.residentTop;
   for (const b of bytes) {
     ptrs.push(top);
     top += Math.ceil(b / ALIGN) * ALIGN;
   }
+  growTo(fn, L, top, 'this call needs');
+  return ptrs;
+}
+
+/** Grows the memory so that it holds addresses below `top`; an error names fn when it cannot. */
+function growTo(fn: string, L: Loaded, top: number, what: string): void {
   if (!(top <= MAX_BYTES)) {
-    fail(`${fn}: this call needs ${formatBytes(top)} of WebAssembly memory, more than the 4 GiB a 32-bit module can address`);
+    fail(`${fn}: ${what} ${formatBytes(top)} of WebAssembly memory, more than the 4 GiB a 32-bit module can address`);
   }
-  const have = memory.buffer.byteLength;
+  const have = L.memory.buffer.byteLength;
   if (top > have) {
     try {
-      memory.grow(Math.ceil((top - have) / PAGE));
+      L.memory.grow(Math.ceil((top - have) / PAGE));
     } catch (e) {
       fail(`${fn}: could not grow WebAssembly memory to ${formatBytes(top)}: ${(e as Error).message}`);
     }
   }
   if (top > peak) peak = top;
-  return ptrs;
+}
+
+/**
+ * A long-lived block of `bytes` bytes that per-call reservations never overlap, for buffers
+ * that stay in WebAssembly memory across calls (a model's). Its address stays valid until
+ * freeResident; releaseMemory() refuses to drop the memory while any block is held.
+ */
+export function allocResident(fn: string, bytes: number): number {
+  const L = load();
+  const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  const i = L.free.findIndex((b) => b.bytes >= size);
+  if (i >= 0) {
+    const b = L.free[i];
+    const ptr = b.ptr;
+    if (b.bytes === size) L.free.splice(i, 1);
+    else { b.ptr += size; b.bytes -= size; }
+    L.held += size;
+    return ptr;
+  }
+  const ptr = L.residentTop;
+  growTo(fn, L, ptr + size, 'this model needs');
+  L.residentTop = ptr + size;
+  L.held += size;
+  return ptr;
+}
+
+/** Gives back a block from allocResident (with the size it was asked for). */
+export function freeResident(ptr: number, bytes: number): void {
+  const L = loaded;
+  if (!L) return;
+  const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  L.held -= size;
+  const free = L.free;
+  let i = 0;
+  while (i < free.length && free[i].ptr < ptr) i++;
+  free.splice(i, 0, { ptr, bytes: size });
+  // Coalesce with the neighbours, then hand a free block at the top back to the arena.
+  if (i + 1 < free.length && free[i].ptr + free[i].bytes === free[i + 1].ptr) {
+    free[i].bytes += free[i + 1].bytes;
+    free.splice(i + 1, 1);
+  }
+  if (i > 0 && free[i - 1].ptr + free[i - 1].bytes === free[i].ptr) {
+    free[i - 1].bytes += free[i].bytes;
+    free.splice(i, 1);
+    i--;
+  }
+  const last = free[free.length - 1];
+  if (last && last.ptr + last.bytes === L.residentTop) {
+    L.residentTop = last.ptr;
+    free.pop();
+  }
 }
 
 function formatBytes(n: number): string {
