@@ -9,9 +9,10 @@ import { ThreeLayerConvNet, Solver } from 'convcore';
 import { loadDigits, SPLIT } from './digits.js';
 
 const FLAGS = {
-  epochs: { type: 'string', default: '2', help: 'passes over the training set' },
+  epochs: { type: 'string', default: '3', help: 'passes over the training set' },
   'batch-size': { type: 'string', default: '50', help: 'images per training step' },
-  'learning-rate': { type: 'string', default: '1e-3', help: "the update rule's learning rate" },
+  'learning-rate': { type: 'string', default: '2e-3', help: "the update rule's learning rate" },
+  'lr-decay': { type: 'string', default: '0.5', help: 'the learning rate is multiplied by this after each epoch' },
   'update-rule': { type: 'string', default: 'adam', help: 'sgd, sgdMomentum, rmsprop or adam' },
   model: { type: 'string', default: 'digits-model.json', help: 'where the trained model is saved (JSON)' },
   seed: { type: 'string', default: '0', help: 'seeds the weights and the minibatches' },
@@ -55,6 +56,7 @@ function parse() {
   }
   return {
     epochs: num('epochs', true), batchSize: num('batch-size', true), learningRate: num('learning-rate', false),
+    lrDecay: num('lr-decay', false),
     updateRule: values['update-rule'], model: resolve(values.model), seed,
   };
 }
@@ -102,13 +104,23 @@ const args = parse();
 const BATCH = args.batchSize;
 const t0 = performance.now();
 const { train, val, test } = loadDigits();
+// As CS231n does: subtract the training set's mean image from every image.
+const mean = new Float64Array(28 * 28);
+for (let i = 0; i < train.X.data.length; i++) mean[i % mean.length] += train.X.data[i] / train.y.length;
+for (const part of [train, val, test]) for (let i = 0; i < part.X.data.length; i++) part.X.data[i] -= mean[i % mean.length];
 console.log(`mnist digits: ${train.y.length} training, ${val.y.length} validation, ${test.y.length} test images (${SPLIT.train * 100}/${SPLIT.val * 100}/${SPLIT.test * 100} per class), loaded in ${seconds((performance.now() - t0) / 1000)}`);
-const model = new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 32, filterSize: 7, hiddenDim: 100, numClasses: 10, weightScale: 1e-3, seed: args.seed });
-const solver = new Solver(model, { XTrain: train.X, yTrain: train.y, XVal: val.X, yVal: val.y }, {
-  updateRule: args.updateRule, optimConfig: { learningRate: args.learningRate }, batchSize: args.batchSize,
-  numEpochs: args.epochs, numTrainSamples: 1000, numValSamples: null, verbose: false, seed: args.seed,
-});
-console.log(`ThreeLayerConvNet 32 7x7 filters, hidden 100; ${args.updateRule}, learning rate ${args.learningRate}, batch ${args.batchSize}, ${args.epochs} epochs of ${solver.iterationsPerEpoch} steps`);
+const model = new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 32, filterSize: 7, hiddenDim: 100, numClasses: 10, weightScale: 1e-2, seed: args.seed });
+let solver;
+try {
+  solver = new Solver(model, { XTrain: train.X, yTrain: train.y, XVal: val.X, yVal: val.y }, {
+    updateRule: args.updateRule, optimConfig: { learningRate: args.learningRate }, lrDecay: args.lrDecay, batchSize: args.batchSize,
+    numEpochs: args.epochs, numTrainSamples: 1000, numValSamples: null, verbose: false, seed: args.seed,
+  });
+} catch (e) {
+  console.error(`${e.message}\n\n${usage()}`);
+  process.exit(2);
+}
+console.log(`ThreeLayerConvNet 32 7x7 filters, hidden 100; ${args.updateRule}, learning rate ${args.learningRate} (×${args.lrDecay} per epoch), batch ${args.batchSize}, ${args.epochs} epochs of ${solver.iterationsPerEpoch} steps`);
 
 const perEpoch = solver.iterationsPerEpoch;
 let epochStart = performance.now();
@@ -135,5 +147,5 @@ const { m, acc } = confusion(model, test.X, test.y);
 console.log(`\nbest validation accuracy ${(solver.bestValAcc * 100).toFixed(2)}% (those parameters are kept); training took ${seconds(trainTime)}`);
 console.log(`test accuracy: ${(acc * 100).toFixed(2)}% on ${test.y.length} images\n`);
 printConfusion(m);
-writeFileSync(args.model, JSON.stringify(model.toJSON()));
-console.log(`\nmodel saved to ${args.model} (ThreeLayerConvNet.fromJSON(JSON.parse(text)) loads it)`);
+writeFileSync(args.model, JSON.stringify({ ...model.toJSON(), meanImage: Array.from(mean) }));
+console.log(`\nmodel saved to ${args.model} (ThreeLayerConvNet.fromJSON(JSON.parse(text)) loads it; its meanImage is to be subtracted from an image before model.loss)`);
