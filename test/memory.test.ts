@@ -91,11 +91,16 @@ describe('memory', () => {
 
   it('refuses a request that cannot fit in 32-bit memory before allocating, and keeps working', () => {
     const before = memoryStats();
-    // out (1, 10000, 1001, 1001) would hold about 10^10 values.
     const x = tensor(new Float64Array([1]), [1, 1, 1, 1]);
+    // out (1, 10000, 1001, 1001) would hold about 10^10 values: more than one tensor can.
     const w = tensor(new Float64Array(10000).fill(1), [10000, 1, 1, 1]);
     const b = tensor(new Float64Array(10000), [10000]);
-    expect(() => convForward(x, w, b, { pad: 500 })).toThrow(/convForward: this call needs .* GiB .*more than the 4 GiB/);
+    expect(() => convForward(x, w, b, { pad: 500 })).toThrow(/^convForward: .*more than .*4 GiB/);
+    expect(memoryStats()).toEqual(before);
+    // out (1, 8192, 256, 256) holds 2^29 values, 4 GiB: it fits a tensor, but not with x, w and b.
+    const w2 = tensor(new Float64Array(8192 * 4).fill(1), [8192, 1, 2, 2]);
+    const b2 = tensor(new Float64Array(8192), [8192]);
+    expect(() => convForward(x, w2, b2, { pad: 128 })).toThrow(/^convForward: this call needs 4\.0 GiB of WebAssembly memory, more than the 4 GiB/);
     expect(memoryStats()).toEqual(before);
     // The module still computes correctly afterwards.
     const r = makeRng(3);
