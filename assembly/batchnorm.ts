@@ -2,37 +2,8 @@
 // Plain batchnorm is x (N,D) = (N, D, 1); spatial batchnorm is x (N,C,H,W) = (N, C, H*W),
 // so per-channel statistics are taken straight on NCHW with no transpose.
 // With L = 1 the loops run along j (two features per f64x2); otherwise along l.
-
-// s[j] = Σ_{g,l} x[g,j,l]
-function feature_sum(x: usize, s: usize, G: i32, D: i32, L: i32): void {
-  memory.fill(s, 0, <usize>D << 3);
-  let p = x;
-  for (let g = 0; g < G; g++) {
-    if (L == 1) {
-      let j = 0;
-      for (; j + 2 <= D; j += 2) {
-        const t = s + (<usize>j << 3);
-        v128.store(t, f64x2.add(v128.load(t), v128.load(p)));
-        p += 16;
-      }
-      for (; j < D; j++) {
-        const t = s + (<usize>j << 3);
-        store<f64>(t, load<f64>(t) + load<f64>(p));
-        p += 8;
-      }
-    } else {
-      for (let j = 0; j < D; j++) {
-        let acc = f64x2.splat(0.0);
-        let l = 0;
-        for (; l + 2 <= L; l += 2) { acc = f64x2.add(acc, v128.load(p)); p += 16; }
-        let r = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-        for (; l < L; l++) { r += load<f64>(p); p += 8; }
-        const t = s + (<usize>j << 3);
-        store<f64>(t, load<f64>(t) + r);
-      }
-    }
-  }
-}
+import { in_memory } from './geometry';
+import { feature_sum } from './reduce';
 
 // s[j] = Σ_{g,l} (x[g,j,l] - m[j])²
 function feature_sumsq(x: usize, m: usize, s: usize, G: i32, D: i32, L: i32): void {
@@ -125,6 +96,12 @@ function normalize(x: usize, mean: usize, invstd: usize, gamma: usize, beta: usi
 export function batchnorm_forward(x: usize, gamma: usize, beta: usize, out: usize, xhat: usize,
   mean: usize, variance: usize, invstd: usize, runningMean: usize, runningVar: usize,
   G: i32, D: i32, L: i32, train: i32, eps: f64, momentum: f64): void {
+  assert(G > 0 && D > 0 && L > 0 && (train == 0 || train == 1), 'batchnorm_forward: a dimension is not positive or train is not 0 or 1');
+  const n = <u64>G * <u64>D * <u64>L;
+  assert(in_memory(x, n) && in_memory(out, n) && in_memory(xhat, n), 'batchnorm_forward: x, out or xhat lies outside memory');
+  assert(in_memory(gamma, D) && in_memory(beta, D) && in_memory(mean, D) && in_memory(variance, D)
+    && in_memory(invstd, D) && in_memory(runningMean, D) && in_memory(runningVar, D),
+  'batchnorm_forward: a per-feature vector lies outside memory');
   if (train) {
     const M = <f64>G * <f64>L;
     feature_sum(x, mean, G, D, L);
@@ -158,6 +135,11 @@ export function batchnorm_forward(x: usize, gamma: usize, beta: usize, out: usiz
 // Both are dx = k1·dout + k2·xhat + k3 with per-feature k1, k2, k3 (kept in k, 3·D).
 export function batchnorm_backward(dout: usize, xhat: usize, gamma: usize, invstd: usize,
   dx: usize, dgamma: usize, dbeta: usize, k: usize, G: i32, D: i32, L: i32, train: i32): void {
+  assert(G > 0 && D > 0 && L > 0 && (train == 0 || train == 1), 'batchnorm_backward: a dimension is not positive or train is not 0 or 1');
+  const n = <u64>G * <u64>D * <u64>L;
+  assert(in_memory(dout, n) && in_memory(xhat, n) && in_memory(dx, n), 'batchnorm_backward: dout, xhat or dx lies outside memory');
+  assert(in_memory(gamma, D) && in_memory(invstd, D) && in_memory(dgamma, D) && in_memory(dbeta, D)
+    && in_memory(k, 3 * <u64>D), 'batchnorm_backward: a per-feature vector lies outside memory');
   memory.fill(dgamma, 0, <usize>D << 3);
   memory.fill(dbeta, 0, <usize>D << 3);
   let i: usize = 0;

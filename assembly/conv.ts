@@ -1,20 +1,37 @@
 // Convolution as im2col + GEMM, one image at a time. The backward writes one image's column
 // buffer; the forward gathers the same columns while the GEMM packs them (gemm_im2col).
 // cols (C*HH*WW, H2*W2): cols[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i, w2*SW + j]
-import { gemm, gemm_im2col } from './gemm';
+// The geometry comes as a ConvGeom record (assembly/geometry.ts).
+import { gemm, gemm_im2col, gemm_workspace_bytes } from './gemm';
+import { ConvGeom, conv_geometry_ok, in_memory } from './geometry';
+import { feature_sum } from './reduce';
+
+// The output columns w2 whose input column w2*SW + j - PW lies inside [0, W) for kernel
+// column j are [first_col, end_col); the range may be empty (first_col >= end_col).
+// @ts-ignore: decorator
+@inline
+function first_col(j: i32, SW: i32, PW: i32): i32 {
+  return j >= PW ? 0 : (PW - j - 1) / SW + 1;
+}
+
+// @ts-ignore: decorator
+@inline
+function end_col(j: i32, W: i32, SW: i32, PW: i32, W2: i32): i32 {
+  const last = W - 1 + PW - j;
+  return last < 0 ? 0 : min(W2, last / SW + 1);
+}
 
 // x (C,H,W) of one image -> cols (C*HH*WW, H2*W2); padding reads as zero.
-function im2col(x: usize, cols: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32,
-  SH: i32, SW: i32, PH: i32, PW: i32, H2: i32, W2: i32): void {
+function im2col(x: usize, cols: usize, g: ConvGeom): void {
+  const C = g.C, H = g.H, W = g.W, HH = g.HH, WW = g.WW;
+  const SH = g.SH, SW = g.SW, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
   let dst = cols;
   for (let c = 0; c < C; c++) {
     const xc = x + (<usize>(c * H * W) << 3);
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
-        // Output columns w2 whose input column w2*SW + j - PW lies inside [0, W).
-        const lo = j >= PW ? 0 : (PW - j + SW - 1) / SW;
-        const hiRaw = (W - 1 + PW - j) / SW + 1;
-        const hi = W - 1 + PW - j < 0 ? 0 : min(W2, hiRaw);
+        const lo = first_col(j, SW, PW);
+        const hi = end_col(j, W, SW, PW, W2);
         for (let h2 = 0; h2 < H2; h2++) {
           const y = h2 * SH + i - PH;
           if (y < 0 || y >= H || lo >= hi) {
@@ -42,19 +59,20 @@ function im2col(x: usize, cols: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32,
 
 // dcols (C*HH*WW, H2*W2) -> dx (C,H,W) of one image, dx zeroed first; entries that
 // fall in the padding are dropped, and overlapping windows accumulate.
-function col2im(dcols: usize, dx: usize, C: i32, H: i32, W: i32, HH: i32, WW: i32,
-  SH: i32, SW: i32, PH: i32, PW: i32, H2: i32, W2: i32): void {
+function col2im(dcols: usize, dx: usize, g: ConvGeom): void {
+  const C = g.C, H = g.H, W = g.W, HH = g.HH, WW = g.WW;
+  const SH = g.SH, SW = g.SW, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
   memory.fill(dx, 0, <usize>(C * H * W) << 3);
   let src = dcols;
   for (let c = 0; c < C; c++) {
     const dxc = dx + (<usize>(c * H * W) << 3);
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
-        const lo = j >= PW ? 0 : (PW - j + SW - 1) / SW;
-        const hi = W - 1 + PW - j < 0 ? 0 : min(W2, (W - 1 + PW - j) / SW + 1);
+        const lo = first_col(j, SW, PW);
+        const hi = end_col(j, W, SW, PW, W2);
         for (let h2 = 0; h2 < H2; h2++) {
           const y = h2 * SH + i - PH;
-          if (y >= 0 && y < H) {
+          if (y >= 0 && y < H && lo < hi) {
             let dst = dxc + (<usize>(y * W + lo * SW + j - PW) << 3);
             for (let w2 = lo; w2 < hi; w2++) {
               store<f64>(dst, load<f64>(dst) + load<f64>(src + (<usize>w2 << 3)));
@@ -68,69 +86,82 @@ function col2im(dcols: usize, dx: usize, C: i32, H: i32, W: i32, HH: i32, WW: i3
   }
 }
 
-function isPointwise(HH: i32, WW: i32, SH: i32, SW: i32, PH: i32, PW: i32): bool {
-  return HH == 1 && WW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;
+function isPointwise(g: ConvGeom): bool {
+  return g.HH == 1 && g.WW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
 }
 
 // x (N,C,H,W), w (F,C,HH,WW), b (F) -> out (N,F,H2,W2).
-// Per image: out[n] (F, H2*W2) = b + w (F, C*HH*WW) · cols (C*HH*WW, H2*W2), where the
-// columns are gathered from the image as the GEMM packs them (gemm_im2col), so no column
-// buffer is written. A 1x1 stride-1 unpadded conv multiplies by x[n] itself.
-export function conv_forward(x: usize, w: usize, b: usize, out: usize, work: usize,
-  N: i32, C: i32, H: i32, W: i32, F: i32, HH: i32, WW: i32,
-  SH: i32, SW: i32, PH: i32, PW: i32, H2: i32, W2: i32): void {
-  const K = C * HH * WW;
-  const P = H2 * W2;
-  const pointwise = isPointwise(HH, WW, SH, SW, PH, PW);
+// Per image: out[n] (F, Q) = b + w (F, K) · cols (K, Q), with K = C*HH*WW and Q = H2*W2,
+// where the columns are gathered from the image as the GEMM packs them (gemm_im2col), so
+// no column buffer is written. A 1x1 stride-1 unpadded conv multiplies by x[n] itself.
+export function conv_forward(x: usize, w: usize, b: usize, out: usize, work: usize, g: ConvGeom): void {
+  assert(conv_geometry_ok(g), 'conv_forward: the geometry record is outside memory or inconsistent');
+  const N = g.N, C = g.C, F = g.F;
+  const X = C * g.H * g.W;
+  const K = C * g.HH * g.WW;
+  const Q = g.H2 * g.W2;
+  assert(in_memory(x, <u64>N * <u64>X), 'conv_forward: x lies outside memory');
+  assert(in_memory(w, <u64>F * <u64>K), 'conv_forward: w lies outside memory');
+  assert(in_memory(b, <u64>F), 'conv_forward: b lies outside memory');
+  assert(in_memory(out, <u64>N * <u64>F * <u64>Q), 'conv_forward: out lies outside memory');
+  assert(in_memory(work, <u64>gemm_workspace_bytes(), 1), 'conv_forward: the workspace lies outside memory');
+  const pointwise = isPointwise(g);
   for (let n = 0; n < N; n++) {
-    const xn = x + (<usize>(n * C * H * W) << 3);
-    const on = out + (<usize>(n * F * P) << 3);
+    const xn = x + (<usize>(n * X) << 3);
+    const on = out + (<usize>(n * F * Q) << 3);
     for (let f = 0; f < F; f++) {
       const bf = f64x2.splat(load<f64>(b + (<usize>f << 3)));
-      const row = on + (<usize>(f * P) << 3);
+      const row = on + (<usize>(f * Q) << 3);
       let q = 0;
-      for (; q + 2 <= P; q += 2) v128.store(row + (<usize>q << 3), bf);
-      if (q < P) store<f64>(row + (<usize>q << 3), f64x2.extract_lane(bf, 0));
+      for (; q + 2 <= Q; q += 2) v128.store(row + (<usize>q << 3), bf);
+      if (q < Q) store<f64>(row + (<usize>q << 3), f64x2.extract_lane(bf, 0));
     }
-    if (pointwise) gemm(0, 0, F, P, K, w, K, xn, P, on, P, 1, work);
-    else gemm_im2col(F, w, K, xn, C, H, W, HH, WW, SH, SW, PH, PW, H2, W2, on, P, 1, work);
+    if (pointwise) gemm(0, 0, F, Q, K, w, K, xn, Q, on, Q, 1, work);
+    else gemm_im2col(F, w, K, xn, g, on, Q, 1, work);
   }
 }
 
 // dout (N,F,H2,W2), with x and w of the forward -> dx (N,C,H,W), dw (F,C,HH,WW), db (F).
-// Per image: db += Σ dout[n]; dw (F,K) += dout[n] (F,P) · cols[n]ᵀ (P,K);
-// dcols (K,P) = wᵀ (K,F) · dout[n] (F,P), then col2im into dx[n].
+//   db = Σ_n,q dout[n]; per image: dw (F,K) += dout[n] (F,Q) · cols[n]ᵀ (Q,K);
+//   dcols (K,Q) = wᵀ (K,F) · dout[n] (F,Q), then col2im into dx[n].
+// dx = 0 skips dx (no dcols GEMM, no col2im; w and dcols are not read). dw = 0 skips dw
+// (no im2col, no dw GEMM; x and cols are not read). cols and dcols are needed only by a
+// conv that is not pointwise. What is computed does not depend on what is skipped.
 export function conv_backward(dout: usize, x: usize, w: usize, dx: usize, dw: usize, db: usize,
-  cols: usize, dcols: usize, work: usize,
-  N: i32, C: i32, H: i32, W: i32, F: i32, HH: i32, WW: i32,
-  SH: i32, SW: i32, PH: i32, PW: i32, H2: i32, W2: i32): void {
-  const K = C * HH * WW;
-  const P = H2 * W2;
-  const pointwise = isPointwise(HH, WW, SH, SW, PH, PW);
-  memory.fill(db, 0, <usize>F << 3);
-  memory.fill(dw, 0, <usize>(F * K) << 3);
+  cols: usize, dcols: usize, work: usize, g: ConvGeom): void {
+  assert(conv_geometry_ok(g), 'conv_backward: the geometry record is outside memory or inconsistent');
+  const N = g.N, C = g.C, F = g.F;
+  const X = C * g.H * g.W;
+  const K = C * g.HH * g.WW;
+  const Q = g.H2 * g.W2;
+  const pointwise = isPointwise(g);
+  assert(in_memory(dout, <u64>N * <u64>F * <u64>Q), 'conv_backward: dout lies outside memory');
+  assert(in_memory(db, <u64>F), 'conv_backward: db lies outside memory');
+  assert(!dw || in_memory(x, <u64>N * <u64>X) && in_memory(dw, <u64>F * <u64>K),
+    'conv_backward: x or dw lies outside memory');
+  assert(!dx || in_memory(w, <u64>F * <u64>K) && in_memory(dx, <u64>N * <u64>X),
+    'conv_backward: w or dx lies outside memory');
+  assert(pointwise || !dw || cols != 0 && in_memory(cols, <u64>K * <u64>Q), 'conv_backward: cols is missing or outside memory');
+  assert(pointwise || !dx || dcols != 0 && in_memory(dcols, <u64>K * <u64>Q), 'conv_backward: dcols is missing or outside memory');
+  assert(!(dx | dw) || in_memory(work, <u64>gemm_workspace_bytes(), 1), 'conv_backward: the workspace lies outside memory');
+  feature_sum(dout, db, N, F, Q);
+  if (dw) memory.fill(dw, 0, <usize>(F * K) << 3);
+  if (!(dx | dw)) return;
   for (let n = 0; n < N; n++) {
-    const xn = x + (<usize>(n * C * H * W) << 3);
-    const dxn = dx + (<usize>(n * C * H * W) << 3);
-    const dn = dout + (<usize>(n * F * P) << 3);
-    for (let f = 0; f < F; f++) {
-      const row = dn + (<usize>(f * P) << 3);
-      let s = f64x2.splat(0.0);
-      let q = 0;
-      for (; q + 2 <= P; q += 2) s = f64x2.add(s, v128.load(row + (<usize>q << 3)));
-      let t = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-      if (q < P) t += load<f64>(row + (<usize>q << 3));
-      const dbf = db + (<usize>f << 3);
-      store<f64>(dbf, load<f64>(dbf) + t);
+    const xn = x + (<usize>(n * X) << 3);
+    const dxn = dx + (<usize>(n * X) << 3);
+    const dn = dout + (<usize>(n * F * Q) << 3);
+    if (dw) {
+      if (!pointwise) im2col(xn, cols, g);
+      gemm(0, 1, F, K, Q, dn, Q, pointwise ? xn : cols, Q, dw, K, 1, work);
     }
-    if (pointwise) {
-      gemm(0, 1, F, K, P, dn, P, xn, P, dw, K, 1, work);
-      gemm(1, 0, K, P, F, w, K, dn, P, dxn, P, 0, work);
-    } else {
-      im2col(xn, cols, C, H, W, HH, WW, SH, SW, PH, PW, H2, W2);
-      gemm(0, 1, F, K, P, dn, P, cols, P, dw, K, 1, work);
-      gemm(1, 0, K, P, F, w, K, dn, P, dcols, P, 0, work);
-      col2im(dcols, dxn, C, H, W, HH, WW, SH, SW, PH, PW, H2, W2);
+    if (dx) {
+      if (pointwise) {
+        gemm(1, 0, K, Q, F, w, K, dn, Q, dxn, Q, 0, work);
+      } else {
+        gemm(1, 0, K, Q, F, w, K, dn, Q, dcols, Q, 0, work);
+        col2im(dcols, dxn, g);
+      }
     }
   }
 }

@@ -1,7 +1,11 @@
 // The small layers around the convolution: ReLU, the bias of affine, softmax loss.
+import { in_memory } from './geometry';
+import { feature_sum } from './reduce';
 
 // x (n) -> out (n): max(0, x); NaN stays NaN.
 export function relu_forward(x: usize, out: usize, n: i32): void {
+  assert(n >= 0, 'relu_forward: n is negative');
+  assert(in_memory(x, <u64>n) && in_memory(out, <u64>n), 'relu_forward: x or out lies outside memory');
   const zero = f64x2.splat(0.0);
   let i = 0;
   for (; i + 2 <= n; i += 2) {
@@ -19,6 +23,8 @@ export function relu_forward(x: usize, out: usize, n: i32): void {
 
 // dout, x (n) -> dx (n): dout where x > 0, else 0.
 export function relu_backward(dout: usize, x: usize, dx: usize, n: i32): void {
+  assert(n >= 0, 'relu_backward: n is negative');
+  assert(in_memory(dout, <u64>n) && in_memory(x, <u64>n) && in_memory(dx, <u64>n), 'relu_backward: dout, x or dx lies outside memory');
   const zero = f64x2.splat(0.0);
   let i = 0;
   for (; i + 2 <= n; i += 2) {
@@ -33,33 +39,24 @@ export function relu_backward(dout: usize, x: usize, dx: usize, n: i32): void {
 
 // b (M) -> out (N,M): every row a copy of b (the start value of x·w + b).
 export function fill_rows(b: usize, out: usize, N: i32, M: i32): void {
+  assert(N >= 0 && M >= 0, 'fill_rows: a negative dimension');
+  assert(in_memory(b, <u64>M) && in_memory(out, <u64>N * <u64>M), 'fill_rows: b or out lies outside memory');
   const bytes = <usize>M << 3;
   for (let i = 0; i < N; i++) memory.copy(out + <usize>i * bytes, b, bytes);
 }
 
-// x (N,M) -> s (M): s[j] = Σ_i x[i,j].
+// x (N,M) -> s (M): s[j] = Σ_i x[i,j], the sum over (G,D,L) = (N,M,1).
 export function sum_rows(x: usize, s: usize, N: i32, M: i32): void {
-  memory.fill(s, 0, <usize>M << 3);
-  let p = x;
-  for (let i = 0; i < N; i++) {
-    let j = 0;
-    for (; j + 2 <= M; j += 2) {
-      const t = s + (<usize>j << 3);
-      v128.store(t, f64x2.add(v128.load(t), v128.load(p)));
-      p += 16;
-    }
-    for (; j < M; j++) {
-      const t = s + (<usize>j << 3);
-      store<f64>(t, load<f64>(t) + load<f64>(p));
-      p += 8;
-    }
-  }
+  feature_sum(x, s, N, M, 1);
 }
 
 // scores (N,C), y (N) -> dscores (N,C); returns the loss.
 //   loss = (1/N) Σ_i −log softmax(scores_i)[y_i], with the row max subtracted first
 //   dscores = (softmax − onehot(y)) / N
 export function softmax_loss(scores: usize, y: usize, dscores: usize, N: i32, C: i32): f64 {
+  assert(N > 0 && C > 0, 'softmax_loss: a dimension is not positive');
+  assert(in_memory(scores, <u64>N * <u64>C) && in_memory(dscores, <u64>N * <u64>C) && in_memory(y, <u64>N, 4),
+    'softmax_loss: scores, y or dscores lies outside memory');
   let loss = 0.0;
   const invN = 1.0 / <f64>N;
   for (let i = 0; i < N; i++) {
@@ -74,6 +71,7 @@ export function softmax_loss(scores: usize, y: usize, dscores: usize, N: i32, C:
       z += e;
     }
     const label = load<i32>(y + (<usize>i << 2));
+    assert(<u32>label < <u32>C, 'softmax_loss: a label is outside [0, C)');
     const logz = Math.log(z);
     loss -= load<f64>(row + (<usize>label << 3)) - m - logz;
     const invz = 1.0 / z;

@@ -1,11 +1,14 @@
-// The one hot loop: C (M,N) = op(A) (M,K) · op(B) (K,N), or C += that product.
+// The one hot loop: out (M,N) = op(A) (M,K) · op(B) (K,N), or out += that product.
 //   op(A)[i,p] = transA ? A[p*lda + i] : A[i*lda + p]
 //   op(B)[p,j] = transB ? B[j*ldb + p] : B[p*ldb + j]
 // Goto/BLIS blocking: a KC×NC block of op(B) is packed into NR-wide panels (kept in L3,
 // each KC×NR panel in L1), an MC×KC block of op(A) into MR-tall panels (kept in L2), and
-// the 2x8 microkernel keeps a 2×8 tile of C in eight f64x2 accumulators. Eight
+// the 2x8 microkernel keeps a 2×8 tile of out in eight f64x2 accumulators. Eight
 // accumulators + four B vectors + two A splats stay within V8's fifteen xmm registers;
 // more accumulators, or unrolling k, make V8 spill (see DESIGN.md).
+// Everything the GEMM writes besides out is in the caller's workspace: no static scratch
+// and no module state, so calls on different threads of one memory cannot collide.
+import { ConvGeom, in_memory, matrix_in_memory } from './geometry';
 
 export const MR: i32 = 2;
 export const NR: i32 = 8;
@@ -13,9 +16,17 @@ export const KC: i32 = 256;
 export const MC: i32 = 128;
 export const NC: i32 = 2048;
 
-/** Size in bytes of the packing workspace gemm needs (packed A block, packed B block, edge tile). */
+// The workspace: the packed A block, the packed B block, the edge tile, then the im2col
+// packer's top-left input row and column of each of a panel's NR output positions.
+const PB: usize = <usize>(MC * KC) << 3;
+const TILE: usize = PB + (<usize>(KC * NC) << 3);
+const ROW0: usize = TILE + (<usize>(MR * NR) << 3);
+const COL0: usize = ROW0 + (<usize>NR << 2);
+const WORK_BYTES: usize = COL0 + (<usize>NR << 2);
+
+/** Size in bytes of the workspace gemm needs (packed A block, packed B block, edge tile, im2col offsets). */
 export function gemm_workspace_bytes(): i32 {
-  return (MC * KC + KC * NC + MR * NR) * 8;
+  return <i32>WORK_BYTES;
 }
 
 // Packs rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into MR-tall panels:
@@ -111,19 +122,17 @@ function pack_b(B: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc:
   }
 }
 
-// op(B) can also be the im2col matrix of one image, gathered while packing so that it is
-// never written out: op(B)[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i, w2*SW + j],
-// zero in the padding. The image and its geometry are set by gemm_im2col.
-let imX: usize = 0;
-let imH: i32 = 0, imW: i32 = 0, imHH: i32 = 0, imWW: i32 = 0;
-let imSH: i32 = 0, imSW: i32 = 0, imPH: i32 = 0, imPW: i32 = 0, imW2: i32 = 0;
-// Per panel: the top-left input row and column of each of its NR output positions.
-const ROW0: usize = memory.data(NR * 4, 16);
-const COL0: usize = memory.data(NR * 4, 16);
+// op(B) can also be the im2col matrix of one image x (C,H,W) of geometry g, gathered while
+// packing so that it is never written out:
+//   op(B)[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i, w2*SW + j], zero in the padding.
+// row0 and col0 (NR i32 each, in the workspace) hold, per panel, the top-left input row and
+// column of each of its NR output positions.
 const OUTSIDE: i32 = -0x40000000;
 
-function pack_b_im2col(p0: i32, kc: i32, j0: i32, nc: i32, pb: usize): void {
-  const H = imH, W = imW, HH = imHH, WW = imWW, SW = imSW, W2 = imW2;
+function pack_b_im2col(x: usize, g: ConvGeom, p0: i32, kc: i32, j0: i32, nc: i32, pb: usize,
+  row0: usize, col0: usize): void {
+  const H = g.H, W = g.W, HH = g.HH, WW = g.WW;
+  const SH = g.SH, SW = g.SW, PH = g.PH, PW = g.PW, W2 = g.W2;
   const plane = <usize>(H * W) << 3;
   const rowBytes = <usize>W << 3;
   for (let jp = 0; jp < nc; jp += NR) {
@@ -138,19 +147,19 @@ function pack_b_im2col(p0: i32, kc: i32, j0: i32, nc: i32, pb: usize): void {
       if (c < cols) {
         const q = q0 + c;
         const h2 = q / W2;
-        r0 = h2 * imSH - imPH;
-        c0 = (q - h2 * W2) * SW - imPW;
+        r0 = h2 * SH - PH;
+        c0 = (q - h2 * W2) * SW - PW;
       }
-      store<i32>(ROW0 + (<usize>c << 2), r0);
-      store<i32>(COL0 + (<usize>c << 2), c0);
+      store<i32>(row0 + (<usize>c << 2), r0);
+      store<i32>(col0 + (<usize>c << 2), c0);
     }
-    const rowA = h2a * imSH - imPH;
-    const colA = w2a * SW - imPW;
+    const rowA = h2a * SH - PH;
+    const colA = w2a * SW - PW;
     // (ch, i, j) of row p0 of op(B), advanced with p.
     let ch = p0 / (HH * WW);
     let i = (p0 - ch * HH * WW) / WW;
     let j = p0 - ch * HH * WW - i * WW;
-    let xc = imX + <usize>ch * plane;
+    let xc = x + <usize>ch * plane;
     let dst = pb + (<usize>(jp * kc) << 3);
     for (let p = 0; p < kc; p++) {
       if (oneRow) {
@@ -192,8 +201,8 @@ function pack_b_im2col(p0: i32, kc: i32, j0: i32, nc: i32, pb: usize): void {
         }
       } else {
         for (let c = 0; c < NR; c++) {
-          const y = load<i32>(ROW0 + (<usize>c << 2)) + i;
-          const xx = load<i32>(COL0 + (<usize>c << 2)) + j;
+          const y = load<i32>(row0 + (<usize>c << 2)) + i;
+          const xx = load<i32>(col0 + (<usize>c << 2)) + j;
           let v = 0.0;
           if (y >= 0 && y < H && xx >= 0 && xx < W) v = load<f64>(xc + <usize>y * rowBytes + (<usize>xx << 3));
           store<f64>(dst + (<usize>c << 3), v);
@@ -212,11 +221,11 @@ function pack_b_im2col(p0: i32, kc: i32, j0: i32, nc: i32, pb: usize): void {
 }
 
 // The 2x8 microkernel: tile (2,8) = pa (kc panel of 2) · pb (kc panel of 8), written to
-// c (row stride ldc bytes) by store (add == false) or accumulation (add == true).
+// o (row stride ldo bytes) by store (add == false) or accumulation (add == true).
 // @inline keeps the accumulators in registers of the caller's loop.
 // @ts-ignore: decorator
 @inline
-function gemm_f64x2_2x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, add: bool): void {
+function gemm_f64x2_2x8(kc: i32, pa: usize, pb: usize, o: usize, ldo: usize, add: bool): void {
   let c00 = f64x2.splat(0.0), c01 = f64x2.splat(0.0), c02 = f64x2.splat(0.0), c03 = f64x2.splat(0.0);
   let c10 = f64x2.splat(0.0), c11 = f64x2.splat(0.0), c12 = f64x2.splat(0.0), c13 = f64x2.splat(0.0);
   for (let p = 0; p < kc; p++) {
@@ -237,46 +246,46 @@ function gemm_f64x2_2x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, add
     pa += 16;
     pb += 64;
   }
-  const c1 = c + ldc;
+  const o1 = o + ldo;
   if (add) {
-    c00 = f64x2.add(c00, v128.load(c));
-    c01 = f64x2.add(c01, v128.load(c, 16));
-    c02 = f64x2.add(c02, v128.load(c, 32));
-    c03 = f64x2.add(c03, v128.load(c, 48));
-    c10 = f64x2.add(c10, v128.load(c1));
-    c11 = f64x2.add(c11, v128.load(c1, 16));
-    c12 = f64x2.add(c12, v128.load(c1, 32));
-    c13 = f64x2.add(c13, v128.load(c1, 48));
+    c00 = f64x2.add(c00, v128.load(o));
+    c01 = f64x2.add(c01, v128.load(o, 16));
+    c02 = f64x2.add(c02, v128.load(o, 32));
+    c03 = f64x2.add(c03, v128.load(o, 48));
+    c10 = f64x2.add(c10, v128.load(o1));
+    c11 = f64x2.add(c11, v128.load(o1, 16));
+    c12 = f64x2.add(c12, v128.load(o1, 32));
+    c13 = f64x2.add(c13, v128.load(o1, 48));
   }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(c, c02, 32);
-  v128.store(c, c03, 48);
-  v128.store(c1, c10);
-  v128.store(c1, c11, 16);
-  v128.store(c1, c12, 32);
-  v128.store(c1, c13, 48);
+  v128.store(o, c00);
+  v128.store(o, c01, 16);
+  v128.store(o, c02, 32);
+  v128.store(o, c03, 48);
+  v128.store(o1, c10);
+  v128.store(o1, c11, 16);
+  v128.store(o1, c12, 32);
+  v128.store(o1, c13, 48);
 }
 
 // Runs the microkernel over one packed block: an MR×NR tile at a time, B's panel held in
-// L1 while the ir loop walks the A block. Tiles cut by the edge of C go through the
+// L1 while the ir loop walks the A block. Tiles cut by the edge of out go through the
 // workspace tile and only their valid part is written back (the remainder path).
-function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, C: usize, ldc: i32, add: bool, tile: usize): void {
-  const ldcb = <usize>ldc << 3;
+function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, out: usize, ldo: i32, add: bool, tile: usize): void {
+  const ldob = <usize>ldo << 3;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
     const pbj = pb + (<usize>(jr * kc) << 3);
     for (let ir = 0; ir < mc; ir += MR) {
       const mr = min(MR, mc - ir);
       const pai = pa + (<usize>(ir * kc) << 3);
-      const c = C + (<usize>ir * ldcb) + (<usize>jr << 3);
+      const o = out + (<usize>ir * ldob) + (<usize>jr << 3);
       if (mr == MR && nr == NR) {
-        gemm_f64x2_2x8(kc, pai, pbj, c, ldcb, add);
+        gemm_f64x2_2x8(kc, pai, pbj, o, ldob, add);
       } else {
         gemm_f64x2_2x8(kc, pai, pbj, tile, <usize>(NR << 3), false);
         for (let r = 0; r < mr; r++) {
           for (let q = 0; q < nr; q++) {
-            const dst = c + <usize>r * ldcb + (<usize>q << 3);
+            const dst = o + <usize>r * ldob + (<usize>q << 3);
             const v = load<f64>(tile + (<usize>(r * NR + q) << 3));
             store<f64>(dst, add ? load<f64>(dst) + v : v);
           }
@@ -287,51 +296,57 @@ function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, C: usize,
 }
 
 /**
- * C (M,N) [+]= op(A) (M,K) · op(B) (K,N). accumulate = 0 overwrites C, 1 adds to it.
- * work points to gemm_workspace_bytes() bytes, 16-byte aligned. lda, ldb, ldc are row
+ * out (M,N) [+]= op(A) (M,K) · op(B) (K,N). accumulate = 0 overwrites out, 1 adds to it.
+ * work points to gemm_workspace_bytes() bytes, 16-byte aligned. lda, ldb, ldo are row
  * strides in elements of the matrices as stored.
  */
 export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32,
-  A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, accumulate: i32, work: usize): void {
-  blocked(transA != 0, transB != 0, false, M, N, K, A, lda, B, ldb, C, ldc, accumulate != 0, work);
+  A: usize, lda: i32, B: usize, ldb: i32, out: usize, ldo: i32, accumulate: i32, work: usize): void {
+  assert(M >= 0 && N >= 0 && K >= 0, 'gemm: a negative dimension');
+  assert(lda >= (transA ? M : K) && ldb >= (transB ? K : N) && ldo >= N, 'gemm: a row stride shorter than its row');
+  assert(matrix_in_memory(A, transA ? K : M, transA ? M : K, lda), 'gemm: A lies outside memory');
+  assert(matrix_in_memory(B, transB ? N : K, transB ? K : N, ldb), 'gemm: B lies outside memory');
+  assert(matrix_in_memory(out, M, N, ldo), 'gemm: out lies outside memory');
+  assert((work & 15) == 0 && in_memory(work, WORK_BYTES, 1), 'gemm: the workspace is unaligned or outside memory');
+  blocked(transA != 0, transB != 0, M, N, K, A, lda, B, ldb, 0, out, ldo, accumulate != 0, work);
 }
 
 /**
- * C (M, H2*W2) [+]= A (M, C*HH*WW) · im2col(x), where x (C,H,W) is one image and
- * im2col(x) is gathered while B is packed (see pack_b_im2col): a convolution's forward
- * GEMM without a column buffer.
+ * out (M, H2*W2) [+]= A (M, C*HH*WW) · im2col(x), where x (C,H,W) is one image of the
+ * convolution of geometry g and im2col(x) is gathered while B is packed (see
+ * pack_b_im2col): a convolution's forward GEMM without a column buffer. The caller
+ * (conv_forward) has checked g, x and the workspace.
  */
-export function gemm_im2col(M: i32, A: usize, lda: i32, x: usize, Cin: i32, H: i32, W: i32,
-  HH: i32, WW: i32, SH: i32, SW: i32, PH: i32, PW: i32, H2: i32, W2: i32,
-  C: usize, ldc: i32, accumulate: i32, work: usize): void {
-  imX = x; imH = H; imW = W; imHH = HH; imWW = WW;
-  imSH = SH; imSW = SW; imPH = PH; imPW = PW; imW2 = W2;
-  blocked(false, false, true, M, H2 * W2, Cin * HH * WW, A, lda, 0, 0, C, ldc, accumulate != 0, work);
+export function gemm_im2col(M: i32, A: usize, lda: i32, x: usize, g: ConvGeom,
+  out: usize, ldo: i32, accumulate: i32, work: usize): void {
+  blocked(false, false, M, g.H2 * g.W2, g.C * g.HH * g.WW, A, lda, x, 0, changetype<usize>(g), out, ldo, accumulate != 0, work);
 }
 
-function blocked(transA: bool, transB: bool, im2col: bool, M: i32, N: i32, K: i32,
-  A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, accumulate: bool, work: usize): void {
+// geom = 0: op(B) is read from B. Otherwise B is one image and geom its ConvGeom: op(B) is
+// the image's im2col matrix.
+function blocked(transA: bool, transB: bool, M: i32, N: i32, K: i32,
+  A: usize, lda: i32, B: usize, ldb: i32, geom: usize, out: usize, ldo: i32, accumulate: bool, work: usize): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate) {
-      for (let i = 0; i < M; i++) memory.fill(C + (<usize>i * ldc << 3), 0, <usize>N << 3);
+      for (let i = 0; i < M; i++) memory.fill(out + (<usize>i * ldo << 3), 0, <usize>N << 3);
     }
     return;
   }
   const pa = work;
-  const pb = work + (<usize>(MC * KC) << 3);
-  const tile = pb + (<usize>(KC * NC) << 3);
+  const pb = work + PB;
+  const tile = work + TILE;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      if (im2col) pack_b_im2col(pc, kc, jc, nc, pb);
+      if (geom) pack_b_im2col(B, changetype<ConvGeom>(geom), pc, kc, jc, nc, pb, work + ROW0, work + COL0);
       else pack_b(B, ldb, transB, pc, kc, jc, nc, pb);
       const add = accumulate || pc > 0;
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
         pack_a(A, lda, transA, ic, mc, pc, kc, pa);
-        macro_kernel(mc, nc, kc, pa, pb, C + ((<usize>ic * ldc + jc) << 3), ldc, add, tile);
+        macro_kernel(mc, nc, kc, pa, pb, out + ((<usize>ic * ldo + jc) << 3), ldo, add, tile);
       }
     }
   }

@@ -1,6 +1,7 @@
 // The kernels. Each takes raw addresses into linear memory and plain integer
 // dimensions, allocates nothing, and knows nothing of JavaScript.
 export { gemm, gemm_workspace_bytes } from './gemm';
+export { conv_geometry_bytes, pool_geometry_bytes } from './geometry';
 export { conv_forward, conv_backward } from './conv';
 export { maxpool_forward, maxpool_backward, avgpool_forward, avgpool_backward } from './pool';
 export { batchnorm_forward, batchnorm_backward } from './batchnorm';

@@ -1,8 +1,31 @@
-// Pooling over each of the NC planes of x (N,C,H,W); no padding, H2 = (H - PHt)/SH + 1.
+// Pooling over each of the N·C planes of x (N,C,H,W) with an HH×WW window moved by
+// (SH,SW); no padding, H2 = (H - HH)/SH + 1. The geometry comes as a PoolGeom record
+// (assembly/geometry.ts).
 
-// The argmax of a window is kept as its index within the window, i·PWd + j, in row-major
+// The argmax of a window is kept as its index within the window, i·WW + j, in row-major
 // window order: one byte per window when the window has at most 256 cells (wide = 0),
 // otherwise an i32 (wide = 1). The forward keeps it so the backward need not search again.
+//
+// NaN: a window that holds a NaN has the maximum NaN and its argmax is its first NaN, as
+// numpy's max and argmax (and PyTorch's max pool) give, so a diverging network cannot hide
+// a NaN behind a larger neighbour. A cell replaces the running maximum m where m is a
+// number and the cell is not <= m, that is greater or NaN; once m is NaN nothing replaces
+// it. Ties keep the earliest cell.
+import { PoolGeom, pool_geometry_ok, in_memory } from './geometry';
+
+// Whether cell value v replaces the running maximum m (see above).
+// @ts-ignore: decorator
+@inline
+function replaces(v: f64, m: f64): bool {
+  return m == m && !(v <= m);
+}
+
+// The same for two windows at once, as an f64x2 mask.
+// @ts-ignore: decorator
+@inline
+function replaces2(v: v128, m: v128): v128 {
+  return v128.andnot(f64x2.eq(m, m), f64x2.le(v, m));
+}
 
 // @ts-ignore: decorator
 @inline
@@ -16,18 +39,24 @@ function load_arg(a: usize, wide: i32): i32 {
   return wide ? load<i32>(a) : <i32>load<u8>(a);
 }
 
-// x (NC,H,W) -> out (NC,H2,W2), argmax (NC,H2,W2): the first maximum of each window in
-// row-major window order (a strict > keeps the first, so ties go to the earliest cell).
-export function maxpool_forward(x: usize, out: usize, argmax: usize, NC: i32, H: i32, W: i32,
-  PHt: i32, PWd: i32, SH: i32, SW: i32, H2: i32, W2: i32, wide: i32): void {
+// x (N,C,H,W) -> out (N,C,H2,W2), argmax (N,C,H2,W2): the first maximum of each window in
+// row-major window order, or its first NaN.
+export function maxpool_forward(x: usize, out: usize, argmax: usize, g: PoolGeom, wide: i32): void {
+  assert(pool_geometry_ok(g), 'maxpool_forward: the geometry record is outside memory or inconsistent');
+  const NC = g.N * g.C, H = g.H, W = g.W, HH = g.HH, WW = g.WW;
+  const SH = g.SH, SW = g.SW, H2 = g.H2, W2 = g.W2;
   const HW = H * W;
   const ab: usize = wide ? 4 : 1;
+  assert(wide == 1 || wide == 0 && HH * WW <= 256, 'maxpool_forward: a byte cannot hold every argmax of this window');
+  assert(in_memory(x, <u64>NC * <u64>HW), 'maxpool_forward: x lies outside memory');
+  assert(in_memory(out, <u64>NC * <u64>(H2 * W2)), 'maxpool_forward: out lies outside memory');
+  assert(in_memory(argmax, <u64>NC * <u64>(H2 * W2), ab), 'maxpool_forward: argmax lies outside memory');
   let o = out;
   let a = argmax;
-  if (PHt == 2 && PWd == 2 && !wide) {
+  if (HH == 2 && WW == 2 && !wide) {
     // The common 2x2 window. With stride 2 along W, two adjacent windows are done at
     // once in f64x2 lanes: their even and odd columns are gathered by shuffles, and
-    // each later cell replaces the running maximum only where it is strictly greater.
+    // each later cell replaces the running maximum where it is greater or NaN.
     const one = i64x2.splat(1), two = i64x2.splat(2), three = i64x2.splat(3);
     const Wb = <usize>W << 3;
     for (let p = 0; p < NC; p++) {
@@ -45,15 +74,15 @@ export function maxpool_forward(x: usize, out: usize, argmax: usize, NC: i32, H:
             const v01 = v128.shuffle<f64>(a0, b0, 1, 3);
             const v10 = v128.shuffle<f64>(a1, b1, 0, 2);
             const v11 = v128.shuffle<f64>(a1, b1, 1, 3);
-            let g = f64x2.gt(v01, m);
-            m = v128.bitselect(v01, m, g);
-            let k = v128.and(one, g);
-            g = f64x2.gt(v10, m);
-            m = v128.bitselect(v10, m, g);
-            k = v128.bitselect(two, k, g);
-            g = f64x2.gt(v11, m);
-            m = v128.bitselect(v11, m, g);
-            k = v128.bitselect(three, k, g);
+            let t = replaces2(v01, m);
+            m = v128.bitselect(v01, m, t);
+            let k = v128.and(one, t);
+            t = replaces2(v10, m);
+            m = v128.bitselect(v10, m, t);
+            k = v128.bitselect(two, k, t);
+            t = replaces2(v11, m);
+            m = v128.bitselect(v11, m, t);
+            k = v128.bitselect(three, k, t);
             v128.store(o, m);
             store<u8>(a, <u8>i64x2.extract_lane(k, 0));
             store<u8>(a, <u8>i64x2.extract_lane(k, 1), 1);
@@ -67,11 +96,11 @@ export function maxpool_forward(x: usize, out: usize, argmax: usize, NC: i32, H:
           let m = load<f64>(q0);
           let k = 0;
           let v = load<f64>(q0, 8);
-          let gt = v > m; m = select(v, m, gt); k = select(1, k, gt);
+          let t = replaces(v, m); m = select(v, m, t); k = select(1, k, t);
           v = load<f64>(q1);
-          gt = v > m; m = select(v, m, gt); k = select(2, k, gt);
+          t = replaces(v, m); m = select(v, m, t); k = select(2, k, t);
           v = load<f64>(q1, 8);
-          gt = v > m; m = select(v, m, gt); k = select(3, k, gt);
+          t = replaces(v, m); m = select(v, m, t); k = select(3, k, t);
           store<f64>(o, m);
           store<u8>(a, <u8>k);
           o += 8;
@@ -88,13 +117,13 @@ export function maxpool_forward(x: usize, out: usize, argmax: usize, NC: i32, H:
         const q = xp + (<usize>(h2 * SH * W + w2 * SW) << 3);
         let m = load<f64>(q);
         let best = 0;
-        for (let i = 0; i < PHt; i++) {
+        for (let i = 0; i < HH; i++) {
           const r = q + (<usize>(i * W) << 3);
-          for (let j = 0; j < PWd; j++) {
+          for (let j = 0; j < WW; j++) {
             const v = load<f64>(r + (<usize>j << 3));
-            const gt = v > m;
-            m = select(v, m, gt);
-            best = select(i * PWd + j, best, gt);
+            const t = replaces(v, m);
+            m = select(v, m, t);
+            best = select(i * WW + j, best, t);
           }
         }
         store<f64>(o, m);
@@ -106,18 +135,24 @@ export function maxpool_forward(x: usize, out: usize, argmax: usize, NC: i32, H:
   }
 }
 
-// dout (NC,H2,W2), argmax (NC,H2,W2) -> dx (NC,H,W): each dout goes to its window's
-// first argmax, accumulating where windows overlap. When windows tile the plane
+// dout (N,C,H2,W2), argmax (N,C,H2,W2) -> dx (N,C,H,W): each dout goes to its window's
+// argmax cell, accumulating where windows overlap. When windows tile the plane
 // exactly (stride = window, H and W multiples of it) every dx entry is written once,
 // so the plane is written without being zeroed first.
-export function maxpool_backward(dout: usize, argmax: usize, dx: usize, NC: i32, H: i32, W: i32,
-  PHt: i32, PWd: i32, SH: i32, SW: i32, H2: i32, W2: i32, wide: i32): void {
+export function maxpool_backward(dout: usize, argmax: usize, dx: usize, g: PoolGeom, wide: i32): void {
+  assert(pool_geometry_ok(g), 'maxpool_backward: the geometry record is outside memory or inconsistent');
+  const NC = g.N * g.C, H = g.H, W = g.W, HH = g.HH, WW = g.WW;
+  const SH = g.SH, SW = g.SW, H2 = g.H2, W2 = g.W2;
   const HW = H * W;
   const ab: usize = wide ? 4 : 1;
-  const tiles = SH == PHt && SW == PWd && H2 * PHt == H && W2 * PWd == W;
+  assert(wide == 1 || wide == 0 && HH * WW <= 256, 'maxpool_backward: a byte cannot hold every argmax of this window');
+  assert(in_memory(dout, <u64>NC * <u64>(H2 * W2)), 'maxpool_backward: dout lies outside memory');
+  assert(in_memory(argmax, <u64>NC * <u64>(H2 * W2), ab), 'maxpool_backward: argmax lies outside memory');
+  assert(in_memory(dx, <u64>NC * <u64>HW), 'maxpool_backward: dx lies outside memory');
+  const tiles = SH == HH && SW == WW && H2 * HH == H && W2 * WW == W;
   let d = dout;
   let a = argmax;
-  if (tiles && PHt == 2 && PWd == 2 && !wide) {
+  if (tiles && HH == 2 && WW == 2 && !wide) {
     // Two windows per step: each dout value is splatted and masked into the two cells of
     // each row of its window, by comparing its argmax with the cells' indices.
     const Wb = <usize>W << 3;
@@ -164,8 +199,9 @@ export function maxpool_backward(dout: usize, argmax: usize, dx: usize, NC: i32,
     for (let h2 = 0; h2 < H2; h2++) {
       for (let w2 = 0; w2 < W2; w2++) {
         const k = load_arg(a, wide);
-        const i = k / PWd;
-        const t = dxp + (<usize>((h2 * SH + i) * W + w2 * SW + k - i * PWd) << 3);
+        assert(<u32>k < <u32>(HH * WW), 'maxpool_backward: an argmax lies outside its window');
+        const i = k / WW;
+        const t = dxp + (<usize>((h2 * SH + i) * W + w2 * SW + k - i * WW) << 3);
         store<f64>(t, load<f64>(t) + load<f64>(d));
         d += 8;
         a += ab;
@@ -174,11 +210,15 @@ export function maxpool_backward(dout: usize, argmax: usize, dx: usize, NC: i32,
   }
 }
 
-// x (NC,H,W) -> out (NC,H2,W2): the mean of each window.
-export function avgpool_forward(x: usize, out: usize, NC: i32, H: i32, W: i32,
-  PHt: i32, PWd: i32, SH: i32, SW: i32, H2: i32, W2: i32): void {
+// x (N,C,H,W) -> out (N,C,H2,W2): the mean of each window.
+export function avgpool_forward(x: usize, out: usize, g: PoolGeom): void {
+  assert(pool_geometry_ok(g), 'avgpool_forward: the geometry record is outside memory or inconsistent');
+  const NC = g.N * g.C, H = g.H, W = g.W, HH = g.HH, WW = g.WW;
+  const SH = g.SH, SW = g.SW, H2 = g.H2, W2 = g.W2;
   const HW = H * W;
-  const scale = 1.0 / <f64>(PHt * PWd);
+  assert(in_memory(x, <u64>NC * <u64>HW), 'avgpool_forward: x lies outside memory');
+  assert(in_memory(out, <u64>NC * <u64>(H2 * W2)), 'avgpool_forward: out lies outside memory');
+  const scale = 1.0 / <f64>(HH * WW);
   let o = out;
   for (let p = 0; p < NC; p++) {
     const xp = x + (<usize>(p * HW) << 3);
@@ -186,9 +226,9 @@ export function avgpool_forward(x: usize, out: usize, NC: i32, H: i32, W: i32,
       for (let w2 = 0; w2 < W2; w2++) {
         const first = h2 * SH * W + w2 * SW;
         let s = 0.0;
-        for (let i = 0; i < PHt; i++) {
+        for (let i = 0; i < HH; i++) {
           const r = xp + (<usize>(first + i * W) << 3);
-          for (let j = 0; j < PWd; j++) s += load<f64>(r + (<usize>j << 3));
+          for (let j = 0; j < WW; j++) s += load<f64>(r + (<usize>j << 3));
         }
         store<f64>(o, s * scale);
         o += 8;
@@ -197,11 +237,15 @@ export function avgpool_forward(x: usize, out: usize, NC: i32, H: i32, W: i32,
   }
 }
 
-// dout (NC,H2,W2) -> dx (NC,H,W): each dout spread evenly over its window, accumulating.
-export function avgpool_backward(dout: usize, dx: usize, NC: i32, H: i32, W: i32,
-  PHt: i32, PWd: i32, SH: i32, SW: i32, H2: i32, W2: i32): void {
+// dout (N,C,H2,W2) -> dx (N,C,H,W): each dout spread evenly over its window, accumulating.
+export function avgpool_backward(dout: usize, dx: usize, g: PoolGeom): void {
+  assert(pool_geometry_ok(g), 'avgpool_backward: the geometry record is outside memory or inconsistent');
+  const NC = g.N * g.C, H = g.H, W = g.W, HH = g.HH, WW = g.WW;
+  const SH = g.SH, SW = g.SW, H2 = g.H2, W2 = g.W2;
   const HW = H * W;
-  const scale = 1.0 / <f64>(PHt * PWd);
+  assert(in_memory(dout, <u64>NC * <u64>(H2 * W2)), 'avgpool_backward: dout lies outside memory');
+  assert(in_memory(dx, <u64>NC * <u64>HW), 'avgpool_backward: dx lies outside memory');
+  const scale = 1.0 / <f64>(HH * WW);
   memory.fill(dx, 0, <usize>(NC * HW) << 3);
   let d = dout;
   for (let p = 0; p < NC; p++) {
@@ -210,9 +254,9 @@ export function avgpool_backward(dout: usize, dx: usize, NC: i32, H: i32, W: i32
       for (let w2 = 0; w2 < W2; w2++) {
         const g = load<f64>(d) * scale;
         const first = h2 * SH * W + w2 * SW;
-        for (let i = 0; i < PHt; i++) {
+        for (let i = 0; i < HH; i++) {
           const r = dxp + (<usize>(first + i * W) << 3);
-          for (let j = 0; j < PWd; j++) {
+          for (let j = 0; j < WW; j++) {
             const t = r + (<usize>j << 3);
             store<f64>(t, load<f64>(t) + g);
           }

@@ -1,12 +1,22 @@
 // Axis permutation, as numpy.transpose: out[i0..ik] = x[...] with out axis a = x axis perm[a].
+import { in_memory } from './geometry';
 
 // x with shape (rank dims at shape, i32) -> out whose axis a is x's axis perm[a].
 // counter holds rank i32 of scratch: the running index of out.
 export function transpose_nd(x: usize, out: usize, rank: i32, shape: usize, perm: usize,
   strides: usize, counter: usize): void {
+  assert(rank > 0, 'transpose_nd: rank is not positive');
+  assert(in_memory(shape, <u64>rank, 4) && in_memory(perm, <u64>rank, 4) && in_memory(strides, <u64>rank, 4)
+    && in_memory(counter, <u64>rank, 4), 'transpose_nd: shape, perm, strides or counter lies outside memory');
   // strides[a] = the element stride in x of out's axis a.
   let total: i32 = 1;
-  for (let a = rank - 1; a >= 0; a--) total *= load<i32>(shape + (<usize>a << 2));
+  for (let a = rank - 1; a >= 0; a--) {
+    const dim = load<i32>(shape + (<usize>a << 2));
+    const p = load<i32>(perm + (<usize>a << 2));
+    assert(dim > 0 && <u32>p < <u32>rank, 'transpose_nd: a dimension is not positive or an axis is out of range');
+    total *= dim;
+  }
+  assert(in_memory(x, <u64>total) && in_memory(out, <u64>total), 'transpose_nd: x or out lies outside memory');
   for (let a = 0; a < rank; a++) {
     const src = load<i32>(perm + (<usize>a << 2));
     let s: i32 = 1;

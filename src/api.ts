@@ -1,7 +1,7 @@
 // The public API, shared by the Node and browser entries.
 export type { Tensor } from './tensor.js';
 export { tensor } from './tensor.js';
-export type { Pair, ConvParam, PoolParam, BatchnormParam, BatchnormMode, Labels } from './params.js';
+export type { Pair, ConvParam, ConvBackwardParam, PoolParam, BatchnormParam, BatchnormMode, Labels } from './params.js';
 export { ConvcoreError } from './errors.js';
 export { init, releaseMemory, memoryStats } from './wasm.js';
 export type { WasmSource, WasmModule, FetchResponse, InitOptions } from './wasm.js';

@@ -1,6 +1,6 @@
 import { Tensor, make } from './tensor.js';
-import { ConvParam, ConvGeometry, convGeometry, checkDout } from './params.js';
-import { kernels, reserve, put, take } from './wasm.js';
+import { ConvParam, ConvBackwardParam, ConvGeometry, convGeometry, convBackwardWants, checkDout } from './params.js';
+import { kernels, reserve, put, take, i32 } from './wasm.js';
 import { Cache, seal, openCache } from './cache.js';
 
 export type ConvCache = Cache<'conv'>;
@@ -13,6 +13,20 @@ interface ConvState {
 
 const F64 = 8;
 
+/**
+ * The fields of the geometry record, in the order assembly/geometry.ts's ConvGeom
+ * declares them: each an i32, written by putConvGeometry and nowhere else.
+ */
+const CONV_FIELDS = ['N', 'C', 'H', 'W', 'F', 'HH', 'WW', 'SH', 'SW', 'PH', 'PW', 'H2', 'W2'] as const;
+
+/** Size in bytes of the geometry record. */
+export const CONV_GEOMETRY_BYTES = CONV_FIELDS.length * 4;
+
+/** Writes g at ptr (CONV_GEOMETRY_BYTES reserved there) as the conv kernels read it. */
+export function putConvGeometry(ptr: number, g: ConvGeometry): void {
+  i32(ptr, CONV_FIELDS.length).set(CONV_FIELDS.map((f) => g[f]));
+}
+
 /** A 1x1 stride-1 unpadded conv reads x directly: no column buffer. */
 export function colsLength(g: ConvGeometry): number {
   const pointwise = g.HH === 1 && g.WW === 1 && g.SH === 1 && g.SW === 1 && g.PH === 0 && g.PW === 0;
@@ -24,37 +38,55 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvPara
   const g = convGeometry('convForward', x, w, b, convParam);
   const k = kernels();
   const nOut = g.N * g.F * g.H2 * g.W2;
-  const [px, pw, pb, pout, pwork] = reserve('convForward', [
-    x.data.length * F64, w.data.length * F64, g.F * F64, nOut * F64, k.gemm_workspace_bytes(),
+  const [pgeom, px, pw, pb, pout, pwork] = reserve('convForward', [
+    CONV_GEOMETRY_BYTES, x.data.length * F64, w.data.length * F64, g.F * F64, nOut * F64, k.gemm_workspace_bytes(),
   ]);
+  putConvGeometry(pgeom, g);
   put(px, x.data);
   put(pw, w.data);
   put(pb, b.data);
-  k.conv_forward(px, pw, pb, pout, pwork,
-    g.N, g.C, g.H, g.W, g.F, g.HH, g.WW, g.SH, g.SW, g.PH, g.PW, g.H2, g.W2);
+  k.conv_forward(px, pw, pb, pout, pwork, pgeom);
   const out = make(take(pout, nOut), [g.N, g.F, g.H2, g.W2]);
   return { out, cache: seal('conv', { x: x.data.slice(), w: w.data.slice(), g }) };
 }
 
-/** dout (N,F,H2,W2) -> dx (N,C,H,W), dw (F,C,HH,WW), db (F). */
-export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: Tensor; db: Tensor } {
-  const c = openCache<ConvState>('convBackward', cache, 'conv', 'convForward');
+/**
+ * dout (N,F,H2,W2) -> dx (N,C,H,W), dw (F,C,HH,WW), db (F), or the part of them that
+ * `options` asks for (ConvBackwardParam); a gradient not asked for is neither computed
+ * nor present in the result. Each result equals, bit for bit, the same gradient of the
+ * full backward.
+ */
+export function convBackward(dout: Tensor, cache: ConvCache, options?: { dx?: true; dw?: true }): { dx: Tensor; dw: Tensor; db: Tensor };
+export function convBackward(dout: Tensor, cache: ConvCache, options: { dx: false; dw?: true }): { dw: Tensor; db: Tensor };
+export function convBackward(dout: Tensor, cache: ConvCache, options: { dx?: true; dw: false }): { dx: Tensor; db: Tensor };
+export function convBackward(dout: Tensor, cache: ConvCache, options: { dx: false; dw: false }): { db: Tensor };
+export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackwardParam): { dx?: Tensor; dw?: Tensor; db: Tensor };
+export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackwardParam): { dx?: Tensor; dw?: Tensor; db: Tensor } {
+  const fn = 'convBackward';
+  const c = openCache<ConvState>(fn, cache, 'conv', 'convForward');
   const g = c.g;
-  checkDout('convBackward', dout, [g.N, g.F, g.H2, g.W2]);
+  checkDout(fn, dout, [g.N, g.F, g.H2, g.W2]);
+  const want = convBackwardWants(fn, options);
   const k = kernels();
   const nCols = colsLength(g);
-  const [pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork] = reserve('convBackward', [
-    dout.data.length * F64, c.x.length * F64, c.w.length * F64, c.x.length * F64, c.w.length * F64, g.F * F64,
-    nCols * F64, nCols * F64, k.gemm_workspace_bytes(),
+  const nx = c.x.length, nw = c.w.length;
+  // Only what the asked-for gradients read is reserved and copied in: x and cols for dw,
+  // w and dcols for dx; the kernel gets 0 for the rest.
+  const [pgeom, pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork] = reserve(fn, [
+    CONV_GEOMETRY_BYTES, dout.data.length * F64,
+    want.dw ? nx * F64 : 0, want.dx ? nw * F64 : 0, want.dx ? nx * F64 : 0, want.dw ? nw * F64 : 0, g.F * F64,
+    want.dw ? nCols * F64 : 0, want.dx ? nCols * F64 : 0, want.dx || want.dw ? k.gemm_workspace_bytes() : 0,
   ]);
+  putConvGeometry(pgeom, g);
   put(pdout, dout.data);
-  put(px, c.x);
-  put(pw, c.w);
-  k.conv_backward(pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork,
-    g.N, g.C, g.H, g.W, g.F, g.HH, g.WW, g.SH, g.SW, g.PH, g.PW, g.H2, g.W2);
+  if (want.dw) put(px, c.x);
+  if (want.dx) put(pw, c.w);
+  k.conv_backward(pdout, want.dw ? px : 0, want.dx ? pw : 0, want.dx ? pdx : 0, want.dw ? pdw : 0, pdb,
+    want.dw && nCols ? pcols : 0, want.dx && nCols ? pdcols : 0, pwork, pgeom);
+  const db = make(take(pdb, g.F), [g.F]);
   return {
-    dx: make(take(pdx, c.x.length), [g.N, g.C, g.H, g.W]),
-    dw: make(take(pdw, c.w.length), [g.F, g.C, g.HH, g.WW]),
-    db: make(take(pdb, g.F), [g.F]),
+    ...(want.dx ? { dx: make(take(pdx, nx), [g.N, g.C, g.H, g.W]) } : {}),
+    ...(want.dw ? { dw: make(take(pdw, nw), [g.F, g.C, g.HH, g.WW]) } : {}),
+    db,
   };
 }

@@ -3,22 +3,18 @@ export interface Kernels {
   heap_base(): number;
   gemm_workspace_bytes(): number;
   gemm(transA: number, transB: number, M: number, N: number, K: number,
-    A: number, lda: number, B: number, ldb: number, C: number, ldc: number, accumulate: number, work: number): void;
-  conv_forward(x: number, w: number, b: number, out: number, work: number,
-    N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
-    SH: number, SW: number, PH: number, PW: number, H2: number, W2: number): void;
+    A: number, lda: number, B: number, ldb: number, out: number, ldo: number, accumulate: number, work: number): void;
+  /** Sizes of the geometry records (assembly/geometry.ts) that `geom` points to below. */
+  conv_geometry_bytes(): number;
+  pool_geometry_bytes(): number;
+  conv_forward(x: number, w: number, b: number, out: number, work: number, geom: number): void;
+  /** dx = 0 skips dx, dw = 0 skips dw (see assembly/conv.ts). */
   conv_backward(dout: number, x: number, w: number, dx: number, dw: number, db: number,
-    cols: number, dcols: number, work: number,
-    N: number, C: number, H: number, W: number, F: number, HH: number, WW: number,
-    SH: number, SW: number, PH: number, PW: number, H2: number, W2: number): void;
-  maxpool_forward(x: number, out: number, argmax: number, NC: number, H: number, W: number,
-    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number, wide: number): void;
-  maxpool_backward(dout: number, argmax: number, dx: number, NC: number, H: number, W: number,
-    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number, wide: number): void;
-  avgpool_forward(x: number, out: number, NC: number, H: number, W: number,
-    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number): void;
-  avgpool_backward(dout: number, dx: number, NC: number, H: number, W: number,
-    PHt: number, PWd: number, SH: number, SW: number, H2: number, W2: number): void;
+    cols: number, dcols: number, work: number, geom: number): void;
+  maxpool_forward(x: number, out: number, argmax: number, geom: number, wide: number): void;
+  maxpool_backward(dout: number, argmax: number, dx: number, geom: number, wide: number): void;
+  avgpool_forward(x: number, out: number, geom: number): void;
+  avgpool_backward(dout: number, dx: number, geom: number): void;
   batchnorm_forward(x: number, gamma: number, beta: number, out: number, xhat: number,
     mean: number, variance: number, invstd: number, runningMean: number, runningVar: number,
     G: number, D: number, L: number, train: number, eps: number, momentum: number): void;

@@ -1,5 +1,5 @@
 import { fail } from './errors.js';
-import { Tensor, checkTensor, checkVector, checkSameShape, shapeString, describe, show, showList } from './tensor.js';
+import { Tensor, checkTensor, checkVector, checkSameShape, shapeString, describe, show, showList, MAX_ELEMENTS } from './tensor.js';
 
 /** An integer, or an [h, w] pair for different values along height and width. */
 export type Pair = number | readonly [number, number];
@@ -7,6 +7,17 @@ export type Pair = number | readonly [number, number];
 export interface ConvParam {
   stride?: Pair;
   pad?: Pair;
+}
+
+/**
+ * Which gradients convBackward computes; each defaults to true and db is always computed.
+ * `{ dx: false }` is for a network's first layer, whose input needs no gradient: the
+ * backward skips the dx GEMM and col2im. `{ dw: false }` skips the dw GEMM and the im2col
+ * of x. `{ dx: false, dw: false }` gives db alone.
+ */
+export interface ConvBackwardParam {
+  dx?: boolean;
+  dw?: boolean;
 }
 
 export interface PoolParam {
@@ -28,7 +39,7 @@ export interface BatchnormParam {
 /** Integer labels, one per row of the scores. */
 export type Labels = readonly number[] | Int32Array;
 
-/** The geometry of a convolution, computed once and passed to the kernels as plain integers. */
+/** The geometry of a convolution, computed once; the kernels get it as a record (src/conv.ts putConvGeometry). */
 export interface ConvGeometry {
   N: number; C: number; H: number; W: number;
   F: number; HH: number; WW: number;
@@ -36,21 +47,39 @@ export interface ConvGeometry {
   H2: number; W2: number;
 }
 
+/** The geometry of a pooling: an HH×WW window (poolHeight×poolWidth, named as a conv kernel's) moved by (SH,SW). */
 export interface PoolGeometry {
   N: number; C: number; H: number; W: number;
-  PHt: number; PWd: number; SH: number; SW: number;
+  HH: number; WW: number; SH: number; SW: number;
   H2: number; W2: number;
 }
 
+/** The largest stride, pad, window or size the kernels take: their integers are i32. */
+const I32_MAX = 2 ** 31 - 1;
+
+/** An integer in [min, I32_MAX], or an [h, w] pair of them; `what` says what it is in messages. */
 function pair(fn: string, name: string, v: unknown, dflt: number, min: number, what: string): [number, number] {
   if (v === undefined) return [dflt, dflt];
-  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= min;
+  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= min && x <= I32_MAX;
+  const expected = `${what} (at most ${I32_MAX}) or an [h, w] pair of them`;
   if (Array.isArray(v)) {
     if (v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0], v[1]];
-    fail(`${fn}: ${name} must be ${what} or an [h, w] pair of them, got ${showList(v)}`);
+    fail(`${fn}: ${name} must be ${expected}, got ${showList(v)}`);
   }
   if (ok(v)) return [v, v];
-  fail(`${fn}: ${name} must be ${what} or an [h, w] pair of them, got ${show(v)}`);
+  fail(`${fn}: ${name} must be ${expected}, got ${show(v)}`);
+}
+
+/**
+ * Checks that an output shape holds at most MAX_ELEMENTS values (its float64s fit a 32-bit
+ * module; every offset into it fits an i32); `cause` names the arguments that gave it.
+ */
+function checkOutput(fn: string, shape: readonly number[], cause: string): void {
+  const n = shape.reduce((p, d) => p * d, 1);
+  if (n > MAX_ELEMENTS) {
+    const gib = ((n * 8) / 2 ** 30).toPrecision(3);
+    fail(`${fn}: this call needs ${gib} GiB for an output of shape ${shapeString(shape)} (from ${cause}), more than the 4 GiB a 32-bit WebAssembly module can address`);
+  }
 }
 
 /**
@@ -86,11 +115,15 @@ export function convGeometry(fn: string, x: unknown, w: unknown, b: unknown, con
   checkKeys(fn, 'convParam', p, ['stride', 'pad']);
   const [SH, SW] = pair(fn, 'stride', p.stride, 1, 1, 'a positive integer');
   const [PH, PW] = pair(fn, 'pad', p.pad, 0, 0, 'a non-negative integer');
+  if (H + 2 * PH > I32_MAX || W + 2 * PW > I32_MAX) {
+    fail(`${fn}: pad ${PH},${PW} makes the padded input ${H + 2 * PH}x${W + 2 * PW}, larger than ${I32_MAX} (an i32) along a side`);
+  }
   if (HH > H + 2 * PH || WW > W + 2 * PW) {
     fail(`${fn}: a ${HH}x${WW} kernel does not fit an input of ${H}x${W} padded by ${PH},${PW} (${H + 2 * PH}x${W + 2 * PW})`);
   }
   const H2 = Math.floor((H + 2 * PH - HH) / SH) + 1;
   const W2 = Math.floor((W + 2 * PW - WW) / SW) + 1;
+  checkOutput(fn, [N, F, H2, W2], `stride ${SH},${SW} and pad ${PH},${PW}`);
   return { N, C, H, W, F, HH, WW, SH, SW, PH, PW, H2, W2 };
 }
 
@@ -105,20 +138,23 @@ export function poolGeometry(fn: string, x: unknown, poolParam: unknown): PoolGe
   const p = poolParam as Record<string, unknown>;
   const dim = (name: string): number => {
     const v = p[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(`${fn}: ${name} must be a positive integer, got ${show(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0 || v > I32_MAX) {
+      const range = typeof v === 'number' && v > I32_MAX ? ` no larger than ${I32_MAX}` : '';
+      fail(`${fn}: ${name} must be a positive integer${range}, got ${show(v)}`);
+    }
     return v;
   };
-  const PHt = dim('poolHeight');
-  const PWd = dim('poolWidth');
+  const HH = dim('poolHeight');
+  const WW = dim('poolWidth');
   // The stride defaults to the window (non-overlapping windows), as in PyTorch and tfjs.
-  const [SH, SW] = p.stride === undefined ? [PHt, PWd] : pair(fn, 'stride', p.stride, 1, 1, 'a positive integer');
-  if (PHt > H || PWd > W) {
+  const [SH, SW] = p.stride === undefined ? [HH, WW] : pair(fn, 'stride', p.stride, 1, 1, 'a positive integer');
+  if (HH > H || WW > W) {
     const s = SH === SW ? `${SH}` : `${SH},${SW}`;
-    fail(`${fn}: a ${PHt}x${PWd} window with stride ${s} does not fit an input of ${H}x${W}`);
+    fail(`${fn}: a ${HH}x${WW} window with stride ${s} does not fit an input of ${H}x${W}`);
   }
-  const H2 = Math.floor((H - PHt) / SH) + 1;
-  const W2 = Math.floor((W - PWd) / SW) + 1;
-  return { N, C, H, W, PHt, PWd, SH, SW, H2, W2 };
+  const H2 = Math.floor((H - HH) / SH) + 1;
+  const W2 = Math.floor((W - WW) / SW) + 1;
+  return { N, C, H, W, HH, WW, SH, SW, H2, W2 };
 }
 
 export interface BatchnormSettings {
@@ -190,6 +226,18 @@ export function checkAxes(fn: string, rank: number, axes: unknown): number[] {
 /** Checks that dout has the shape of the forward output recorded in a cache. */
 export function checkDout(fn: string, dout: unknown, outShape: readonly number[]): Tensor {
   return checkSameShape(fn, 'dout', dout, outShape, 'the shape of the forward output');
+}
+
+/** Validates convBackward's options (a ConvBackwardParam); returns which gradients to compute. */
+export function convBackwardWants(fn: string, options: unknown): { dx: boolean; dw: boolean } {
+  const p = paramObject(fn, 'options', options);
+  checkKeys(fn, 'options', p, ['dx', 'dw']);
+  const flag = (name: string): boolean => {
+    const v = p[name];
+    if (v !== undefined && typeof v !== 'boolean') fail(`${fn}: options.${name} must be true or false, got ${show(v)}`);
+    return v !== false;
+  };
+  return { dx: flag('dx'), dw: flag('dw') };
 }
 
 export { shapeString };

@@ -1,6 +1,6 @@
 import { Tensor, make } from './tensor.js';
 import { PoolParam, PoolGeometry, poolGeometry, checkDout } from './params.js';
-import { kernels, reserve, put, take, bytes, putBytes } from './wasm.js';
+import { kernels, reserve, put, take, bytes, putBytes, i32 } from './wasm.js';
 import { Cache, seal, openCache } from './cache.js';
 
 export type MaxPoolCache = Cache<'maxPool'>;
@@ -8,8 +8,8 @@ export type AvgPoolCache = Cache<'avgPool'>;
 
 interface MaxPoolState {
   /**
-   * Index within its window (i·poolWidth + j) of the first maximum of each window:
-   * bytes when a window has at most 256 cells, 32-bit integers otherwise.
+   * Index within its window (i·poolWidth + j) of the first maximum of each window, or of
+   * its first NaN: bytes when a window has at most 256 cells, 32-bit integers otherwise.
    */
   readonly argmax: Uint8Array | Int32Array;
   readonly g: PoolGeometry;
@@ -21,27 +21,50 @@ interface AvgPoolState {
 
 const F64 = 8;
 
+/**
+ * The fields of the geometry record, in the order assembly/geometry.ts's PoolGeom
+ * declares them: each an i32, written by putPoolGeometry and nowhere else.
+ */
+const POOL_FIELDS = ['N', 'C', 'H', 'W', 'HH', 'WW', 'SH', 'SW', 'H2', 'W2'] as const;
+
+/** Size in bytes of the geometry record. */
+export const POOL_GEOMETRY_BYTES = POOL_FIELDS.length * 4;
+
+/** Writes g at ptr (POOL_GEOMETRY_BYTES reserved there) as the pool kernels read it. */
+export function putPoolGeometry(ptr: number, g: PoolGeometry): void {
+  i32(ptr, POOL_FIELDS.length).set(POOL_FIELDS.map((f) => g[f]));
+}
+
+/** Whether argmax indices need 32 bits: a byte holds the indices of windows of up to 256 cells. */
+export function wideArgmax(g: PoolGeometry): boolean {
+  return g.HH * g.WW > 256;
+}
+
 function outShape(g: PoolGeometry): number[] {
   return [g.N, g.C, g.H2, g.W2];
 }
 
-/** x (N,C,H,W) -> out (N,C,H2,W2), the maximum of each window; no padding. */
+/**
+ * x (N,C,H,W) -> out (N,C,H2,W2), the maximum of each window; no padding. A window that
+ * holds a NaN gives NaN (as numpy and PyTorch), and its gradient goes to its first NaN.
+ */
 export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: MaxPoolCache } {
   const g = poolGeometry('maxPoolForward', x, poolParam);
   const k = kernels();
   const nOut = g.N * g.C * g.H2 * g.W2;
-  const wide = g.PHt * g.PWd > 256;
+  const wide = wideArgmax(g);
   const argBytes = wide ? 4 : 1;
-  const [px, pout, parg] = reserve('maxPoolForward', [x.data.length * F64, nOut * F64, nOut * argBytes]);
+  const [pgeom, px, pout, parg] = reserve('maxPoolForward', [POOL_GEOMETRY_BYTES, x.data.length * F64, nOut * F64, nOut * argBytes]);
+  putPoolGeometry(pgeom, g);
   put(px, x.data);
-  k.maxpool_forward(px, pout, parg, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2, wide ? 1 : 0);
+  k.maxpool_forward(px, pout, parg, pgeom, wide ? 1 : 0);
   const out = make(take(pout, nOut), outShape(g));
   const raw = bytes(parg, nOut * argBytes);
   const argmax = wide ? new Int32Array(raw.buffer) : raw;
   return { out, cache: seal('maxPool', { argmax, g }) };
 }
 
-/** dout (N,C,H2,W2) -> dx (N,C,H,W): each dout goes to its window's first argmax. */
+/** dout (N,C,H2,W2) -> dx (N,C,H,W): each dout goes to its window's first argmax (or first NaN). */
 export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: Tensor } {
   const c = openCache<MaxPoolState>('maxPoolBackward', cache, 'maxPool', 'maxPoolForward');
   const g = c.g;
@@ -50,10 +73,11 @@ export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: Tensor
   const nx = g.N * g.C * g.H * g.W;
   const wide = c.argmax instanceof Int32Array;
   const argBytes = c.argmax.byteLength;
-  const [pdout, parg, pdx] = reserve('maxPoolBackward', [dout.data.length * F64, argBytes, nx * F64]);
+  const [pgeom, pdout, parg, pdx] = reserve('maxPoolBackward', [POOL_GEOMETRY_BYTES, dout.data.length * F64, argBytes, nx * F64]);
+  putPoolGeometry(pgeom, g);
   put(pdout, dout.data);
   putBytes(parg, new Uint8Array(c.argmax.buffer, c.argmax.byteOffset, argBytes));
-  k.maxpool_backward(pdout, parg, pdx, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2, wide ? 1 : 0);
+  k.maxpool_backward(pdout, parg, pdx, pgeom, wide ? 1 : 0);
   return { dx: make(take(pdx, nx), [g.N, g.C, g.H, g.W]) };
 }
 
@@ -62,9 +86,10 @@ export function avgPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; 
   const g = poolGeometry('avgPoolForward', x, poolParam);
   const k = kernels();
   const nOut = g.N * g.C * g.H2 * g.W2;
-  const [px, pout] = reserve('avgPoolForward', [x.data.length * F64, nOut * F64]);
+  const [pgeom, px, pout] = reserve('avgPoolForward', [POOL_GEOMETRY_BYTES, x.data.length * F64, nOut * F64]);
+  putPoolGeometry(pgeom, g);
   put(px, x.data);
-  k.avgpool_forward(px, pout, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2);
+  k.avgpool_forward(px, pout, pgeom);
   return { out: make(take(pout, nOut), outShape(g)), cache: seal('avgPool', { g }) };
 }
 
@@ -75,8 +100,9 @@ export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): { dx: Tensor
   checkDout('avgPoolBackward', dout, outShape(g));
   const k = kernels();
   const nx = g.N * g.C * g.H * g.W;
-  const [pdout, pdx] = reserve('avgPoolBackward', [dout.data.length * F64, nx * F64]);
+  const [pgeom, pdout, pdx] = reserve('avgPoolBackward', [POOL_GEOMETRY_BYTES, dout.data.length * F64, nx * F64]);
+  putPoolGeometry(pgeom, g);
   put(pdout, dout.data);
-  k.avgpool_backward(pdout, pdx, g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2);
+  k.avgpool_backward(pdout, pdx, pgeom);
   return { dx: make(take(pdx, nx), [g.N, g.C, g.H, g.W]) };
 }

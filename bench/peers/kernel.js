@@ -11,7 +11,8 @@
 
 import { kernels, reserve, put, f64 } from '../../dist/wasm.js';
 import { convGeometry, poolGeometry } from '../../dist/params.js';
-import { colsLength } from '../../dist/conv.js';
+import { colsLength, putConvGeometry, CONV_GEOMETRY_BYTES } from '../../dist/conv.js';
+import { putPoolGeometry, POOL_GEOMETRY_BYTES, wideArgmax } from '../../dist/pool.js';
 
 const F64 = 8;
 
@@ -20,29 +21,32 @@ function convBuffers(p) {
   return { g, k: kernels(), nCols: colsLength(g), nOut: g.N * g.F * g.H2 * g.W2 };
 }
 
-const geo = (g) => [g.N, g.C, g.H, g.W, g.F, g.HH, g.WW, g.SH, g.SW, g.PH, g.PW, g.H2, g.W2];
-
 function prepareConv(kind, p) {
   const { g, k, nCols, nOut } = convBuffers(p);
   const nx = p.x.data.length, nw = p.w.data.length;
   if (kind === 'convForward') {
-    const [px, pw, pb, pout, pwork] = reserve('bench', [nx * F64, nw * F64, g.F * F64, nOut * F64, k.gemm_workspace_bytes()]);
+    const [pgeom, px, pw, pb, pout, pwork] = reserve('bench', [
+      CONV_GEOMETRY_BYTES, nx * F64, nw * F64, g.F * F64, nOut * F64, k.gemm_workspace_bytes(),
+    ]);
+    putConvGeometry(pgeom, g);
     put(px, p.x.data);
     put(pw, p.w.data);
     put(pb, p.b.data);
     return {
-      run: () => k.conv_forward(px, pw, pb, pout, pwork, ...geo(g)),
+      run: () => k.conv_forward(px, pw, pb, pout, pwork, pgeom),
       outputs: () => ({ out: f64(pout, nOut) }),
     };
   }
-  const [pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork] = reserve('bench', [
-    nOut * F64, nx * F64, nw * F64, nx * F64, nw * F64, g.F * F64, nCols * F64, nCols * F64, k.gemm_workspace_bytes(),
+  const [pgeom, pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork] = reserve('bench', [
+    CONV_GEOMETRY_BYTES, nOut * F64, nx * F64, nw * F64, nx * F64, nw * F64, g.F * F64, nCols * F64, nCols * F64,
+    k.gemm_workspace_bytes(),
   ]);
+  putConvGeometry(pgeom, g);
   put(pdout, p.dout.data);
   put(px, p.x.data);
   put(pw, p.w.data);
   return {
-    run: () => k.conv_backward(pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork, ...geo(g)),
+    run: () => k.conv_backward(pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork, pgeom),
     outputs: () => ({ dx: f64(pdx, nx), dw: f64(pdw, nw), db: f64(pdb, g.F) }),
   };
 }
@@ -52,16 +56,18 @@ function preparePool(kind, p) {
   const k = kernels();
   const nx = p.x.data.length;
   const nOut = g.N * g.C * g.H2 * g.W2;
-  const wide = g.PHt * g.PWd > 256 ? 1 : 0;
-  const dims = [g.N * g.C, g.H, g.W, g.PHt, g.PWd, g.SH, g.SW, g.H2, g.W2, wide];
-  const [px, pout, parg, pdout, pdx] = reserve('bench', [nx * F64, nOut * F64, nOut * (wide ? 4 : 1), nOut * F64, nx * F64]);
+  const wide = wideArgmax(g) ? 1 : 0;
+  const [pgeom, px, pout, parg, pdout, pdx] = reserve('bench', [
+    POOL_GEOMETRY_BYTES, nx * F64, nOut * F64, nOut * (wide ? 4 : 1), nOut * F64, nx * F64,
+  ]);
+  putPoolGeometry(pgeom, g);
   put(px, p.x.data);
   if (kind === 'maxPoolForward') {
-    return { run: () => k.maxpool_forward(px, pout, parg, ...dims), outputs: () => ({ out: f64(pout, nOut) }) };
+    return { run: () => k.maxpool_forward(px, pout, parg, pgeom, wide), outputs: () => ({ out: f64(pout, nOut) }) };
   }
-  k.maxpool_forward(px, pout, parg, ...dims);
+  k.maxpool_forward(px, pout, parg, pgeom, wide);
   put(pdout, p.dout.data);
-  return { run: () => k.maxpool_backward(pdout, parg, pdx, ...dims), outputs: () => ({ dx: f64(pdx, nx) }) };
+  return { run: () => k.maxpool_backward(pdout, parg, pdx, pgeom, wide), outputs: () => ({ dx: f64(pdx, nx) }) };
 }
 
 function prepareBatchnorm(kind, p) {

@@ -1,5 +1,5 @@
 import { Tensor, make } from '../tensor.js';
-import { ConvParam, ConvGeometry, convGeometry, checkDout } from '../params.js';
+import { ConvParam, ConvBackwardParam, ConvGeometry, convGeometry, convBackwardWants, checkDout } from '../params.js';
 import { Cache, makeCache, openCache } from './cache.js';
 
 export type ConvCache = Cache<'convForward'>;
@@ -18,6 +18,10 @@ interface ConvState {
  * where xpad is x with P zeros around each image, so xpad[n,c,h,w] = x[n,c,h−P,w−P]
  * inside and 0 in the border. H2 = ⌊(H+2P−HH)/S⌋+1; stride and pad may differ
  * along height (SH, PH) and width (SW, PW).
+ *
+ * The border's terms w·0 are added too: they are 0 for a finite w, and NaN for an
+ * infinite one, as numpy's sum over the padded x gives (and the Wasm GEMM, which
+ * multiplies the zeros of the padding like any other entry).
  */
 export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam?: ConvParam): { out: Tensor; cache: ConvCache } {
   const g = convGeometry('convForward', x, w, b, convParam);
@@ -31,11 +35,14 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam?: ConvPar
           for (let c = 0; c < C; c++) {
             for (let i = 0; i < HH; i++) {
               const h = h2 * SH + i - PH;
-              if (h < 0 || h >= H) continue; // a padding row: xpad is 0 there
               for (let j = 0; j < WW; j++) {
                 const ww = w2 * SW + j - PW;
-                if (ww < 0 || ww >= W) continue;
-                s += w.data[((f * C + c) * HH + i) * WW + j] * x.data[((n * C + c) * H + h) * W + ww];
+                const wv = w.data[((f * C + c) * HH + i) * WW + j];
+                if (h < 0 || h >= H || ww < 0 || ww >= W) {
+                  s += wv * 0; // the border: xpad is 0 there
+                  continue;
+                }
+                s += wv * x.data[((n * C + c) * H + h) * W + ww];
               }
             }
           }
@@ -56,14 +63,24 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam?: ConvPar
  *   dxpad[n,c,h2·S+i,w2·S+j] += dout[n,f,h2,w2] · w[f,c,i,j]   for every f,h2,w2,i,j
  *
  * and dx is dxpad without its border (the chain rule through xpad[n,c,h,w] = x[n,c,h−P,w−P]).
- * Rows and columns of x that no window reaches receive nothing, so their dx is 0.
+ * Rows and columns of x that no window reaches receive nothing, so their dx is 0. dw
+ * gets the border's terms dout·0 too (NaN for an infinite dout), as in the forward.
+ *
+ * `options` ({dx, dw}, each true by default) leaves out the gradients set to false: they
+ * are neither computed nor present in the result; db is always there.
  */
-export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: Tensor; db: Tensor } {
+export function convBackward(dout: Tensor, cache: ConvCache, options?: { dx?: true; dw?: true }): { dx: Tensor; dw: Tensor; db: Tensor };
+export function convBackward(dout: Tensor, cache: ConvCache, options: { dx: false; dw?: true }): { dw: Tensor; db: Tensor };
+export function convBackward(dout: Tensor, cache: ConvCache, options: { dx?: true; dw: false }): { dx: Tensor; db: Tensor };
+export function convBackward(dout: Tensor, cache: ConvCache, options: { dx: false; dw: false }): { db: Tensor };
+export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackwardParam): { dx?: Tensor; dw?: Tensor; db: Tensor };
+export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackwardParam): { dx?: Tensor; dw?: Tensor; db: Tensor } {
   const { x, w, g } = openCache<ConvState>('convBackward', 'convForward', cache);
   const { N, C, H, W, F, HH, WW, SH, SW, PH, PW, H2, W2 } = g;
   const d = checkDout('convBackward', dout, [N, F, H2, W2]).data;
-  const dx = new Float64Array(N * C * H * W);
-  const dw = new Float64Array(F * C * HH * WW);
+  const want = convBackwardWants('convBackward', options);
+  const dx = new Float64Array(want.dx ? N * C * H * W : 0);
+  const dw = new Float64Array(want.dw ? F * C * HH * WW : 0);
   const db = new Float64Array(F);
   for (let n = 0; n < N; n++) {
     for (let f = 0; f < F; f++) {
@@ -74,14 +91,17 @@ export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: 
           for (let c = 0; c < C; c++) {
             for (let i = 0; i < HH; i++) {
               const h = h2 * SH + i - PH;
-              if (h < 0 || h >= H) continue; // padding: xpad is 0 and its gradient is dropped
               for (let j = 0; j < WW; j++) {
                 const ww = w2 * SW + j - PW;
-                if (ww < 0 || ww >= W) continue;
-                const xi = ((n * C + c) * H + h) * W + ww;
                 const wi = ((f * C + c) * HH + i) * WW + j;
-                dw[wi] += g1 * x[xi];
-                dx[xi] += g1 * w[wi];
+                if (h < 0 || h >= H || ww < 0 || ww >= W) {
+                  // The border: xpad is 0 there, and its own gradient is dropped.
+                  if (want.dw) dw[wi] += g1 * 0;
+                  continue;
+                }
+                const xi = ((n * C + c) * H + h) * W + ww;
+                if (want.dw) dw[wi] += g1 * x[xi];
+                if (want.dx) dx[xi] += g1 * w[wi];
               }
             }
           }
@@ -89,5 +109,9 @@ export function convBackward(dout: Tensor, cache: ConvCache): { dx: Tensor; dw: 
       }
     }
   }
-  return { dx: make(dx, [N, C, H, W]), dw: make(dw, [F, C, HH, WW]), db: make(db, [F]) };
+  return {
+    ...(want.dx ? { dx: make(dx, [N, C, H, W]) } : {}),
+    ...(want.dw ? { dw: make(dw, [F, C, HH, WW]) } : {}),
+    db: make(db, [F]),
+  };
 }

@@ -5,7 +5,7 @@
  */
 export { tensor } from '../tensor.js';
 export type { Tensor } from '../tensor.js';
-export type { Pair, ConvParam, PoolParam, BatchnormMode, BatchnormParam, Labels } from '../params.js';
+export type { Pair, ConvParam, ConvBackwardParam, PoolParam, BatchnormMode, BatchnormParam, Labels } from '../params.js';
 export { ConvcoreError } from '../errors.js';
 export { convForward, convBackward } from './conv.js';
 export type { ConvCache } from './conv.js';

@@ -14,23 +14,27 @@ interface PoolState {
  * The offset in x of the first maximum of window (n,c,h2,w2): the window is scanned
  * row by row and a later value replaces the best one only if it is strictly greater,
  * so ties go to the first, and an all-negative window still has its own maximum.
+ * A NaN is greater than every number, and the first NaN stays: a window that holds a
+ * NaN has the maximum NaN at its first NaN, as numpy's max and argmax give.
  */
 function argmax(x: Float64Array, g: PoolGeometry, n: number, c: number, h2: number, w2: number): number {
-  const { C, H, W, PHt, PWd, SH, SW } = g;
+  const { C, H, W, HH, WW, SH, SW } = g;
   let best = ((n * C + c) * H + h2 * SH) * W + w2 * SW;
-  for (let i = 0; i < PHt; i++) {
-    for (let j = 0; j < PWd; j++) {
+  for (let i = 0; i < HH; i++) {
+    for (let j = 0; j < WW; j++) {
       const k = ((n * C + c) * H + h2 * SH + i) * W + w2 * SW + j;
-      if (x[k] > x[best]) best = k;
+      const v = x[k], m = x[best];
+      if (v > m || (Number.isNaN(v) && !Number.isNaN(m))) best = k;
     }
   }
   return best;
 }
 
 /**
- * x (N,C,H,W) -> out (N,C,H2,W2), no padding, H2 = ⌊(H−ph)/S⌋+1
+ * x (N,C,H,W) -> out (N,C,H2,W2), no padding, an HH×WW window (poolHeight×poolWidth),
+ * H2 = ⌊(H−HH)/S⌋+1
  *
- *   out[n,c,h2,w2] = max_i,j x[n,c,h2·S+i,w2·S+j]
+ *   out[n,c,h2,w2] = max_i,j x[n,c,h2·S+i,w2·S+j]   (NaN if the window holds a NaN)
  */
 export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: MaxPoolCache } {
   const g = poolGeometry('maxPoolForward', x, poolParam);
@@ -76,21 +80,21 @@ export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: Tensor
 /**
  * x (N,C,H,W) -> out (N,C,H2,W2), no padding
  *
- *   out[n,c,h2,w2] = 1/(ph·pw) · Σ_i,j x[n,c,h2·S+i,w2·S+j]
+ *   out[n,c,h2,w2] = 1/(HH·WW) · Σ_i,j x[n,c,h2·S+i,w2·S+j]
  */
 export function avgPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: AvgPoolCache } {
   const g = poolGeometry('avgPoolForward', x, poolParam);
-  const { N, C, H, W, PHt, PWd, SH, SW, H2, W2 } = g;
+  const { N, C, H, W, HH, WW, SH, SW, H2, W2 } = g;
   const out = new Float64Array(N * C * H2 * W2);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       for (let h2 = 0; h2 < H2; h2++) {
         for (let w2 = 0; w2 < W2; w2++) {
           let s = 0;
-          for (let i = 0; i < PHt; i++) {
-            for (let j = 0; j < PWd; j++) s += x.data[((n * C + c) * H + h2 * SH + i) * W + w2 * SW + j];
+          for (let i = 0; i < HH; i++) {
+            for (let j = 0; j < WW; j++) s += x.data[((n * C + c) * H + h2 * SH + i) * W + w2 * SW + j];
           }
-          out[((n * C + c) * H2 + h2) * W2 + w2] = s / (PHt * PWd);
+          out[((n * C + c) * H2 + h2) * W2 + w2] = s / (HH * WW);
         }
       }
     }
@@ -102,21 +106,21 @@ export function avgPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; 
  * dout (N,C,H2,W2) -> dx (N,C,H,W)
  *
  * Each input of a window gets an equal share of its gradient:
- *   dx[n,c,h2·S+i,w2·S+j] += dout[n,c,h2,w2] / (ph·pw)
+ *   dx[n,c,h2·S+i,w2·S+j] += dout[n,c,h2,w2] / (HH·WW)
  * summed where windows overlap.
  */
 export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): { dx: Tensor } {
   const { g } = openCache<{ g: PoolGeometry }>('avgPoolBackward', 'avgPoolForward', cache);
-  const { N, C, H, W, PHt, PWd, SH, SW, H2, W2 } = g;
+  const { N, C, H, W, HH, WW, SH, SW, H2, W2 } = g;
   const d = checkDout('avgPoolBackward', dout, [N, C, H2, W2]).data;
   const dx = new Float64Array(N * C * H * W);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       for (let h2 = 0; h2 < H2; h2++) {
         for (let w2 = 0; w2 < W2; w2++) {
-          const share = d[((n * C + c) * H2 + h2) * W2 + w2] / (PHt * PWd);
-          for (let i = 0; i < PHt; i++) {
-            for (let j = 0; j < PWd; j++) dx[((n * C + c) * H + h2 * SH + i) * W + w2 * SW + j] += share;
+          const share = d[((n * C + c) * H2 + h2) * W2 + w2] / (HH * WW);
+          for (let i = 0; i < HH; i++) {
+            for (let j = 0; j < WW; j++) dx[((n * C + c) * H + h2 * SH + i) * W + w2 * SW + j] += share;
           }
         }
       }
