@@ -32,27 +32,15 @@ export interface PageReport {
   ms: number;
 }
 
-/** max|a − b| / max|b|, as test/util.ts; a shape mismatch or a NaN counts as Infinity. */
-function maxNormRelErr(a: Tensor | number, b: Tensor | number): number {
-  if (typeof a === 'number' || typeof b === 'number') {
-    if (typeof a !== 'number' || typeof b !== 'number') return Infinity;
-    const e = Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
-    return Number.isNaN(e) ? Infinity : e;
-  }
-  if (!(a.data instanceof Float64Array) || a.shape.join() !== b.shape.join() || a.data.length !== b.data.length) return Infinity;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    const d = Math.abs(a.data[i] - b.data[i]);
-    if (!(d <= diff)) diff = Number.isNaN(d) ? Infinity : d;
-    scale = Math.max(scale, Math.abs(b.data[i]));
-  }
-  return diff / Math.max(scale, 1e-300);
-}
-
-/** The worst error over pairs of (Wasm result, reference result). */
-function worst(pairs: [Tensor | number, Tensor | number][]): number {
-  return Math.max(...pairs.map(([a, b]) => maxNormRelErr(a, b)));
+/**
+ * The worst error over pairs of (Wasm result, reference result): the max-norm relative error
+ * of convcore/gradcheck, the one the Node tests and the bench use (a NaN or a shape
+ * mismatch counts as Infinity); a result whose data is not a Float64Array counts as Infinity.
+ */
+function worst(grad: Gradcheck, pairs: [Tensor | number, Tensor | number][]): number {
+  const err = ([a, b]: [Tensor | number, Tensor | number]): number =>
+    typeof a !== 'number' && !(a.data instanceof Float64Array) ? Infinity : grad.maxNormRelError(a, b);
+  return Math.max(...pairs.map(err));
 }
 
 const snapshot = (ts: Tensor[]): Float64Array[] => ts.map((t) => t.data.slice());
@@ -64,14 +52,14 @@ const pair = (r: Rng, lo: number, hi: number): Pair => (r.next() < 0.3 ? [r.int(
 const hw = (p: Pair): [number, number] => (typeof p === 'number' ? [p, p] : p);
 
 /** Every op of the main entry against the reference, on random shapes. */
-function compareOps(cc: Main, ref: Reference, seed: number): CaseResult[] {
+function compareOps(cc: Main, ref: Reference, grad: Gradcheck, seed: number): CaseResult[] {
   const r = makeRng(seed);
   const out: CaseResult[] = [];
   const record = (op: string, config: object, inputs: Tensor[], run: () => [Tensor | number, Tensor | number][]): void => {
     const before = snapshot(inputs);
     let err: number;
     try {
-      err = worst(run());
+      err = worst(grad, run());
     } catch (e) {
       err = Infinity;
       console.warn(`${op} ${JSON.stringify(config)} threw: ${(e as Error).message}`);
@@ -266,10 +254,10 @@ export async function runPage(cc: Main, ref: Reference, grad: Gradcheck, sources
     userAgent: navigator.userAgent, beforeInit, attempts, cases: [], gradchecks: [], errors: [], afterErrors: NaN, ms: 0,
   };
   if (attempts.some((a) => a.ok)) {
-    report.cases = compareOps(cc, ref, seed);
+    report.cases = compareOps(cc, ref, grad, seed);
     report.gradchecks = gradientChecks(cc, grad, seed + 1000);
     report.errors = badInputs(cc);
-    report.afterErrors = compareOps(cc, ref, seed + 2000).reduce((m, c) => Math.max(m, c.err), 0);
+    report.afterErrors = compareOps(cc, ref, grad, seed + 2000).reduce((m, c) => Math.max(m, c.err), 0);
   }
   report.ms = performance.now() - t0;
   return report;
