@@ -8,7 +8,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -29,10 +29,26 @@ const pkg: Pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 let files: string[] = [];
 let app: string;
 
+/** The newest modification time of the .ts files under dir. */
+function newestTs(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+    const p = join(dir, e.name);
+    return Math.max(m, e.isDirectory() ? newestTs(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
+  }, 0);
+}
+
+/** Fails unless dist/ is built and newer than src/ and build/convcore.wasm: the test reads dist/ as it is. */
+function checkBuilt(): void {
+  const built = ['dist/index.js', 'dist/convcore.browser.js', 'dist/convcore.wasm'].map((f) => join(root, f));
+  const missing = built.filter((f) => !existsSync(f));
+  if (missing.length) throw new Error(`${missing.join(', ')} missing: run \`npm run build\` first (npm test does)`);
+  const sources = Math.max(newestTs(join(root, 'src')), statSync(join(root, 'build', 'convcore.wasm')).mtimeMs);
+  const stale = built.filter((f) => statSync(f).mtimeMs < sources);
+  if (stale.length) throw new Error(`${stale.join(', ')} older than src/ or build/convcore.wasm: run \`npm run build\` first (npm test does)`);
+}
+
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'index.js')) || !existsSync(join(root, 'dist', 'convcore.browser.js'))) {
-    throw new Error('dist/ is not built: run `npm run build` first (npm test does)');
-  }
+  checkBuilt();
   const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
   files = JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path);
   // Inside the repository's node_modules, so that the dependency (@assemblyscript/loader)
