@@ -2,12 +2,15 @@
 // `npm run demo`: serves the demo page (examples/browser/) on 127.0.0.1 and prints its URL.
 // The page imports the self-contained dist/convcore.browser.js and the reference loops,
 // which this script bundles for the browser into build/browser/ (esbuild, a second or less).
+// The training page (train.html) fetches the digits from /data/digits.bin, which
+// scripts/pack-digits.mjs packs into build/digits/ when it is missing or stale.
 // Options: --port N (or PORT=N; default 8080, any free port if that one is taken).
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { root, bundlePath, buildSupportBundles } from './build-browser.mjs';
 import { startServer } from './static-server.mjs';
+import { ensureDigits, digitsPath } from './pack-digits.mjs';
 
 /** Starts the demo server; returns the server of static-server.mjs (url, requests, close). */
 export async function startDemo({ port = 0, supportDir = join(root, 'build', 'browser') } = {}) {
@@ -15,10 +18,12 @@ export async function startDemo({ port = 0, supportDir = join(root, 'build', 'br
     throw new Error(`demo: ${bundlePath} is missing; run \`npm run build\` first`);
   }
   await buildSupportBundles(supportDir);
+  ensureDigits();
   const mounts = {
     '/': join(root, 'examples', 'browser'),
     '/dist/': join(root, 'dist'),
     '/support/': supportDir,
+    '/data/': dirname(digitsPath),
   };
   try {
     return await startServer({ mounts, port });

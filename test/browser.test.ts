@@ -1,6 +1,6 @@
 /**
  * convcore in a real browser: headless Chromium or Chrome (CONVCORE_CHROMIUM, else /usr/bin/chromium
- * or another usual place: see findChromium; driven by playwright-core)
+ * or another usual place: see findChromium in test/chromium.ts; driven by playwright-core)
  * against pages served by a static server on 127.0.0.1 that this file starts and stops.
  * Each page runs test/browser-suite.ts: every op against the reference loops on random
  * shapes, centered gradient checks and two bad inputs; the assertions are here. Loading cases:
@@ -10,40 +10,19 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { root, buildBrowser, buildSupportBundles } from '../scripts/build-browser.mjs';
+import type { Browser } from 'playwright-core';
+import { root, buildSupportBundles } from '../scripts/build-browser.mjs';
 import { startServer } from '../scripts/static-server.mjs';
 import { startDemo } from '../scripts/demo.mjs';
 import type { PageReport } from './browser-suite.js';
+import { ensureBuilt, launchChromium, watchedPage } from './chromium.js';
 
 const run = promisify(execFile);
 
-/** Where a Chromium or Chrome is looked for when CONVCORE_CHROMIUM (or CHROME_PATH) is not set. */
-const CHROMIUM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable',
-  '/Applications/Chromium.app/Contents/MacOS/Chromium', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'];
-
-/**
- * The browser the tests drive: the executable CONVCORE_CHROMIUM names (or CHROME_PATH), else
- * the first of CHROMIUM_PATHS that exists. Without one, an error says what is needed.
- */
-function findChromium(): string {
-  for (const name of ['CONVCORE_CHROMIUM', 'CHROME_PATH']) {
-    const given = process.env[name];
-    if (!given) continue;
-    if (!existsSync(given)) throw new Error(`${name}=${given}: no such file; point it to a Chromium or Chrome executable`);
-    return given;
-  }
-  const found = CHROMIUM_PATHS.find((p) => existsSync(p));
-  if (found) return found;
-  throw new Error(`the browser tests need Chromium or Chrome, and found none at ${CHROMIUM_PATHS.join(', ')}: `
-    + 'install one (Debian: apt-get install -y chromium; .ci/run installs it) or set CONVCORE_CHROMIUM=/path/to/chrome');
-}
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
 const TOL = 1e-10;
 const GRAD_TOL = 1e-7;
 const OPS = [
@@ -58,36 +37,6 @@ interface Server { url: string; requests: { method: string; path: string; status
 let browser: Browser;
 let server: Server;
 let tmp: string;
-
-/** The browser files of dist/ that are missing or older than src/ or build/convcore.wasm. */
-function staleBuild(): string[] {
-  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-    const p = join(dir, e.name);
-    return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
-  }, 0);
-  const wasm = join(root, 'build', 'convcore.wasm');
-  if (!existsSync(wasm)) throw new Error('build/convcore.wasm is missing: run `npm run build` before the browser tests');
-  const sources = Math.max(newest(join(root, 'src')), statSync(wasm).mtimeMs);
-  return ['dist/browser.js', 'dist/convcore.browser.js', 'dist/convcore.wasm', 'dist/reference/index.js']
-    .filter((f) => !existsSync(join(root, f)) || statSync(join(root, f)).mtimeMs < sources);
-}
-
-/**
- * The pages load dist/ as built. After `npm ci` it is current; when src/ has been edited
- * since, the browser part of the build (tsc, then scripts/build-browser.mjs) is redone
- * here, so the test never passes on stale files.
- */
-async function ensureBuilt(): Promise<void> {
-  const stale = staleBuild();
-  if (stale.length === 0) return;
-  console.log(`browser test: ${stale.join(', ')} older than src/ or build/convcore.wasm; running tsc and scripts/build-browser.mjs`);
-  await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: root }).catch((e) => {
-    throw new Error(`tsc failed; fix src/ or run \`npm run build\`:\n${e.stdout}${e.stderr}`);
-  });
-  await buildBrowser();
-  const still = staleBuild();
-  if (still.length) throw new Error(`${still.join(', ')} still older than src/ after rebuilding`);
-}
 
 /** An HTML page whose module imports `entry` and runs the suite with the given init sources (JS source text). */
 function suitePage(entry: string, sources: string, importMap = false): { body: string } {
@@ -106,36 +55,12 @@ window.__done = (async () => runPage(cc, ref, grad, ${sources}))();
   };
 }
 
-interface Watched { page: Page; requests: string[]; problems: string[] }
-
-/**
- * A new page that records every response ('200 /path') and every console error or warning,
- * uncaught error and request that leaves `origin` (the tests must not use the network).
- * Console messages matching `allowed` are expected ones (the 404 of a test that wants it).
- */
-async function watchedPage(origin: string, allowed: RegExp[] = []): Promise<Watched> {
-  const page = await browser.newPage();
-  const w: Watched = { page, requests: [], problems: [] };
-  page.on('console', (m) => {
-    if ((m.type() === 'error' || m.type() === 'warning') && !allowed.some((re) => re.test(m.text()))) w.problems.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => w.problems.push(`pageerror: ${e.message}`));
-  page.on('request', (r) => {
-    if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) w.problems.push(`a request off the test server: ${r.url()}`);
-  });
-  page.on('response', (r) => {
-    if (r.url().startsWith(origin)) w.requests.push(`${r.status()} ${new URL(r.url()).pathname}`);
-  });
-  page.on('requestfailed', (r) => w.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
-  return w;
-}
-
 interface Visit { report: PageReport; requests: string[]; console: string[] }
 
 /** Opens a suite page and returns its report, the files it fetched and its console problems. */
 async function visit(url: string, allowed: RegExp[] = []): Promise<Visit> {
   const origin = new URL(url).origin;
-  const w = await watchedPage(origin, allowed);
+  const w = await watchedPage(browser, origin, allowed);
   try {
     await w.page.goto(url);
     await w.page.waitForFunction(() => (window as unknown as { __done?: unknown }).__done !== undefined, null, { timeout: 20_000 });
@@ -178,7 +103,6 @@ function expectSuitePassed(v: Visit): void {
 const wasmRequests = (v: Visit): string[] => v.requests.filter((r) => r.endsWith('.wasm'));
 
 beforeAll(async () => {
-  const executablePath = findChromium();
   await ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'convcore-browser-'));
   await buildSupportBundles(join(tmp, 'support'), { suite: join(root, 'test', 'browser-suite.ts') });
@@ -198,7 +122,7 @@ beforeAll(async () => {
       '/module.html': suitePage('/dist/browser.js', "[await WebAssembly.compileStreaming(fetch('/elsewhere/convcore.wasm'))]", true),
     },
   });
-  browser = await chromium.launch({ executablePath, args: ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -304,7 +228,7 @@ describe('convcore in headless Chromium', () => {
 
   it('the demo page draws the maps and runs each layer with no console errors', async () => {
     const demo = await startDemo({ port: 0, supportDir: join(tmp, 'demo-support') });
-    const w = await watchedPage(demo.url);
+    const w = await watchedPage(browser, demo.url);
     const page = w.page;
     try {
       await page.goto(`${demo.url}/?quick`);
