@@ -128,11 +128,44 @@ export function batchnorm_forward(x: usize, gamma: usize, beta: usize, out: usiz
   normalize(x, mean, invstd, gamma, beta, xhat, out, G, D, L);
 }
 
+// dout (G,D,L), k (D) -> dx (G,D,L): dx[g,j,l] = k[j]·dout[g,j,l].
+function scale_features(dout: usize, k: usize, dx: usize, G: i32, D: i32, L: i32): void {
+  let i: usize = 0;
+  for (let g = 0; g < G; g++) {
+    if (L == 1) {
+      let j = 0;
+      for (; j + 2 <= D; j += 2) {
+        v128.store(dx + i, f64x2.mul(v128.load(k + (<usize>j << 3)), v128.load(dout + i)));
+        i += 16;
+      }
+      for (; j < D; j++) {
+        store<f64>(dx + i, load<f64>(k + (<usize>j << 3)) * load<f64>(dout + i));
+        i += 8;
+      }
+    } else {
+      for (let j = 0; j < D; j++) {
+        const a = load<f64>(k + (<usize>j << 3));
+        const v = f64x2.splat(a);
+        let l = 0;
+        for (; l + 2 <= L; l += 2) {
+          v128.store(dx + i, f64x2.mul(v, v128.load(dout + i)));
+          i += 16;
+        }
+        for (; l < L; l++) {
+          store<f64>(dx + i, a * load<f64>(dout + i));
+          i += 8;
+        }
+      }
+    }
+  }
+}
+
 // dout, xhat (G,D,L), gamma, invstd (D) -> dx (G,D,L), dgamma, dbeta (D).
 //   dbeta = Σ dout, dgamma = Σ dout·xhat
-//   train: dx = gamma·invstd/M · (M·dout − dbeta − xhat·dgamma), M = G·L
-//   test:  dx = gamma·invstd · dout (the statistics are constants)
-// Both are dx = k1·dout + k2·xhat + k3 with per-feature k1, k2, k3 (kept in k, 3·D).
+//   train: dx = gamma·invstd/M · (M·dout − dbeta − xhat·dgamma), M = G·L,
+//          computed as dx = k1·dout + k2·xhat + k3 with per-feature k1, k2, k3 (kept in k, 3·D)
+//   test:  dx = gamma·invstd · dout = k1·dout (the statistics are constants, so x does
+//          not reach dx: a NaN in x leaves dx finite, as in the reference)
 export function batchnorm_backward(dout: usize, xhat: usize, gamma: usize, invstd: usize,
   dx: usize, dgamma: usize, dbeta: usize, k: usize, G: i32, D: i32, L: i32, train: i32): void {
   assert(G > 0 && D > 0 && L > 0 && (train == 0 || train == 1), 'batchnorm_backward: a dimension is not positive or train is not 0 or 1');
@@ -190,8 +223,12 @@ export function batchnorm_backward(dout: usize, xhat: usize, gamma: usize, invst
     const o = <usize>j << 3;
     const a = load<f64>(gamma + o) * load<f64>(invstd + o);
     store<f64>(k1 + o, a);
-    store<f64>(k2 + o, train ? -a * load<f64>(dgamma + o) / M : 0.0);
-    store<f64>(k3 + o, train ? -a * load<f64>(dbeta + o) / M : 0.0);
+    store<f64>(k2 + o, -a * load<f64>(dgamma + o) / M);
+    store<f64>(k3 + o, -a * load<f64>(dbeta + o) / M);
+  }
+  if (!train) {
+    scale_features(dout, k1, dx, G, D, L);
+    return;
   }
   i = 0;
   for (let g = 0; g < G; g++) {
