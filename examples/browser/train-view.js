@@ -29,7 +29,7 @@ export function canvases(container, count) {
   return [...container.children];
 }
 
-/** Chart frame: axes area, scales and grid lines; returns { ctx, x(v), y(v) }. */
+/** Chart frame: axes, grid lines and tick labels; returns { ctx, x(v), y(v) } mapping values to pixels. */
 function frame(canvas, { xMax, yMin, yMax, yTicks, xLabel, format }) {
   const ctx = canvas.getContext('2d');
   const W = canvas.width, H = canvas.height;
@@ -84,7 +84,7 @@ export function smooth(losses) {
 /** Loss per iteration (1-based) over [0, numIterations]. */
 export function drawLoss(canvas, losses, numIterations) {
   const smoothed = smooth(losses);
-  const top = Math.max(0.5, ...smoothed.slice(0, 200), ...smoothed) * 1.1;
+  const top = Math.max(0.5, ...smoothed) * 1.1;
   const yMax = Math.ceil(top * 2) / 2;
   const step = yMax > 3 ? 1 : 0.5;
   const yTicks = Array.from({ length: Math.floor(yMax / step) + 1 }, (_, i) => i * step);
@@ -108,9 +108,9 @@ export function drawAccuracy(canvas, checks, numIterations) {
   ctx.stroke();
   ctx.setLineDash([]);
   ctx.fillStyle = MUTED;
-  ctx.textAlign = 'right';
+  ctx.textAlign = 'left';
   ctx.textBaseline = 'bottom';
-  ctx.fillText('90%', x(numIterations), y(0.9) - 2);
+  ctx.fillText('90%', x(0) + 4, y(0.9) - 2);
   for (const [key, color] of [['trainAcc', TRAIN], ['valAcc', VAL]]) {
     const points = checks.map((c) => [x(c.iteration), y(c[key])]);
     polyline(ctx, points, color, 2);

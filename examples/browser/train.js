@@ -16,7 +16,17 @@ const REDRAW_MS = 400;
 
 const $ = (id) => document.getElementById(id);
 const setState = (s) => { document.body.dataset.state = s; };
-const status = (text) => { $('status').textContent = text; };
+/** A message under the title; status() clears an error that showError() put there. */
+function status(text) {
+  page.error = null;
+  $('status').textContent = text;
+  $('status').classList.remove('error');
+}
+function showError(message) {
+  $('status').textContent = `Error: ${message}`;
+  $('status').classList.add('error');
+  page.error = message;
+}
 
 function settings() {
   const q = new URLSearchParams(location.search);
@@ -200,6 +210,9 @@ const onMessage = {
     page.info = info;
     page.losses = [];
     page.checks = [];
+    elapsed = 0;
+    runStart = performance.now();
+    for (const id of ['iteration', 'epoch', 'loss', 'rate', 'time', 'val']) $(`stat-${id}`).textContent = '–';
     $('epochs').tBodies[0].replaceChildren();
     $('settings').textContent = `${info.train} training, ${info.val} validation images · batch ${info.batch} · `
       + `${info.epochs} epoch${info.epochs > 1 ? 's' : ''} of ${info.iterationsPerEpoch} steps · adam`;
@@ -262,13 +275,15 @@ const onMessage = {
       status(`Model loaded: test accuracy ${(100 * page.testAccuracy).toFixed(1)}%. Start trains it further.`);
     }
   },
+  /** The worker stops training when a message fails. */
   error({ message }) {
-    page.error = message;
-    status(`Error: ${message}`);
-    $('status').classList.add('error');
-    page.state = page.state === 'running' ? 'paused' : page.state;
-    setState(page.state);
-    $('start').textContent = 'Start';
+    if (page.state === 'running') {
+      elapsed += performance.now() - runStart;
+      page.state = 'paused';
+      setState('paused');
+      $('start').textContent = 'Start';
+    }
+    showError(message);
   },
 };
 
@@ -288,13 +303,16 @@ async function load(file) {
   let json;
   try {
     json = JSON.parse(await file.text());
-    ThreeLayerConvNet.fromJSON(json).dispose(); // checks the file here, with a clear message, before the worker gets it
+    // The file is checked here, with a clear message, before the worker gets it (training goes on meanwhile).
+    const m = ThreeLayerConvNet.fromJSON(json);
+    const fits = m.inputDim.join(',') === '1,28,28' && m.numClasses === 10;
+    m.dispose();
+    if (!fits) throw new Error(`this page needs a model of 28x28 digits in 10 classes; this one has inputDim [${m.inputDim}] and ${m.numClasses} classes`);
     meanImageOf(json);
   } catch (e) {
-    onMessage.error({ message: `${file.name}: ${e.message}` });
+    showError(`${file.name}: ${e.message}`);
     return;
   }
-  $('status').classList.remove('error');
   status(`Loading ${file.name}…`);
   worker.postMessage({ type: 'load', json });
 }
@@ -355,8 +373,6 @@ async function main() {
 
 main().catch((e) => {
   setState('error');
-  page.error = e.message;
-  status(`Error: ${e.message}`);
-  $('status').classList.add('error');
+  showError(e.message);
   console.error(e);
 });
