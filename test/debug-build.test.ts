@@ -1,22 +1,44 @@
 /**
  * The debug module (build/convcore.debug.wasm: no optimization, assertions kept) runs the
- * same kernels as the release module. This file loads it through init({ wasm }) and
- * compares every kernel family with the reference loops at the usual tolerance, so a
- * difference that only optimization hides (or only the debug checks catch) shows up.
+ * same kernels as the release module. This file loads it through init({ wasm }), checks
+ * that it is the module loaded (its kernels' assertions are live, which the release
+ * module's are not), and compares every kernel family with the reference loops at the
+ * usual tolerance, so a difference that only optimization hides (or only the debug checks
+ * catch) shows up. test/kernel-asserts.test.ts makes the assertions fail one by one.
  * Vitest isolates test files, so the module loaded here is this file's own.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as main from '../src/index.js';
 import * as ref from '../src/reference/index.js';
+import { ConvcoreError } from '../src/index.js';
+import { kernels, reserve, i32 } from '../src/wasm.js';
 import { makeRng, randn, distinct, expectClose, expectCloseNumber } from './util.js';
 
 beforeAll(async () => {
   await main.init({ wasm: new URL('../build/convcore.debug.wasm', import.meta.url) });
 });
 
+/**
+ * softmax_loss with a label outside [0, C), past the API's checks: the debug kernel's
+ * assertion throws; a kernel without assertions only reads past the row and returns a
+ * number. Returns what was thrown or returned.
+ */
+function badLabelCall(): unknown {
+  const [ps, py, pd] = reserve('test', [2 * 3 * 8, 2 * 4, 2 * 3 * 8]);
+  i32(py, 2).set([0, 3]);
+  try {
+    return kernels().softmax_loss(ps, py, pd, 2, 3);
+  } catch (e) {
+    return e;
+  }
+}
+
 describe('the debug module', () => {
-  it('is the one loaded: a second init with another source is ignored, and the ops work', async () => {
+  it('is the one loaded: a bad kernel call fails its assertion, also after a second init with the release module', async () => {
     await main.init({ wasm: new URL('../build/convcore.wasm', import.meta.url) });
+    const outcome = badLabelCall();
+    expect(outcome, 'a ConvcoreError from the kernel assertion (the release module returns a number)').toBeInstanceOf(ConvcoreError);
+    expect((outcome as Error).message).toMatch(/^convcore: a kernel assertion failed: softmax_loss: a label is outside \[0, C\) at assembly\/elementwise\.ts:\d+:\d+$/);
     const x = main.tensor(new Float64Array([1, -2, 3, -4]), [2, 2]);
     expect(Array.from(main.reluForward(x).out.data)).toEqual([1, 0, 3, 0]);
   });
