@@ -171,6 +171,7 @@ describe('the training page in headless Chromium', () => {
       const row = Array.from(scores.data.subarray(10 * r, 10 * r + 10));
       if (row.indexOf(Math.max(...row)) === val.y[r]) right++;
     }
+    console.log(`train page: the downloaded model in Node: validation ${(100 * right / val.y.length).toFixed(1)}%`);
     expect(right / val.y.length, 'validation accuracy of the downloaded model in Node').toBeGreaterThan(0.9);
     expect(Math.abs(right / val.y.length - before.checks.at(-1)!.valAcc), 'Node against the page').toBeLessThan(0.01);
 

@@ -344,15 +344,17 @@ async function main() {
 
   worker = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
   worker.onmessage = (e) => onMessage[e.data.type](e.data);
-  worker.onerror = (e) => onMessage.error({ message: e.message || 'the worker failed to start' });
+  // Ready at the first parameters; an error before them (a failed init, or a worker that did not load) ends the page.
   const ready = new Promise((resolve, reject) => {
-    const once = (e) => {
-      if (e.data.type !== 'model' && e.data.type !== 'error') return;
-      worker.removeEventListener('message', once);
-      if (e.data.type === 'model') resolve();
-      else reject(new Error(e.data.message));
+    const first = (e) => {
+      if (e.type === 'message' && e.data.type !== 'model' && e.data.type !== 'error') return;
+      worker.removeEventListener('message', first);
+      worker.removeEventListener('error', first);
+      if (e.type === 'message' && e.data.type === 'model') resolve();
+      else reject(new Error(e.type === 'message' ? e.data.message : `the worker failed to start: ${e.message ?? 'no message'}`));
     };
-    worker.addEventListener('message', once);
+    worker.addEventListener('message', first);
+    worker.addEventListener('error', first);
   });
   worker.postMessage({ type: 'init', buffer, config });
   await ready;
@@ -368,6 +370,7 @@ async function main() {
     e.target.value = '';
     if (file) load(file);
   });
+  worker.onerror = (e) => onMessage.error({ message: e.message || 'the worker failed' });
   if (config.autostart) worker.postMessage({ type: 'start' });
 }
 
