@@ -20,3 +20,8 @@ export { layernormForward, layernormBackward, spatialGroupnormForward, spatialGr
 export type { LayernormParam, GroupnormParam, LayernormCache, SpatialGroupnormCache } from './norm.js';
 export { sgd, sgdMomentum, rmsprop, adam } from './optim.js';
 export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, UpdateResult } from './optim.js';
+export { ThreeLayerConvNet, FullyConnectedNet, Solver } from './nn/index.js';
+export type {
+  ThreeLayerConvNetOptions, ThreeLayerConvNetGrads, ThreeLayerConvNetJSON, FullyConnectedNetOptions, FullyConnectedNetJSON,
+  Normalization, SolverData, SolverOptions, SolverCheckpoint, TrainOptions, UpdateRuleName, Model,
+} from './nn/index.js';

@@ -1,0 +1,171 @@
+/**
+ * The parameters of a model and their gradients, kept in WebAssembly memory for as long as
+ * the model lives, so that a training step never copies them in or out: the kernels read
+ * the parameters and write the gradients in place, and the update rules step them there.
+ * `copies()` hands out fresh arrays and `set()` copies in, so no caller holds model memory.
+ */
+import { fail } from '../errors.js';
+import { Tensor, make, checkSameShape, shapeString } from '../tensor.js';
+import { allocResident, freeResident, f64, put, take } from '../wasm.js';
+import { JsonTensor, encodeTensor, decodeTensor } from './serialize.js';
+
+const F64 = 8;
+
+interface Param {
+  shape: readonly number[];
+  n: number;
+  ptr: number;
+  grad: number;
+}
+
+/** Blocks of WebAssembly memory that a model holds; given back by dispose() or when the model is collected. */
+export class Blocks {
+  private list: [number, number][] = [];
+
+  alloc(fn: string, bytes: number): number {
+    const ptr = allocResident(fn, bytes);
+    this.list.push([ptr, bytes]);
+    return ptr;
+  }
+
+  /** Gives back every block. */
+  free(): void {
+    for (const [ptr, bytes] of this.list) freeResident(ptr, bytes);
+    this.list = [];
+  }
+}
+
+const collected = new FinalizationRegistry<Blocks[]>((owned) => owned.forEach((b) => b.free()));
+
+const stores = new WeakMap<object, ParamSet>();
+
+/**
+ * Each model's training step on already checked input: one forward and backward that
+ * returns the loss and leaves the gradients in the model's gradient blocks. Kept here, not
+ * on the model, so that only the solver can call it.
+ */
+export const trainSteps = new WeakMap<object, (x: Tensor, labels: Int32Array) => number>();
+
+/** The parameters of a model, kept out of the model object so that no caller reaches them. */
+export function storeOf(model: object): ParamSet {
+  const s = stores.get(model);
+  if (!s) fail('convcore: not a model made by ThreeLayerConvNet or FullyConnectedNet, or one already disposed');
+  return s;
+}
+
+/** Gives back the WebAssembly memory a model holds; the model cannot be used afterwards. */
+export function disposeModel(model: object, extra: Blocks[]): void {
+  const s = stores.get(model);
+  if (!s) return;
+  s.blocks.free();
+  extra.forEach((b) => b.free());
+  stores.delete(model);
+  collected.unregister(model);
+}
+
+export class ParamSet {
+  private readonly params = new Map<string, Param>();
+  readonly blocks = new Blocks();
+
+  /** `extra` are the model's other blocks (activations), given back with these when the model is collected. */
+  constructor(private readonly owner: string, model: object, extra: Blocks[] = []) {
+    stores.set(model, this);
+    collected.register(model, [this.blocks, ...extra], model);
+  }
+
+  add(name: string, shape: readonly number[], init: (i: number) => number): void {
+    const n = shape.reduce((p, s) => p * s, 1);
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) values[i] = init(i);
+    const ptr = this.blocks.alloc(this.owner, n * F64);
+    const grad = this.blocks.alloc(this.owner, n * F64);
+    put(ptr, values);
+    f64(grad, n).fill(0);
+    this.params.set(name, { shape: shape.slice(), n, ptr, grad });
+  }
+
+  get names(): string[] {
+    return [...this.params.keys()];
+  }
+
+  get(name: string): Param {
+    return this.params.get(name)!;
+  }
+
+  /** A fresh copy of one parameter as a Tensor. */
+  copy(name: string): Tensor {
+    const p = this.get(name);
+    return make(take(p.ptr, p.n), p.shape);
+  }
+
+  copies(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const name of this.params.keys()) out[name] = this.copy(name);
+    return out;
+  }
+
+  /** Fresh copies of the gradients the last training call left. */
+  gradCopies(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, p] of this.params) out[name] = make(take(p.grad, p.n), p.shape);
+    return out;
+  }
+
+  /** Copies a gradient computed outside the model's memory into its block. */
+  putGrad(name: string, data: Float64Array): void {
+    put(this.get(name).grad, data);
+  }
+
+  /** Copies in the given parameters; every name and shape is checked before anything is written. */
+  set(fn: string, given: unknown): void {
+    if (given === null || typeof given !== 'object' || Array.isArray(given)) fail(`${fn}: params must be an object of Tensors keyed by name, got ${given === null ? 'null' : typeof given}`);
+    const entries = Object.entries(given as Record<string, unknown>);
+    for (const [name, t] of entries) {
+      const p = this.params.get(name);
+      if (!p) fail(`${fn}: ${this.owner} has no parameter "${name}"; its parameters are ${this.names.join(', ')}`);
+      checkSameShape(fn, name, t, p.shape, `the shape of ${this.owner}'s ${name}`);
+    }
+    for (const [name, t] of entries) put(this.get(name).ptr, (t as Tensor).data);
+  }
+
+  toJSON(): Record<string, JsonTensor> {
+    const out: Record<string, JsonTensor> = {};
+    for (const name of this.params.keys()) out[name] = encodeTensor(this.copy(name));
+    return out;
+  }
+
+  /** Reads every parameter back from toJSON()'s form; each must be there with its shape. */
+  fromJSON(fn: string, j: unknown): void {
+    if (j === null || typeof j !== 'object') fail(`${fn}: params must be an object, got ${j === null ? 'null' : typeof j}`);
+    const given = j as Record<string, unknown>;
+    for (const name of Object.keys(given)) {
+      if (!this.params.has(name)) fail(`${fn}: params has "${name}", which ${this.owner} does not have; its parameters are ${this.names.join(', ')}`);
+    }
+    const decoded = this.names.map((name) => {
+      const shape = this.get(name).shape;
+      if (!(name in given)) fail(`${fn}: params lacks ${name} ${shapeString(shape)}`);
+      return [name, decodeTensor(fn, `params.${name}`, given[name], shape).data] as const;
+    });
+    for (const [name, a] of decoded) put(this.get(name).ptr, a);
+  }
+
+  /**
+   * 0.5·reg·Σw² over the named weights; when `grads` is set, reg·w is added to their
+   * gradient blocks. Read and written through views made here, after every kernel ran.
+   */
+  l2(names: readonly string[], reg: number, grads: boolean): number {
+    let s = 0;
+    for (const name of names) {
+      const p = this.get(name);
+      const w = f64(p.ptr, p.n);
+      let t = 0;
+      for (let i = 0; i < w.length; i++) t += w[i] * w[i];
+      s += t;
+      if (grads && reg !== 0) {
+        const g = f64(p.grad, p.n);
+        for (let i = 0; i < w.length; i++) g[i] += reg * w[i];
+      }
+    }
+    return 0.5 * reg * s;
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * CS231n's ThreeLayerConvNet (cnn.py):
+ *   conv (stride 1, pad (filterSize−1)/2) − relu − 2x2 max pool − affine − relu − affine − softmax.
+ * Weights are N(0, weightScale²), biases zero; the loss adds 0.5·reg·Σ W² over W1, W2, W3.
+ */
+import { fail } from '../errors.js';
+import { Tensor, make } from '../tensor.js';
+import { ConvGeometry, PoolGeometry } from '../params.js';
+import { kernels, put, take, i32 } from '../wasm.js';
+import { CONV_GEOMETRY_BYTES, putConvGeometry, colsLength } from '../conv.js';
+import { POOL_GEOMETRY_BYTES, putPoolGeometry } from '../pool.js';
+import { Generator } from './random.js';
+import { ParamSet, Blocks, storeOf, disposeModel, trainSteps } from './params.js';
+import { takeOptions, positiveInt, nonNegative, seedOf } from './options.js';
+import { checkBatch, checkModelLabels, Labels } from './batch.js';
+
+export interface ThreeLayerConvNetOptions {
+  /** (C, H, W) of one input image. */
+  inputDim?: readonly [number, number, number];
+  numFilters?: number;
+  filterSize?: number;
+  hiddenDim?: number;
+  numClasses?: number;
+  weightScale?: number;
+  reg?: number;
+  /** Seeds the weights; omitted, they are drawn from a seed chosen at random. */
+  seed?: number;
+}
+
+const DEFAULTS = {
+  inputDim: [3, 32, 32] as readonly [number, number, number],
+  numFilters: 32, filterSize: 7, hiddenDim: 100, numClasses: 10, weightScale: 1e-3, reg: 0,
+  seed: undefined as number | undefined,
+};
+
+export type ThreeLayerConvNetGrads = Record<'W1' | 'b1' | 'W2' | 'b2' | 'W3' | 'b3', Tensor>;
+
+/** The model's activations for batches of up to `capacity` rows, in WebAssembly memory. */
+interface Activations {
+  capacity: number;
+  blocks: Blocks;
+  x: number; h1: number; p1: number; argmax: number; h2: number; s: number; y: number;
+  ds: number; dh2: number; dp1: number; dh1: number; cols: number; work: number;
+  convGeom: number; poolGeom: number;
+}
+
+const F64 = 8;
+const acts = new WeakMap<ThreeLayerConvNet, Activations>();
+
+export class ThreeLayerConvNet {
+  readonly inputDim: readonly [number, number, number];
+  readonly numFilters: number;
+  readonly filterSize: number;
+  readonly hiddenDim: number;
+  readonly numClasses: number;
+  readonly weightScale: number;
+  /** The L2 strength; may be changed between calls. */
+  reg: number;
+
+  constructor(options?: ThreeLayerConvNetOptions) {
+    const fn = 'ThreeLayerConvNet';
+    const o = takeOptions(fn, 'options', options, DEFAULTS);
+    if (!Array.isArray(o.inputDim) || o.inputDim.length !== 3) fail(`${fn}: inputDim must be [C, H, W], got ${JSON.stringify(o.inputDim)}`);
+    const [C, H, W] = o.inputDim.map((d, i) => positiveInt(fn, `inputDim[${i}]`, d));
+    this.inputDim = [C, H, W];
+    this.numFilters = positiveInt(fn, 'numFilters', o.numFilters);
+    this.filterSize = positiveInt(fn, 'filterSize', o.filterSize);
+    this.hiddenDim = positiveInt(fn, 'hiddenDim', o.hiddenDim);
+    this.numClasses = positiveInt(fn, 'numClasses', o.numClasses);
+    this.weightScale = nonNegative(fn, 'weightScale', o.weightScale);
+    this.reg = nonNegative(fn, 'reg', o.reg);
+    const g = this.geometry(1);
+    if (g.conv.H2 < 2 || g.conv.W2 < 2) fail(`${fn}: a ${g.conv.HH}x${g.conv.WW} filter leaves ${g.conv.H2}x${g.conv.W2} maps from ${H}x${W} images, too small for the 2x2 pool`);
+    const gen = new Generator(seedOf(fn, o.seed));
+    const s = this.weightScale;
+    const activations: Activations = { capacity: 0, blocks: new Blocks() } as Activations;
+    acts.set(this, activations);
+    const p = new ParamSet(fn, this, [activations.blocks]);
+    trainSteps.set(this, (x, labels) => this.trainStep(x, labels));
+    p.add('W1', [this.numFilters, C, this.filterSize, this.filterSize], () => s * gen.normal());
+    p.add('b1', [this.numFilters], () => 0);
+    p.add('W2', [g.pooled, this.hiddenDim], () => s * gen.normal());
+    p.add('b2', [this.hiddenDim], () => 0);
+    p.add('W3', [this.hiddenDim, this.numClasses], () => s * gen.normal());
+    p.add('b3', [this.numClasses], () => 0);
+  }
+
+  /** The conv (stride 1, pad ⌊(filterSize−1)/2⌋) and 2x2 pool geometry for N images. */
+  private geometry(N: number): { conv: ConvGeometry; pool: PoolGeometry; pooled: number } {
+    const [C, H, W] = this.inputDim;
+    const F = this.numFilters, K = this.filterSize;
+    const P = Math.floor((K - 1) / 2);
+    const H2 = H + 2 * P - K + 1, W2 = W + 2 * P - K + 1;
+    const conv: ConvGeometry = { N, C, H, W, F, HH: K, WW: K, SH: 1, SW: 1, PH: P, PW: P, H2, W2 };
+    const pool: PoolGeometry = { N, C: F, H: H2, W: W2, HH: 2, WW: 2, SH: 2, SW: 2, H2: Math.floor(H2 / 2), W2: Math.floor(W2 / 2) };
+    return { conv, pool, pooled: F * pool.H2 * pool.W2 };
+  }
+
+  /** The activation buffers for a batch of N, made once for the largest N seen. */
+  private activations(N: number): Activations {
+    const a = acts.get(this)!;
+    if (N > a.capacity) {
+      a.blocks.free();
+      const g = this.geometry(N);
+      const fn = 'ThreeLayerConvNet.loss';
+      const nx = N * this.inputDim[0] * this.inputDim[1] * this.inputDim[2];
+      const n1 = N * this.numFilters * g.conv.H2 * g.conv.W2;
+      const np = N * g.pooled;
+      const nh = N * this.hiddenDim;
+      const ns = N * this.numClasses;
+      const f = (n: number): number => a.blocks.alloc(fn, n * F64);
+      Object.assign(a, {
+        capacity: N, x: f(nx), h1: f(n1), p1: f(np), argmax: a.blocks.alloc(fn, np), h2: f(nh), s: f(ns),
+        y: a.blocks.alloc(fn, N * 4), ds: f(ns), dh2: f(nh), dp1: f(np), dh1: f(n1), cols: f(colsLength(g.conv)),
+        work: a.blocks.alloc(fn, kernels().gemm_workspace_bytes()),
+        convGeom: a.blocks.alloc(fn, CONV_GEOMETRY_BYTES), poolGeom: a.blocks.alloc(fn, POOL_GEOMETRY_BYTES),
+      });
+    }
+    return a;
+  }
+
+  /** Copies of W1, b1, W2, b2, W3, b3. */
+  get params(): Record<string, Tensor> {
+    return storeOf(this).copies();
+  }
+
+  /** Copies in any of the parameters; names and shapes are checked first. */
+  setParams(params: Partial<Record<string, Tensor>>): void {
+    storeOf(this).set('ThreeLayerConvNet.setParams', params);
+  }
+
+  /** Gives back the WebAssembly memory the model holds (also done when it is collected); it cannot be used afterwards. */
+  dispose(): void {
+    disposeModel(this, [acts.get(this)!.blocks]);
+  }
+
+  /** Scores (N, numClasses) for X (N, C, H, W). */
+  loss(X: Tensor): Tensor;
+  /** The softmax loss with the L2 term, and the gradient of every parameter. */
+  loss(X: Tensor, y: Labels): { loss: number; grads: ThreeLayerConvNetGrads };
+  loss(X: Tensor, y?: Labels): Tensor | { loss: number; grads: ThreeLayerConvNetGrads } {
+    const fn = 'ThreeLayerConvNet.loss';
+    const x = checkBatch(fn, X, this.inputDim);
+    if (y === undefined) return this.scores(x);
+    const loss = this.trainStep(x, checkModelLabels(fn, y, x.shape[0], this.numClasses));
+    return { loss, grads: storeOf(this).gradCopies() as ThreeLayerConvNetGrads };
+  }
+
+  /** The forward pass on resident buffers up to the scores; returns the activations. */
+  private forward(x: Tensor): { a: Activations; N: number } {
+    const N = x.shape[0];
+    const a = this.activations(N);
+    const p = storeOf(this);
+    const k = kernels();
+    const g = this.geometry(N);
+    putConvGeometry(a.convGeom, g.conv);
+    putPoolGeometry(a.poolGeom, g.pool);
+    put(a.x, x.data);
+    const n1 = N * this.numFilters * g.conv.H2 * g.conv.W2;
+    k.conv_forward(a.x, p.get('W1').ptr, p.get('b1').ptr, a.h1, a.work, a.convGeom);
+    k.relu_forward(a.h1, a.h1, n1);
+    k.maxpool_forward(a.h1, a.p1, a.argmax, a.poolGeom, 0);
+    const D = g.pooled, Hd = this.hiddenDim, C = this.numClasses;
+    k.fill_rows(p.get('b2').ptr, a.h2, N, Hd);
+    k.gemm(0, 0, N, Hd, D, a.p1, D, p.get('W2').ptr, Hd, a.h2, Hd, 1, a.work);
+    k.relu_forward(a.h2, a.h2, N * Hd);
+    k.fill_rows(p.get('b3').ptr, a.s, N, C);
+    k.gemm(0, 0, N, C, Hd, a.h2, Hd, p.get('W3').ptr, C, a.s, C, 1, a.work);
+    return { a, N };
+  }
+
+  private scores(x: Tensor): Tensor {
+    const { a, N } = this.forward(x);
+    return make(take(a.s, N * this.numClasses), [N, this.numClasses]);
+  }
+
+  /**
+   * One forward and backward on resident buffers: the batch goes in, the loss comes out, and
+   * the gradients are left in the model's gradient blocks (for the solver's update rules).
+   * The conv's backward skips dx: nothing is below the first layer.
+   */
+  private trainStep(x: Tensor, labels: Int32Array): number {
+    const { a, N } = this.forward(x);
+    const p = storeOf(this);
+    const k = kernels();
+    const g = this.geometry(N);
+    const D = g.pooled, Hd = this.hiddenDim, C = this.numClasses;
+    i32(a.y, N).set(labels);
+    const data = k.softmax_loss(a.s, a.y, a.ds, N, C);
+    // affine 3: dW3 = h2ᵀ·ds, db3 = Σ_n ds, dh2 = ds·W3ᵀ; then relu 2 in place.
+    k.gemm(1, 0, Hd, C, N, a.h2, Hd, a.ds, C, p.get('W3').grad, C, 0, a.work);
+    k.sum_rows(a.ds, p.get('b3').grad, N, C);
+    k.gemm(0, 1, N, Hd, C, a.ds, C, p.get('W3').ptr, C, a.dh2, Hd, 0, a.work);
+    k.relu_backward(a.dh2, a.h2, a.dh2, N * Hd);
+    // affine 2: dW2 = p1ᵀ·dh2, db2 = Σ_n dh2, dp1 = dh2·W2ᵀ.
+    k.gemm(1, 0, D, Hd, N, a.p1, D, a.dh2, Hd, p.get('W2').grad, Hd, 0, a.work);
+    k.sum_rows(a.dh2, p.get('b2').grad, N, Hd);
+    k.gemm(0, 1, N, D, Hd, a.dh2, Hd, p.get('W2').ptr, Hd, a.dp1, D, 0, a.work);
+    // pool, relu 1 (in place), then the conv's dw and db only.
+    const n1 = N * this.numFilters * g.conv.H2 * g.conv.W2;
+    k.maxpool_backward(a.dp1, a.argmax, a.dh1, a.poolGeom, 0);
+    k.relu_backward(a.dh1, a.h1, a.dh1, n1);
+    k.conv_backward(a.dh1, a.x, 0, 0, p.get('W1').grad, p.get('b1').grad, a.cols, 0, a.work, a.convGeom);
+    return data + p.l2(['W1', 'W2', 'W3'], this.reg, true);
+  }
+
+  /** A JSON-safe object that ThreeLayerConvNet.fromJSON turns back into the same model, every float64 exact. */
+  toJSON(): ThreeLayerConvNetJSON {
+    return {
+      type: 'ThreeLayerConvNet',
+      options: {
+        inputDim: [...this.inputDim], numFilters: this.numFilters, filterSize: this.filterSize,
+        hiddenDim: this.hiddenDim, numClasses: this.numClasses, weightScale: this.weightScale, reg: this.reg,
+      },
+      params: storeOf(this).toJSON(),
+    };
+  }
+
+  static fromJSON(json: unknown): ThreeLayerConvNet {
+    const fn = 'ThreeLayerConvNet.fromJSON';
+    const j = json as ThreeLayerConvNetJSON;
+    if (j === null || typeof j !== 'object' || j.type !== 'ThreeLayerConvNet') fail(`${fn}: json must be what ThreeLayerConvNet.toJSON() returns (type "ThreeLayerConvNet")`);
+    const model = new ThreeLayerConvNet({ ...j.options, weightScale: 0, seed: 0 });
+    (model as { weightScale: number }).weightScale = j.options.weightScale;
+    storeOf(model).fromJSON(fn, j.params);
+    return model;
+  }
+}
+
+export interface ThreeLayerConvNetJSON {
+  type: 'ThreeLayerConvNet';
+  options: Required<Omit<ThreeLayerConvNetOptions, 'seed'>>;
+  params: ReturnType<ParamSet['toJSON']>;
+}
