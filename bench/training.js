@@ -25,13 +25,12 @@ import { traceKernels, timeKernelsAlone, byKernel } from './kernel-trace.js';
 import { prepareConvcore, slice, mean } from './peers/convcore-train.js';
 import { convnetjsTrainPeer } from './peers/convnetjs-train.js';
 import { tfjsTrainPeer } from './peers/tfjs-train.js';
+import { trainingReport, checkTraining } from './training-report.js';
 
 /** The network and batch of the section (DESIGN.md, "Training: models and the solver"). */
 export const TRAINING = { inputDim: [1, 28, 28], numFilters: 32, filterSize: 7, hiddenDim: 100, numClasses: 10, batchSize: 50 };
 const LEARNING_RATE = 1e-3;
 const SEED = 0;
-
-export const TRAINING_TARGETS = { convnetjs: 15, 'tfjs-cpu': 5, stepOverKernels: 1.25 };
 
 /**
  * checkBatches: fixed batches of the loss check. checkSteps: training steps of the check.
@@ -86,9 +85,11 @@ function checkScores(name, actual, expected, tolerance) {
 }
 
 /**
- * Runs the section; resolves to { spec, learningRate, quick, peers, kernels, seconds }:
- * peers maps a name to { ms, images, imagesPerSec, samples, check, scoresError?, scaledFrom?, speedup? },
- * kernels is { stepMs, sumMs, overheadMs, ratio, calls, byKernel }.
+ * Runs the section; resolves to raw times, from which training-report.js derives the rest:
+ * { spec, learningRate, quick, peers, peerInfo, kernels, seconds }, where peers maps a name to
+ * { ms (per step of spec.batchSize images), samples (ms per step of the batch run), check:
+ * { before, after, steps }, scoresError?, scaledFrom? } and kernels is { sumMs, calls,
+ * stepsPerSample, byKernel: [{ name, calls, ms }] }.
  */
 export async function runTraining({ quick = false, log = () => {} } = {}) {
   const started = performance.now();
@@ -138,25 +139,17 @@ export async function runTraining({ quick = false, log = () => {} } = {}) {
     }
 
     for (const [name, r] of Object.entries(peers)) {
-      const ms = median(r.samples);
       const n = name === 'convcore' ? N : imagesOf(name);
-      Object.assign(r, { ms: (ms * N) / n, images: N, imagesPerSec: (n * 1e3) / ms });
+      r.ms = (median(r.samples) * N) / n;
       if (n !== N) r.scaledFrom = n;
     }
-    for (const { peer } of slow) peers[peer.name].speedup = peers.convcore.imagesPerSec / peers[peer.name].imagesPerSec;
-    const stepMsMedian = peers.convcore.ms;
-    const sumMs = median(sums);
-    const kernelTimes = perCall.map(median);
     return {
       spec: TRAINING,
       learningRate: LEARNING_RATE,
       quick,
       peers,
       peerInfo: Object.fromEntries(SLOW_PEERS.map((p) => [p.name, p.describe])),
-      kernels: {
-        stepMs: stepMsMedian, sumMs, overheadMs: stepMsMedian - sumMs, ratio: stepMsMedian / sumMs,
-        calls: calls.length, stepsPerSample: reps, byKernel: byKernel(calls, kernelTimes),
-      },
+      kernels: { sumMs: median(sums), calls: calls.length, stepsPerSample: reps, byKernel: byKernel(calls, perCall.map(median)) },
       seconds: (performance.now() - started) / 1e3,
     };
   } finally {
@@ -165,89 +158,14 @@ export async function runTraining({ quick = false, log = () => {} } = {}) {
   }
 }
 
-const fmtMs = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const fmtRate = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const fmtTimes = (v) => `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}×`;
-
-/** The section's target lines, each { what, target, values, worst, met, text }, from the printed figures. */
-export function trainingTargets(result) {
-  const lines = [];
-  for (const name of ['convnetjs', 'tfjs-cpu']) {
-    const t = TRAINING_TARGETS[name];
-    const v = result.peers[name]?.speedup;
-    const met = v !== undefined && v >= t;
-    lines.push({
-      what: `training step, images/s over ${name}`, target: `>= ${t}×`, values: { [name]: v }, worst: v, met,
-      text: `- training step, images/s over ${name} (target >= ${t}×): ${v === undefined ? 'not measured' : fmtTimes(v)} — **${met ? 'met' : 'not met'}**`,
-    });
-  }
-  const k = result.kernels;
-  const t = TRAINING_TARGETS.stepOverKernels;
-  const met = k.ratio <= t;
-  lines.push({
-    what: 'training step over the sum of its kernels alone', target: `<= ${t}×`, values: { convcore: k.ratio }, worst: k.ratio, met,
-    text: `- convcore training step over the sum of its kernels alone (target <= ${t}×): ${fmtMs(k.stepMs)} ms / ${fmtMs(k.sumMs)} ms = ${k.ratio.toFixed(2)}× — **${met ? 'met' : 'not met'}**`,
-  });
-  return lines;
-}
-
-/** The section as Markdown lines: the table, the step against its kernels, notes and targets. */
-export function trainingMarkdown(result, { targets = true } = {}) {
-  const { peers, kernels: k, spec } = result;
-  const out = [
-    '## Training',
-    '',
-    `ThreeLayerConvNet on the digits: input (1,28,28), conv ${spec.numFilters} filters ${spec.filterSize}x${spec.filterSize} ` +
-      `(pad ${(spec.filterSize - 1) / 2}, stride 1), relu, 2x2 max pool stride 2, affine ${spec.hiddenDim}, relu, affine ${spec.numClasses}, softmax loss; ` +
-      `batch ${spec.batchSize}, Adam with learning rate ${result.learningRate}. A step is forward, backward and update on one batch.`,
-    '',
-    '| peer | ms per step | images/s | convcore × | loss before → after check steps |',
-    '|---|--:|--:|--:|---|',
-  ];
-  for (const name of ['convcore', 'convnetjs', 'tfjs-cpu']) {
-    const r = peers[name];
-    const mark = r.scaledFrom ? '~' : '';
-    const c = r.check;
-    out.push(`| ${name} | ${mark}${fmtMs(r.ms)} | ${mark}${fmtRate(r.imagesPerSec)} | ${r.speedup ? fmtTimes(r.speedup) : ''} | ` +
-      `${c.before.toFixed(6)} → ${c.after.toFixed(6)} (${c.steps} steps) |`);
-  }
-  out.push(
-    '',
-    '| convcore step ms | Σ kernels alone ms | overhead ms | step / Σ kernels |',
-    '|--:|--:|--:|--:|',
-    `| ${fmtMs(k.stepMs)} | ${fmtMs(k.sumMs)} | ${fmtMs(k.overheadMs)} | ${k.ratio.toFixed(2)}× |`,
-    '',
-    `The ${k.calls} kernel calls of a step, each timed alone: ` +
-      k.byKernel.map((g) => `${g.name}${g.calls > 1 ? ` ×${g.calls}` : ''} ${fmtMs(g.ms)}`).join(', ') + ' (ms).',
-    '',
-    'Notes:',
-    '',
-    '- convcore: solver.step() of its public API (the minibatch drawn and gathered, copied into the model\'s WebAssembly buffers, ' +
-      'forward, backward, the loss read out, Adam in place), timed as blocks of ' +
-      `${k.stepsPerSample} steps. Σ kernels: the kernel calls of one step, recorded as the library made them and each replayed alone ` +
-      'on the same buffers (repeated for a few ms); the overhead is the rest of the step.',
-    `- convnetjs: ${result.peerInfo.convnetjs}; 50 calls of its train per step.`,
-    `- tfjs-cpu: ${result.peerInfo['tfjs-cpu']}; the loss of each step read back.`,
-    '- Every peer starts from convcore\'s initial weights: its scores on a batch were checked against convcore\'s ' +
-      '(max-norm relative error <= 1e-9 for float64, <= 1e-4 for float32), and its mean loss on fixed batches was lower after ' +
-      'the check steps than before, before it was timed.',
-    `- Figures: medians over ${peers.convcore.samples.length} rounds (convnetjs ${peers.convnetjs.samples.length} steps, ` +
-      `tfjs-cpu ${peers['tfjs-cpu'].samples.length}); the ratios are those of the medians.`,
-  );
-  const scaled = Object.entries(peers).filter(([, r]) => r.scaledFrom);
-  if (scaled.length) {
-    out.push(`- ~ (--quick) ${scaled.map(([name, r]) => `${name} trains on batches of ${r.scaledFrom} images`).join(', ')}; ` +
-      `the time is scaled to ${spec.batchSize}, with one update per small batch (an overestimate).`);
-  }
-  if (targets) out.push('', ...trainingTargets(result).map((t) => t.text));
-  return out;
-}
-
 async function main() {
   const quick = process.argv.includes('--quick');
   const log = (line) => process.stderr.write(`${line}\n`);
   const result = await runTraining({ quick, log });
-  process.stdout.write(`${trainingMarkdown(result).join('\n')}\n`);
+  const { md } = trainingReport(result);
+  const problems = checkTraining(md);
+  if (problems.length) throw new Error(`training: the section contradicts itself:\n${problems.join('\n')}`);
+  process.stdout.write(`${md}\n`);
   log(`training: ${result.seconds.toFixed(0)} s`);
 }
 
