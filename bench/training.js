@@ -119,6 +119,10 @@ export async function runTraining({ quick = false, log = () => {} } = {}) {
     log(`  training convcore: loss ${check.before.toFixed(6)} -> ${check.after.toFixed(6)} after ${check.steps} steps`);
 
     const { calls } = traceKernels(() => cc.step());
+    const traced = new Set(calls.map((c) => c.name));
+    for (const name of ['conv_forward', 'conv_backward', 'gemm', 'adam_step']) {
+      if (!traced.has(name)) throw new Error(`training: the trace of a convcore step has no ${name} call; it saw ${[...traced].join(', ') || 'none'}`);
+    }
     const reps = Math.max(2, Math.ceil(s.blockMs / median(stepMs.slice(1))));
     const sums = [];
     const perCall = calls.map(() => []);
