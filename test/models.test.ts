@@ -379,3 +379,25 @@ function affineRef(x: Tensor, w: Tensor, b: Tensor): Float64Array {
   }
   return out;
 }
+
+describe('memory', () => {
+  it('stays flat over 1000 training steps of a model, and dispose() gives its blocks back', async () => {
+    const { memoryStats } = await import('../src/index.js');
+    const { data } = smallProblem(70);
+    const model = new ThreeLayerConvNet({ ...convOpts, seed: 2 });
+    const solver = new Solver(model, data, { updateRule: 'adam', batchSize: 10, numEpochs: 200, verbose: false, seed: 3 });
+    solver.train({ iterations: 10 });
+    solver.checkAccuracy(data.XVal, data.yVal);
+    const after10 = memoryStats();
+    solver.train({ iterations: 990 });
+    expect(solver.iteration).toBe(1000);
+    expect(memoryStats().bytes).toBe(after10.bytes);
+    expect(memoryStats().peak).toBe(after10.peak);
+    solver.dispose();
+    model.dispose();
+    // The blocks went back: a model of the same shape reuses them instead of growing the memory.
+    const again = new Solver(new ThreeLayerConvNet({ ...convOpts, seed: 2 }), data, { batchSize: 10, verbose: false, seed: 3 });
+    again.train({ iterations: 5 });
+    expect(memoryStats().peak).toBe(after10.peak);
+  });
+});
