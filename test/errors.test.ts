@@ -140,7 +140,7 @@ const cases: ErrorCase[] = [
   { what: 'poolParam missing', fn: 'maxPoolForward', arg: 'poolParam', says: /got undefined/, call: (a) => a.maxPoolForward(xp, bad(undefined)) },
   { what: 'dout not shaped like out', fn: 'maxPoolBackward', arg: 'dout', says: /shape \(2,3,3,3\).*got \(2,3,3,2\)/, call: (a) => a.maxPoolBackward(T([2, 3, 3, 2]), a.maxPoolForward(xp, pp).cache) },
   { what: 'the cache of avg pool', fn: 'maxPoolBackward', arg: 'cache', says: /returned by maxPoolForward/, call: (a) => a.maxPoolBackward(T([2, 3, 3, 3]), a.avgPoolForward(xp, pp).cache) },
-  { what: 'a forged cache', fn: 'maxPoolBackward', arg: 'cache', says: /returned by maxPoolForward/, call: (a) => a.maxPoolBackward(T([2, 3, 3, 3]), { kind: 'maxPool', argmax: new Int32Array(54).fill(1e6), g: { N: 2, C: 3, H: 6, W: 6, PHt: 2, PWd: 2, SH: 2, SW: 2, H2: 3, W2: 3 } }) },
+  { what: 'a forged cache', fn: 'maxPoolBackward', arg: 'cache', says: /returned by maxPoolForward/, call: (a) => a.maxPoolBackward(T([2, 3, 3, 3]), { kind: 'maxPool', argmax: new Int32Array(54).fill(1e6), g: { N: 2, C: 3, H: 6, W: 6, HH: 2, WW: 2, SH: 2, SW: 2, H2: 3, W2: 3 } }) },
 
   // ---- avgPoolForward / avgPoolBackward
   { what: 'window does not fit', fn: 'avgPoolForward', arg: 'window', says: /^avgPoolForward: a 7x1 window with stride 7,1 does not fit an input of 6x6$/, call: (a) => a.avgPoolForward(xp, { poolHeight: 7, poolWidth: 1 }) },
@@ -271,7 +271,7 @@ describe('after the errors', () => {
   });
 
   it('a forged max-pool cache with out-of-range argmax never reaches the kernel', () => {
-    const forged = { kind: 'maxPool', argmax: new Int32Array(4).fill(2 ** 30), g: { N: 1, C: 1, H: 4, W: 4, PHt: 2, PWd: 2, SH: 2, SW: 2, H2: 2, W2: 2 } };
+    const forged = { kind: 'maxPool', argmax: new Int32Array(4).fill(2 ** 30), g: { N: 1, C: 1, H: 4, W: 4, HH: 2, WW: 2, SH: 2, SW: 2, H2: 2, W2: 2 } };
     expect(() => main.maxPoolBackward(main.tensor([1, 1, 1, 1], [1, 1, 2, 2]), forged as never)).toThrow(ConvcoreError);
   });
 
