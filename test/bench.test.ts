@@ -1,12 +1,17 @@
-// The benchmark must keep running: this runs `bench/run.js --quick` in a child
-// process and checks that it produced a complete, well-formed table. It asserts
-// nothing about speed.
+// The benchmark must keep running and must not contradict itself. One test runs
+// `bench/run.js --quick` in a child process and checks that it produced a complete,
+// well-formed table whose every derived number and target line follows from the numbers
+// printed (it asserts nothing about speed). The others check the report and its
+// consistency check on synthetic results, and that the check catches a changed cell.
 import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { report, BenchDoc, BenchRow } from '../bench/report.js';
+import { checkConsistency } from '../bench/consistency.js';
+import { makeRng } from './random.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -14,40 +19,47 @@ const SHAPES = ['cs231n', 'resnet', 'strided', 'deep'];
 const CONV_KINDS = ['convForward', 'convBackward', 'convBackwardDx'];
 const OTHER_KINDS = [
   'maxPoolForward', 'maxPoolBackward', 'batchnormForward', 'batchnormBackward',
-  'spatialBatchnormForward', 'spatialBatchnormBackward',
+  'spatialBatchnormForward', 'spatialBatchnormBackward', 'layernormForward', 'layernormBackward',
+  'spatialGroupnormForward', 'spatialGroupnormBackward', 'dropoutForward', 'dropoutBackward',
+  'sgd', 'sgdMomentum', 'rmsprop', 'adam',
 ];
 const PEERS = ['reference', 'convnetjs', 'tfjs-wasm'];
+const COLUMNS = '| op | shape | convcore ms | GFLOP/s | % peak | kernel ms | kernel GFLOP/s | kernel % peak | reference ms | × | convnetjs ms | × | tfjs-wasm ms | × |';
 
 /** Which peer has which op: anything else must have been measured. */
 function expectedNa(kind: string, peer: string): boolean {
-  if (kind === 'convBackwardDx') return peer !== 'tfjs-wasm';
-  if (kind === 'convBackward') return peer === 'tfjs-wasm';
-  if (kind.toLowerCase().includes('batchnorm')) return peer === 'convnetjs' || (peer === 'tfjs-wasm' && kind.endsWith('Backward'));
-  return false;
+  if (peer === 'reference') return false;
+  if (peer === 'convnetjs') return !['convForward', 'convBackward', 'maxPoolForward', 'maxPoolBackward'].includes(kind);
+  return !['convForward', 'convBackwardDx', 'maxPoolForward', 'maxPoolBackward', 'batchnormForward', 'spatialBatchnormForward'].includes(kind);
 }
-
-interface PeerResult { ms?: number; speedup?: number; na?: string; mismatch?: boolean }
-interface Row {
-  label: string; kind: string; shape: string; flops?: number;
-  convcore: { ms: number; gflops?: number; pctPeak?: number; reused?: boolean; kernel?: { ms: number; gflops?: number; pctPeak?: number } };
-  peers: Record<string, PeerResult>;
-}
+/** The ops bench/peers/kernel.js times alone. */
+const hasKernel = (kind: string): boolean => /^(convForward|convBackward|maxPool\w+|batchnorm\w+|spatialBatchnorm\w+)$/.test(kind);
 
 function run(outDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--expose-gc', 'bench/run.js', '--quick', '--out-dir', outDir],
-      { cwd: root, maxBuffer: 16 << 20, timeout: 240_000 },
+      { cwd: root, maxBuffer: 16 << 20, timeout: 280_000 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
     );
   });
 }
 
-const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+const positive = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
+const tableLines = (md: string): string[] => md.split('\n').filter((l) => l.startsWith('|'));
+
+/** md with the cell in `column` of the first row whose line contains `rowText` replaced by `cell`. */
+function withCell(md: string, rowText: string, column: number, cell: string): string {
+  const line = tableLines(md).find((l) => l.includes(rowText));
+  if (!line) throw new Error(`no row with ${rowText}`);
+  const cells = line.split('|');
+  cells[column + 1] = ` ${cell} `;
+  return md.replace(line, cells.join('|'));
+}
 
 describe('bench --quick', () => {
-  it('runs every row against every peer and writes a well-formed table', async () => {
+  it('runs every row against every peer and writes a table that agrees with itself', async () => {
     expect(existsSync(join(root, 'dist/index.js')), 'bench needs the package built: npm run build').toBe(true);
     const outDir = mkdtempSync(join(tmpdir(), 'convcore-bench-'));
     try {
@@ -60,42 +72,122 @@ describe('bench --quick', () => {
       expect(positive(doc.peak.gflops)).toBe(true);
       expect(doc.machine.node).toBe(process.versions.node);
 
-      const rows: Row[] = doc.rows;
+      const rows: BenchRow[] = doc.rows;
       const kinds = [...CONV_KINDS.flatMap((k) => SHAPES.map((s) => `${k} ${s}`)), ...OTHER_KINDS];
       expect(rows.map((r) => (r.kind.startsWith('conv') ? `${r.kind} ${r.shape.split(' ')[0]}` : r.kind))).toEqual(kinds);
       for (const r of rows) {
-        expect(positive(r.convcore.ms), `${r.label} ${r.shape}`).toBe(true);
-        // The kernels alone were measured (and checked) too.
-        expect(positive(r.convcore.kernel?.ms), `kernel, ${r.label} ${r.shape}`).toBe(true);
-        if (r.kind.startsWith('conv')) {
-          expect(positive(r.flops) && positive(r.convcore.gflops) && positive(r.convcore.pctPeak), r.label).toBe(true);
-          expect(positive(r.convcore.kernel?.gflops) && positive(r.convcore.kernel?.pctPeak), `kernel, ${r.label}`).toBe(true);
-        }
+        const where = `${r.label} ${r.shape}`;
+        expect(positive(r.convcore.ms), where).toBe(true);
+        // The kernels alone were measured (and checked) where bench/peers/kernel.js has them.
+        if (hasKernel(r.kind)) expect(positive(r.convcore.kernel?.ms), `kernel, ${where}`).toBe(true);
+        else expect(r.convcore.kernel?.na, `kernel, ${where}`).toMatch(/\w/);
+        if (r.kind.startsWith('conv')) expect(positive(r.flops), where).toBe(true);
         for (const peer of PEERS) {
           const p = r.peers[peer];
-          const where = `${peer}, ${r.label} ${r.shape}`;
-          expect(p?.mismatch, where).toBeFalsy();
-          if (expectedNa(r.kind, peer)) {
-            expect(p?.na, where).toMatch(/\w/);
-          } else {
-            expect(positive(p?.ms) && positive(p?.speedup), where).toBe(true);
-          }
+          expect(p?.mismatch, `${peer}, ${where}`).toBeFalsy();
+          if (expectedNa(r.kind, peer)) expect(p?.na, `${peer}, ${where}`).toMatch(/\w/);
+          else expect(positive(p?.ms), `${peer}, ${where}`).toBe(true);
         }
       }
 
-      // The Markdown table: a header, a rule and one line of 13 cells per row.
-      const lines = md.split('\n').filter((l) => l.startsWith('|'));
-      expect(lines[0]).toMatch(/^\| op \| shape \| convcore ms \| GFLOP\/s \| % peak \| kernel ms \| kernel % peak \| reference ms \| × \| convnetjs ms \| × \| tfjs-wasm ms \| × \|$/);
+      // The Markdown table: the header, a rule and one line of 14 cells per row.
+      const lines = tableLines(md);
+      expect(lines[0]).toBe(COLUMNS);
       expect(lines).toHaveLength(2 + rows.length);
-      for (const l of lines.slice(2)) expect(l.split('|').length - 2).toBe(13);
-      expect(md).toMatch(/GFLOP\/s/);
-
-      // The target lines, each marked met or not met.
+      for (const l of lines.slice(2)) expect(l.split('|').length - 2).toBe(14);
+      // Every derived number follows from the printed ones, and every target line from the table.
+      expect(checkConsistency(md)).toEqual([]);
       expect(doc.targets).toHaveLength(13);
       for (const t of doc.targets) expect(typeof t.met).toBe('boolean');
       expect(md.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(13);
+      // And the check reads this table: a changed × is caught.
+      expect(checkConsistency(withCell(md, 'conv fwd | resnet', 9, '99×')).join('\n')).toMatch(/conv fwd resnet.*reference ×/);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
   }, 300_000);
+});
+
+// ---------------------------------------------------------------- the report on synthetic results
+
+const PEAK = 24.13;
+
+/** Results as run.js collects them, with times drawn from `seed`: conv rows, memory-bound rows, a note, a scaled time, gaps. */
+function syntheticDoc(seed: number): BenchDoc {
+  const r = makeRng(seed);
+  const t = (lo: number, hi: number): number => lo * (hi / lo) ** r.next();
+  const conv = (label: string, kind: string, mult: number, shape: string, flops: number): BenchRow => ({
+    label, kind, family: 'conv', shapeName: shape.split(' ')[0], shape, flops: mult * flops,
+    convcore: { ms: t(5, 300), kernel: kind === 'convBackwardDx' ? { na: 'not timed alone' } : { ms: t(5, 300) } },
+    peers: {
+      reference: { ms: t(200, 9000), scaledFrom: 1 },
+      convnetjs: kind === 'convBackwardDx' ? { na: 'no dx-only op' } : { ms: t(200, 9000), scaledFrom: 1 },
+      'tfjs-wasm': kind === 'convBackward' ? { na: 'no dw kernel' } : { ms: t(5, 600) },
+    },
+  });
+  const other = (label: string, kind: string): BenchRow => ({
+    label, kind, family: 'norm', shape: 'x(50,32768)',
+    convcore: { ms: t(0.1, 30), kernel: r.chance(0.5) ? { ms: t(0.05, 5) } : { na: 'not timed alone' } },
+    peers: {
+      reference: { ms: t(0.5, 200) },
+      convnetjs: { na: 'no such layer' },
+      'tfjs-wasm': r.chance(0.5) ? { ms: t(0.2, 60), note: 'a note' } : { na: 'no such kernel' },
+    },
+  });
+  const shapes: [string, number][] = [
+    ['cs231n x(50,3,32,32) w(32,3,7,7) s1 p3', 2 * 50 * 32 * 32 * 32 * 3 * 49],
+    ['resnet x(8,64,56,56) w(64,64,3,3) s1 p1', 2 * 8 * 64 * 56 * 56 * 64 * 9],
+  ];
+  const rows = [
+    ...shapes.map(([s, f]) => conv('conv fwd', 'convForward', 1, s, f)),
+    ...shapes.map(([s, f]) => conv('conv bwd dx+dw+db', 'convBackward', 2, s, f)),
+    ...shapes.map(([s, f]) => conv('conv bwd dx only', 'convBackwardDx', 1, s, f)),
+    other('batchnorm fwd', 'batchnormForward'), other('batchnorm bwd', 'batchnormBackward'), other('adam step', 'adam'),
+  ];
+  return {
+    quick: false,
+    machine: { cpu: 'a CPU', cores: 2, os: 'an OS', node: '20', v8: '11', date: 'today' },
+    peak: { gflops: PEAK, start: PEAK, end: 23.2, runs: 15 },
+    sampling: { rule: 'some samples' },
+    peers: ['the peers'],
+    peerNames: ['reference', 'convnetjs', 'tfjs-wasm'],
+    rows,
+  };
+}
+
+describe('the report on synthetic results', () => {
+  it('on 200 synthetic runs, every derived cell and target line follows from the printed numbers', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const { md } = report(syntheticDoc(seed));
+      expect(checkConsistency(md), `seed ${seed}`).toEqual([]);
+    }
+  });
+
+  it('% of peak is the printed GFLOP/s over the printed peak, and × the ratio of the printed times', () => {
+    const { cells } = report(syntheticDoc(7));
+    for (const c of cells.filter((x) => x.op === 'conv fwd')) {
+      const gf = Number(c['GFLOP/s']);
+      expect(Math.abs(Number(c['% peak'].replace('%', '')) - (100 * gf) / Number(PEAK.toFixed(1)))).toBeLessThanOrEqual(0.5);
+      const x = Number(c['reference ms'].replace('~', '')) / Number(c['convcore ms']);
+      expect(Number(c['reference ×'].replace('×', ''))).toBeCloseTo(x, x >= 100 ? -0.3 : x >= 10 ? 1 : 2);
+    }
+  });
+
+  it('catches a changed cell or target line', () => {
+    const { md } = report(syntheticDoc(3));
+    const changed: [string, string][] = [
+      [withCell(md, 'conv fwd | cs231n', 3, '99.9'), 'GFLOP/s'],
+      [withCell(md, 'conv fwd | cs231n', 4, '1%'), '% peak'],
+      [withCell(md, 'conv bwd dx+dw+db | resnet', 7, '2%'), 'kernel % peak'],
+      [withCell(md, 'conv fwd | resnet', 9, '3.00×'), 'reference ×'],
+      [withCell(md, 'batchnorm fwd', 2, '1000'), 'reference ×'],
+      [md.replace(/\*\*[\d.]+ GFLOP\/s\*\*/, '**48.3 GFLOP/s**'), '% peak'],
+      [md.replace(/— \*\*met\*\*|— \*\*not met\*\*/, (m) => (m.includes('not') ? '— **met**' : '— **not met**')), 'target line'],
+      [md.replace(/(conv fwd, speedup over reference \(target >= 15×\): cs231n )[\d.]+×/, '$1999×'), 'target line 5'],
+    ];
+    for (const [text, says] of changed) {
+      expect(text, says).not.toBe(md);
+      expect(checkConsistency(text).join('\n'), says).toContain(says);
+    }
+  });
 });

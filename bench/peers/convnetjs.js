@@ -8,7 +8,7 @@
 // one layer looping over the batch sums dw and db over the batch as ours does.
 //
 // The layout changes happen outside the timing: we time convnetjs on data already
-// in its own layout. convnetjs has no batch normalization layer.
+// in its own layout. convnetjs has no batch, layer or group normalization layer.
 
 import convnetjs from 'convnetjs';
 import { permute } from '../data.js';
@@ -121,6 +121,14 @@ function preparePool(kind, p) {
   };
 }
 
+/** Why convnetjs has no counterpart of `kind`. */
+function missing(kind) {
+  if (/atchnorm/.test(kind)) return 'no batchnorm layer';
+  if (/layernorm|Groupnorm/.test(kind)) return 'no layer or group normalization layer';
+  if (kind.startsWith('dropout')) return 'its dropout layer draws its own mask, which cannot be seeded to match';
+  return 'its Trainer steps the weights of its own layers, not a given array';
+}
+
 export const convnetjsPeer = {
   name: 'convnetjs',
   slow: true,
@@ -136,7 +144,7 @@ export const convnetjsPeer = {
       case 'maxPoolBackward':
         return preparePool(kind, p);
       default:
-        return { na: 'no batchnorm layer' };
+        return { na: missing(kind) };
     }
   },
 };

@@ -1,0 +1,81 @@
+// Reads a benchmark document (bench/results.md, as printed) back and checks that it cannot
+// contradict itself: every derived column of every row is recomputed from the numbers
+// printed in that row and in the header, and every target line from the printed table.
+// A number agrees when it is within half a unit of its last printed digit of what the
+// printed inputs give. Returns the disagreements, one line each (none: consistent).
+
+import { columns, value, halfUnit, derive, acceptance } from './report.js';
+import { CONV_ROWS, parseConvShape, convFlops } from './cases.js';
+
+/** The header's peak and the table as cells, keyed as report.js keys them. */
+export function parse(md) {
+  const peak = /\*\*(\d+(?:\.\d+)?) GFLOP\/s\*\*/.exec(md)?.[1];
+  const lines = md.split('\n').filter((l) => l.startsWith('|'));
+  const split = (l) => l.slice(1, -1).split('|').map((c) => c.trim());
+  const head = lines.length ? split(lines[0]) : [];
+  // A × column belongs to the peer whose ms column comes right before it.
+  const keys = head.map((h, i) => (h === '×' ? `${head[i - 1].replace(/ ms$/, '')} ×` : h));
+  const cells = lines.slice(2).map((l) => Object.fromEntries(split(l).map((c, i) => [keys[i], c])));
+  const peerNames = keys.filter((k) => k.endsWith(' ms') && !['convcore ms', 'kernel ms'].includes(k)).map((k) => k.replace(/ ms$/, ''));
+  const section = md.indexOf('\n## Targets');
+  const targets = section < 0 ? [] : md.slice(section).split('\n').filter((l) => l.startsWith('- '));
+  return { peak, keys, cells, peerNames, targets };
+}
+
+/** The FLOPs of a table row: a conv op on the shape its cell names, or undefined. */
+function flopsOf(c) {
+  const op = CONV_ROWS.find((r) => r.label === c.op);
+  const s = parseConvShape(c.shape ?? '');
+  return op && s ? op.mult * convFlops(s) : undefined;
+}
+
+export function checkConsistency(md) {
+  const problems = [];
+  const { peak, keys, cells, peerNames, targets } = parse(md);
+  if (peak === undefined) problems.push('the header gives no peak (**X GFLOP/s**)');
+  const want = columns(peerNames);
+  if (keys.join('|') !== want.join('|')) problems.push(`the columns are ${keys.join(', ')}; expected ${want.join(', ')}`);
+  if (cells.length === 0) problems.push('the table has no rows');
+
+  /** The printed cell must be the derived number, to half a unit of its last digit. */
+  const agree = (c, col, derived, what) => {
+    const shown = value(c[col]);
+    if (shown === undefined || !Number.isFinite(derived)) {
+      problems.push(`${c.op} ${c.shape}: ${col} is "${c[col]}", but ${what} gives ${derived}`);
+    } else if (Math.abs(shown - derived) > halfUnit(c[col]) + 1e-9 * Math.abs(derived)) {
+      problems.push(`${c.op} ${c.shape}: ${col} is ${c[col]}, but ${what} gives ${derived}`);
+    }
+  };
+
+  for (const c of cells) {
+    const flops = flopsOf(c);
+    if (flops === undefined) {
+      for (const col of ['GFLOP/s', '% peak', 'kernel GFLOP/s', 'kernel % peak']) {
+        if (c[col]) problems.push(`${c.op} ${c.shape}: ${col} is "${c[col]}" on a row with no FLOP count`);
+      }
+    } else {
+      agree(c, 'GFLOP/s', derive.gflops(flops, c['convcore ms']), `FLOPs / convcore ms (${flops} / ${c['convcore ms']})`);
+      agree(c, '% peak', derive.pct(c['GFLOP/s'], peak), `GFLOP/s / peak (${c['GFLOP/s']} / ${peak})`);
+      if (c['kernel ms']) {
+        agree(c, 'kernel GFLOP/s', derive.gflops(flops, c['kernel ms']), `FLOPs / kernel ms (${flops} / ${c['kernel ms']})`);
+        agree(c, 'kernel % peak', derive.pct(c['kernel GFLOP/s'], peak), `kernel GFLOP/s / peak (${c['kernel GFLOP/s']} / ${peak})`);
+      } else if (c['kernel GFLOP/s'] || c['kernel % peak']) {
+        problems.push(`${c.op} ${c.shape}: kernel figures with no kernel ms`);
+      }
+    }
+    for (const n of peerNames) {
+      if (value(c[`${n} ms`]) === undefined) {
+        if (c[`${n} ×`]) problems.push(`${c.op} ${c.shape}: ${n} × is "${c[`${n} ×`]}" with no ${n} ms`);
+        continue;
+      }
+      agree(c, `${n} ×`, derive.times(c[`${n} ms`], c['convcore ms']), `${n} ms / convcore ms (${c[`${n} ms`]} / ${c['convcore ms']})`);
+    }
+  }
+
+  const recomputed = acceptance(cells).map((t) => t.text);
+  if (targets.length !== recomputed.length) problems.push(`${targets.length} target lines; the table gives ${recomputed.length}`);
+  recomputed.forEach((line, i) => {
+    if (targets[i] !== line) problems.push(`target line ${i + 1} reads\n  ${targets[i]}\nbut the table gives\n  ${line}`);
+  });
+  return problems;
+}

@@ -1,0 +1,37 @@
+// Types of bench/report.js, for the tests that read its output.
+
+export interface Timing { ms: number; samples?: number; scaledFrom?: number; note?: string }
+export interface Missing { na: string; mismatch?: boolean }
+
+export interface BenchRow {
+  label: string;
+  kind: string;
+  family: string;
+  shapeName?: string;
+  shape: string;
+  flops?: number;
+  convcore: Timing & { kernel: Partial<Timing & Missing> };
+  peers: Record<string, Partial<Timing & Missing>>;
+}
+
+export interface BenchDoc {
+  quick: boolean;
+  quickImages?: number;
+  machine: { cpu: string; cores: number; os: string; node: string; v8: string; date: string };
+  peak: { gflops: number; start: number; end: number; runs: number };
+  sampling: { rule: string };
+  peers: string[];
+  peerNames: string[];
+  rows: BenchRow[];
+}
+
+/** A table row: each column's name mapped to the text it shows. */
+export type Cells = Record<string, string>;
+export interface Target { what: string; target: string; values: Record<string, number>; met: boolean; text: string }
+
+export function columns(peerNames: string[]): string[];
+export function value(cell: string | undefined): number | undefined;
+export function halfUnit(cell: string | undefined): number;
+export function tableRows(doc: BenchDoc, notes?: string[]): Cells[];
+export function acceptance(cells: Cells[]): Target[];
+export function report(doc: BenchDoc): { md: string; cells: Cells[]; targets: Target[] };
