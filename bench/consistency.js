@@ -3,9 +3,12 @@
 // printed in that row and in the header, and every target line from the printed table.
 // A number agrees when it is within half a unit of its last printed digit of what the
 // printed inputs give. Returns the disagreements, one line each (none: consistent).
+// The training section at the end of a document has its own tables and targets, and its
+// own check (training-report.js).
 
 import { columns, value, halfUnit, derive, acceptance } from './report.js';
 import { CONV_ROWS, parseConvShape, convFlops } from './cases.js';
+import { SECTION as TRAINING, checkTraining } from './training-report.js';
 
 /** The header's peak and the table as cells, keyed as report.js keys them. */
 export function parse(md) {
@@ -30,6 +33,8 @@ function flopsOf(c) {
 }
 
 export function checkConsistency(md) {
+  const training = md.indexOf(`\n${TRAINING}\n`);
+  if (training >= 0) return [...checkConsistency(md.slice(0, training + 1)), ...checkTraining(md.slice(training + 1))];
   const problems = [];
   const { peak, keys, cells, peerNames, targets } = parse(md);
   if (peak === undefined) problems.push('the header gives no peak (**X GFLOP/s**)');

@@ -7,7 +7,8 @@
 // not committed). Every peer's outputs are checked against the reference loops
 // before it is timed, so that no row compares different work. Every column of a row
 // derives from the times printed in it (report.js), and the run fails if the document
-// contradicts itself anywhere (consistency.js).
+// contradicts itself anywhere (consistency.js). A last section times whole training steps
+// of a small convnet on the digits (training.js, training-report.js).
 //
 // --quick: few samples, and the plain-JS peers are timed on the first image of each
 // conv batch, scaled by N (marked ~ in the table). Under a minute.
@@ -29,6 +30,8 @@ import { convnetjsPeer } from './peers/convnetjs.js';
 import { tfjsPeer, initTfjs } from './peers/tfjs.js';
 import { report } from './report.js';
 import { checkConsistency } from './consistency.js';
+import { runTraining } from './training.js';
+import { trainingReport } from './training-report.js';
 
 function parseArgs(argv) {
   const opts = { quick: false, outDir: null, only: null };
@@ -122,6 +125,8 @@ async function main() {
   const peakEnd = await measurePeak(peakOpts);
   // The higher of the two medians: a disturbed measurement can only lower the peak.
   const peak = { gflops: Math.max(peakStart.gflops, peakEnd.gflops), start: peakStart.gflops, end: peakEnd.gflops, runs: peakOpts.runs };
+  // Whole training steps, after the op rows (it switches tfjs to its cpu backend and back); not with --only.
+  const training = opts.only ? undefined : await runTraining({ quick: opts.quick, log });
 
   const doc = {
     quick: opts.quick,
@@ -139,11 +144,14 @@ async function main() {
     rows,
     seconds: (performance.now() - started) / 1e3,
   };
-  const { md, cells, targets } = report(doc);
+  const { md: opsMd, cells, targets } = report(doc);
+  const section = training && trainingReport(training);
+  const md = section ? `${opsMd}\n${section.md}` : opsMd;
   const problems = checkConsistency(md);
   if (problems.length) throw new Error(`bench: the table contradicts itself:\n${problems.join('\n')}`);
   process.stdout.write(`${md}\n`);
   const json = { ...doc, table: cells, targets: targets.map(({ text, ...t }) => t) };
+  if (section) json.training = { ...training, table: section.cells, targets: section.targets.map(({ text, ...t }) => t) };
   if (!opts.only || opts.outDir) write(opts.outDir ?? fileURLToPath(new URL('.', import.meta.url)), opts.quick, md, json);
   if (!opts.quick && !opts.only && !opts.outDir) updateReadme(md);
   log(`bench: ${doc.seconds.toFixed(0)} s`);

@@ -4,10 +4,12 @@
 //   images/s = images per step / (ms per step / 1000),  × = the peer's ms / convcore's ms,
 //   overhead = step ms − Σ kernels ms,  step / Σ kernels = step ms / Σ kernels ms,
 // and each target line takes its values from those cells. checkTraining() reads a section
-// back and checks all of it.
+// back and checks all of it. Times and × are formatted as in the op table (report.js).
+
+import { fmt, value, halfUnit } from './report.js';
 
 export const SECTION = '## Training';
-const TARGETS_HEADING = '### Training targets';
+const TARGETS_HEADING = 'Training targets:';
 
 export const PEER_COLUMNS = ['peer', 'ms per step', 'images/s', '×'];
 export const STEP_COLUMNS = ['convcore step ms', 'Σ kernels alone ms', 'overhead ms', 'step / Σ kernels'];
@@ -19,24 +21,7 @@ const TARGETS = [
   { what: 'convcore training step over the sum of its kernels timed alone', row: 'step', col: 'step / Σ kernels', op: '<=', target: 1.25 },
 ];
 
-// The formats of the op table (report.js).
-const fmt = {
-  ms: (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3)),
-  rate: (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)),
-  times: (v) => `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)}×`,
-};
-
-/** The number a cell shows ('~821' → 821, '2.5×' → 2.5), or undefined. */
-const value = (cell) => {
-  const m = /^~?(-?\d+(?:\.\d+)?)/.exec((cell ?? '').trim());
-  return m ? Number(m[1]) : undefined;
-};
-
-/** Half a unit of the last digit a cell shows. */
-const halfUnit = (cell) => {
-  const m = /^~?-?\d+(?:\.(\d+))?/.exec((cell ?? '').trim());
-  return m ? 0.5 * 10 ** -(m[1]?.length ?? 0) : 0;
-};
+const rate = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 /** The derived numbers, from printed cells: the same functions make the section and check it. */
 export const derive = {
@@ -52,7 +37,7 @@ export function trainingCells(result) {
   const peers = ['convcore', 'convnetjs', 'tfjs-cpu'].map((name) => {
     const r = result.peers[name];
     const c = { peer: name, 'ms per step': `${r.scaledFrom ? '~' : ''}${fmt.ms(r.ms)}` };
-    c['images/s'] = `${r.scaledFrom ? '~' : ''}${fmt.rate(derive.rate(images, c['ms per step']))}`;
+    c['images/s'] = `${r.scaledFrom ? '~' : ''}${rate(derive.rate(images, c['ms per step']))}`;
     return c;
   });
   const cc = peers[0]['ms per step'];

@@ -91,7 +91,8 @@ describe('bench --quick', () => {
       }
 
       // The Markdown table: the header, a rule and one line of 14 cells per row.
-      const lines = tableLines(md);
+      const [ops] = md.split('\n## Training\n');
+      const lines = tableLines(ops);
       expect(lines[0]).toBe(COLUMNS);
       expect(lines).toHaveLength(2 + rows.length);
       for (const l of lines.slice(2)) expect(l.split('|').length - 2).toBe(14);
@@ -99,9 +100,22 @@ describe('bench --quick', () => {
       expect(checkConsistency(md)).toEqual([]);
       expect(doc.targets).toHaveLength(13);
       for (const t of doc.targets) expect(typeof t.met).toBe('boolean');
-      expect(md.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(13);
+      expect(ops.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(13);
       // And the check reads this table: a changed × is caught.
       expect(checkConsistency(withCell(md, 'conv fwd | resnet', 9, '99×')).join('\n')).toMatch(/conv fwd resnet.*reference ×/);
+
+      // The training section: each peer's loss fell before it was timed, the kernels of a step
+      // were timed alone, and its three target lines follow from its tables (checked above).
+      const training = doc.training;
+      for (const name of ['convcore', 'convnetjs', 'tfjs-cpu']) {
+        const p = training.peers[name];
+        expect(positive(p.ms), `training ${name}`).toBe(true);
+        expect(p.check.after, `training ${name}`).toBeLessThan(p.check.before);
+      }
+      expect(positive(training.kernels.sumMs)).toBe(true);
+      expect(training.targets).toHaveLength(3);
+      expect(md.slice(ops.length).match(/— \*\*(met|not met)\*\*/g)).toHaveLength(3);
+      expect(checkConsistency(withCell(md, '| tfjs-cpu |', 3, '1.00×')).join('\n')).toMatch(/training tfjs-cpu: ×/);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
