@@ -78,9 +78,9 @@ export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackw
   const { x, w, g } = openCache<ConvState>('convBackward', 'convForward', cache);
   const { N, C, H, W, F, HH, WW, SH, SW, PH, PW, H2, W2 } = g;
   const d = checkDout('convBackward', dout, [N, F, H2, W2]).data;
-  const want = convBackwardWants('convBackward', options);
-  const dx = new Float64Array(want.dx ? N * C * H * W : 0);
-  const dw = new Float64Array(want.dw ? F * C * HH * WW : 0);
+  const { dx: wantDx, dw: wantDw } = convBackwardWants('convBackward', options);
+  const dx = new Float64Array(wantDx ? N * C * H * W : 0);
+  const dw = new Float64Array(wantDw ? F * C * HH * WW : 0);
   const db = new Float64Array(F);
   for (let n = 0; n < N; n++) {
     for (let f = 0; f < F; f++) {
@@ -96,12 +96,12 @@ export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackw
                 const wi = ((f * C + c) * HH + i) * WW + j;
                 if (h < 0 || h >= H || ww < 0 || ww >= W) {
                   // The border: xpad is 0 there, and its own gradient is dropped.
-                  if (want.dw) dw[wi] += g1 * 0;
+                  if (wantDw) dw[wi] += g1 * 0;
                   continue;
                 }
                 const xi = ((n * C + c) * H + h) * W + ww;
-                if (want.dw) dw[wi] += g1 * x[xi];
-                if (want.dx) dx[xi] += g1 * w[wi];
+                if (wantDw) dw[wi] += g1 * x[xi];
+                if (wantDx) dx[xi] += g1 * w[wi];
               }
             }
           }
@@ -110,8 +110,8 @@ export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackw
     }
   }
   return {
-    ...(want.dx ? { dx: make(dx, [N, C, H, W]) } : {}),
-    ...(want.dw ? { dw: make(dw, [F, C, HH, WW]) } : {}),
+    ...(wantDx ? { dx: make(dx, [N, C, H, W]) } : {}),
+    ...(wantDw ? { dw: make(dw, [F, C, HH, WW]) } : {}),
     db: make(db, [F]),
   };
 }
