@@ -154,6 +154,8 @@ export class ParamSet {
    * gradient blocks. Read and written through views made here, after every kernel ran.
    */
   l2(names: readonly string[], reg: number, grads: boolean): number {
+    // With reg = 0 the term is 0 for finite weights; a non-finite weight already makes the loss NaN or infinite.
+    if (reg === 0) return 0;
     let s = 0;
     for (const name of names) {
       const p = this.get(name);
@@ -161,7 +163,7 @@ export class ParamSet {
       let t = 0;
       for (let i = 0; i < w.length; i++) t += w[i] * w[i];
       s += t;
-      if (grads && reg !== 0) {
+      if (grads) {
         const g = f64(p.grad, p.n);
         for (let i = 0; i < w.length; i++) g[i] += reg * w[i];
       }
