@@ -3,7 +3,7 @@
 // cols (C*HH*WW, H2*W2): cols[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i, w2*SW + j]
 // The geometry comes as a ConvGeom record (assembly/geometry.ts).
 import { gemm, gemm_im2col, gemm_workspace_bytes } from './gemm';
-import { ConvGeom, conv_geometry_ok, in_memory } from './geometry';
+import { ConvGeom, conv_geometry_ok, in_memory, prod } from './geometry';
 import { feature_sum } from './reduce';
 
 // The output columns w2 whose input column w2*SW + j - PW lies inside [0, W) for kernel
@@ -100,10 +100,10 @@ export function conv_forward(x: usize, w: usize, b: usize, out: usize, work: usi
   const X = C * g.H * g.W;
   const K = C * g.HH * g.WW;
   const Q = g.H2 * g.W2;
-  assert(in_memory(x, <u64>N * <u64>X), 'conv_forward: x lies outside memory');
-  assert(in_memory(w, <u64>F * <u64>K), 'conv_forward: w lies outside memory');
+  assert(in_memory(x, prod(N, C, g.H, g.W)), 'conv_forward: x lies outside memory');
+  assert(in_memory(w, prod(F, C, g.HH, g.WW)), 'conv_forward: w lies outside memory');
   assert(in_memory(b, <u64>F), 'conv_forward: b lies outside memory');
-  assert(in_memory(out, <u64>N * <u64>F * <u64>Q), 'conv_forward: out lies outside memory');
+  assert(in_memory(out, prod(N, F, g.H2, g.W2)), 'conv_forward: out lies outside memory');
   assert(in_memory(work, <u64>gemm_workspace_bytes(), 1), 'conv_forward: the workspace lies outside memory');
   const pointwise = isPointwise(g);
   for (let n = 0; n < N; n++) {
@@ -135,14 +135,14 @@ export function conv_backward(dout: usize, x: usize, w: usize, dx: usize, dw: us
   const K = C * g.HH * g.WW;
   const Q = g.H2 * g.W2;
   const pointwise = isPointwise(g);
-  assert(in_memory(dout, <u64>N * <u64>F * <u64>Q), 'conv_backward: dout lies outside memory');
+  assert(in_memory(dout, prod(N, F, g.H2, g.W2)), 'conv_backward: dout lies outside memory');
   assert(in_memory(db, <u64>F), 'conv_backward: db lies outside memory');
-  assert(!dw || in_memory(x, <u64>N * <u64>X) && in_memory(dw, <u64>F * <u64>K),
+  assert(!dw || in_memory(x, prod(N, C, g.H, g.W)) && in_memory(dw, prod(F, C, g.HH, g.WW)),
     'conv_backward: x or dw lies outside memory');
-  assert(!dx || in_memory(w, <u64>F * <u64>K) && in_memory(dx, <u64>N * <u64>X),
+  assert(!dx || in_memory(w, prod(F, C, g.HH, g.WW)) && in_memory(dx, prod(N, C, g.H, g.W)),
     'conv_backward: w or dx lies outside memory');
-  assert(pointwise || !dw || cols != 0 && in_memory(cols, <u64>K * <u64>Q), 'conv_backward: cols is missing or outside memory');
-  assert(pointwise || !dx || dcols != 0 && in_memory(dcols, <u64>K * <u64>Q), 'conv_backward: dcols is missing or outside memory');
+  assert(pointwise || !dw || cols != 0 && in_memory(cols, prod(C, g.HH, g.WW, g.H2, g.W2)), 'conv_backward: cols is missing or outside memory');
+  assert(pointwise || !dx || dcols != 0 && in_memory(dcols, prod(C, g.HH, g.WW, g.H2, g.W2)), 'conv_backward: dcols is missing or outside memory');
   assert(!(dx | dw) || in_memory(work, <u64>gemm_workspace_bytes(), 1), 'conv_backward: the workspace lies outside memory');
   feature_sum(dout, db, N, F, Q);
   if (dw) memory.fill(dw, 0, <usize>(F * K) << 3);

@@ -43,6 +43,13 @@ export function in_memory(p: usize, count: u64, size: u64 = 8): bool {
   return <u64>p + count * size <= <u64>memory.size() << 16;
 }
 
+/** The product of up to five dimensions, in u64 so that it cannot wrap (for the checks). */
+// @ts-ignore: decorator
+@inline
+export function prod(a: i32, b: i32, c: i32 = 1, d: i32 = 1, e: i32 = 1): u64 {
+  return <u64>a * <u64>b * <u64>c * <u64>d * <u64>e;
+}
+
 /** True when a rows×cols matrix with row stride ld (elements) at p lies inside memory. */
 // @ts-ignore: decorator
 @inline

@@ -11,7 +11,7 @@
 // a NaN behind a larger neighbour. A cell replaces the running maximum m where m is a
 // number and the cell is not <= m, that is greater or NaN; once m is NaN nothing replaces
 // it. Ties keep the earliest cell.
-import { PoolGeom, pool_geometry_ok, in_memory } from './geometry';
+import { PoolGeom, pool_geometry_ok, in_memory, prod } from './geometry';
 
 // Whether cell value v replaces the running maximum m (see above).
 // @ts-ignore: decorator
@@ -48,9 +48,9 @@ export function maxpool_forward(x: usize, out: usize, argmax: usize, g: PoolGeom
   const HW = H * W;
   const ab: usize = wide ? 4 : 1;
   assert(wide == 1 || wide == 0 && HH * WW <= 256, 'maxpool_forward: a byte cannot hold every argmax of this window');
-  assert(in_memory(x, <u64>NC * <u64>HW), 'maxpool_forward: x lies outside memory');
-  assert(in_memory(out, <u64>NC * <u64>(H2 * W2)), 'maxpool_forward: out lies outside memory');
-  assert(in_memory(argmax, <u64>NC * <u64>(H2 * W2), ab), 'maxpool_forward: argmax lies outside memory');
+  assert(in_memory(x, prod(g.N, g.C, H, W)), 'maxpool_forward: x lies outside memory');
+  assert(in_memory(out, prod(g.N, g.C, H2, W2)), 'maxpool_forward: out lies outside memory');
+  assert(in_memory(argmax, prod(g.N, g.C, H2, W2), ab), 'maxpool_forward: argmax lies outside memory');
   let o = out;
   let a = argmax;
   if (HH == 2 && WW == 2 && !wide) {
@@ -146,9 +146,9 @@ export function maxpool_backward(dout: usize, argmax: usize, dx: usize, g: PoolG
   const HW = H * W;
   const ab: usize = wide ? 4 : 1;
   assert(wide == 1 || wide == 0 && HH * WW <= 256, 'maxpool_backward: a byte cannot hold every argmax of this window');
-  assert(in_memory(dout, <u64>NC * <u64>(H2 * W2)), 'maxpool_backward: dout lies outside memory');
-  assert(in_memory(argmax, <u64>NC * <u64>(H2 * W2), ab), 'maxpool_backward: argmax lies outside memory');
-  assert(in_memory(dx, <u64>NC * <u64>HW), 'maxpool_backward: dx lies outside memory');
+  assert(in_memory(dout, prod(g.N, g.C, H2, W2)), 'maxpool_backward: dout lies outside memory');
+  assert(in_memory(argmax, prod(g.N, g.C, H2, W2), ab), 'maxpool_backward: argmax lies outside memory');
+  assert(in_memory(dx, prod(g.N, g.C, H, W)), 'maxpool_backward: dx lies outside memory');
   const tiles = SH == HH && SW == WW && H2 * HH == H && W2 * WW == W;
   let d = dout;
   let a = argmax;
@@ -216,8 +216,8 @@ export function avgpool_forward(x: usize, out: usize, g: PoolGeom): void {
   const NC = g.N * g.C, H = g.H, W = g.W, HH = g.HH, WW = g.WW;
   const SH = g.SH, SW = g.SW, H2 = g.H2, W2 = g.W2;
   const HW = H * W;
-  assert(in_memory(x, <u64>NC * <u64>HW), 'avgpool_forward: x lies outside memory');
-  assert(in_memory(out, <u64>NC * <u64>(H2 * W2)), 'avgpool_forward: out lies outside memory');
+  assert(in_memory(x, prod(g.N, g.C, H, W)), 'avgpool_forward: x lies outside memory');
+  assert(in_memory(out, prod(g.N, g.C, H2, W2)), 'avgpool_forward: out lies outside memory');
   const scale = 1.0 / <f64>(HH * WW);
   let o = out;
   for (let p = 0; p < NC; p++) {
@@ -243,8 +243,8 @@ export function avgpool_backward(dout: usize, dx: usize, g: PoolGeom): void {
   const NC = g.N * g.C, H = g.H, W = g.W, HH = g.HH, WW = g.WW;
   const SH = g.SH, SW = g.SW, H2 = g.H2, W2 = g.W2;
   const HW = H * W;
-  assert(in_memory(dout, <u64>NC * <u64>(H2 * W2)), 'avgpool_backward: dout lies outside memory');
-  assert(in_memory(dx, <u64>NC * <u64>HW), 'avgpool_backward: dx lies outside memory');
+  assert(in_memory(dout, prod(g.N, g.C, H2, W2)), 'avgpool_backward: dout lies outside memory');
+  assert(in_memory(dx, prod(g.N, g.C, H, W)), 'avgpool_backward: dx lies outside memory');
   const scale = 1.0 / <f64>(HH * WW);
   memory.fill(dx, 0, <usize>(NC * HW) << 3);
   let d = dout;

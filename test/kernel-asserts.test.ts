@@ -154,6 +154,8 @@ describe('a bad kernel call on the debug module fails the kernel\'s assertion', 
     putConvGeometry(pgeom, { ...g, C: 0 });
     expectAssertion(call, 'assembly/conv.ts', msg);
     expectAssertion(() => kk.conv_forward(px, pw, pb, pout, pwork, top() - 8), 'assembly/conv.ts', msg);
+    putConvGeometry(pgeom, { ...g, N: 2 ** 30 }); // consistent, but N·C·H·W·8 bytes wrap an i32
+    expectAssertion(call, 'assembly/conv.ts', 'conv_forward: x lies outside memory');
     putConvGeometry(pgeom, g);
     expectAssertion(() => kk.conv_forward(top() - 64, pw, pb, pout, pwork, pgeom), 'assembly/conv.ts', 'conv_forward: x lies outside memory');
     call(); // the record as the wrapper writes it passes
