@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import vm from 'node:vm';
 import * as main from '../src/index.js';
 import * as ref from '../src/reference/index.js';
 import { ConvcoreError } from '../src/errors.js';
@@ -170,6 +171,20 @@ function trial(entry: Entry, k: Kind, args: unknown[], seed: number): Trial {
   return { cache: res.cache, args: given, dout: randn(makeRng(seed), res.out.shape) };
 }
 
+/**
+ * fn() with a deadline: a changed cache may send a backward into a loop of 2^30 steps,
+ * which would hang the test instead of failing it. Run under node:vm's timeout, a call
+ * that outlives the deadline is stopped (plain JS and Wasm alike) with an error.
+ */
+const guard = vm.createContext({ run: (): unknown => undefined });
+const callRun = new vm.Script('run()');
+const DEADLINE_MS = 5000;
+function withDeadline<T>(fn: () => T): T {
+  guard.run = fn;
+  return callRun.runInContext(guard, { timeout: DEADLINE_MS }) as T;
+}
+const timedOut = (e: unknown): boolean => (e as { code?: string })?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+
 function sameBits(a: Result, b: Result): string | null {
   const ka = Object.keys(a).sort().join();
   const kb = Object.keys(b).sort().join();
@@ -216,9 +231,14 @@ function attack(entry: Entry, k: Kind, seed: number): { findings: string[]; trie
       }
       tried++;
       try {
-        const diff = sameBits(backward(t.dout, t.cache) as Result, want);
+        const diff = sameBits(withDeadline(() => backward(t.dout, t.cache)) as Result, want);
         if (diff !== null) findings.push(`${where} ${c.what}: ${diff}`);
       } catch (e) {
+        if (timedOut(e)) {
+          // Stopped mid-call, the module may be left in any state: this finding is the last.
+          findings.push(`${where} ${c.what}: the backward had not returned after ${DEADLINE_MS} ms`);
+          return { findings, tried, sites: sites.length };
+        }
         const ok = e instanceof ConvcoreError && /\bcache\b/.test(e.message);
         if (!ok) findings.push(`${where} ${c.what}: ${(e as Error)?.name} ${(e as Error)?.message}`);
       }
