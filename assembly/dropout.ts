@@ -13,10 +13,7 @@ const MIX2: u64 = 0x94D049BB133111EB;
 const TWO53: f64 = 9007199254740992.0;
 const MAX_SAFE: f64 = 9007199254740991.0;
 
-// True when [p, p + bytes) lies inside linear memory.
-@inline function fits(p: usize, bytes: usize): bool {
-  return p + bytes <= (<usize>memory.size() << 16);
-}
+import { in_memory } from './geometry';
 
 @inline function mix(z: u64): u64 {
   z = (z ^ (z >> 30)) * MIX1;
@@ -40,7 +37,7 @@ const MAX_SAFE: f64 = 9007199254740991.0;
 export function dropout_forward(x: usize, out: usize, mask: usize, n: i32, keepProb: f64, seed: f64): void {
   assert(n > 0 && keepProb > 0 && keepProb <= 1, 'dropout_forward: n > 0 and keepProb in (0, 1]');
   assert(seed >= 0 && seed <= MAX_SAFE && Math.floor(seed) == seed, 'dropout_forward: seed is a safe integer >= 0');
-  assert(fits(x, <usize>n << 3) && fits(out, <usize>n << 3) && fits(mask, (<usize>n + 7) >> 3), 'dropout_forward: buffers in memory');
+  assert(in_memory(x, <u64>n) && in_memory(out, <u64>n) && in_memory(mask, (<u64>n + 7) >> 3, 1), 'dropout_forward: buffers in memory');
   const s = <u64>seed;
   const T = threshold(keepProb);
   const tv = i64x2.splat(T);
@@ -72,7 +69,7 @@ export function dropout_forward(x: usize, out: usize, mask: usize, n: i32, keepP
 // dout (n), mask ((n+7)/8 bytes) -> dx (n): dx_i = dout_i / keepProb where unit i was kept, else 0.
 export function dropout_backward(dout: usize, mask: usize, dx: usize, n: i32, keepProb: f64): void {
   assert(n > 0 && keepProb > 0 && keepProb <= 1, 'dropout_backward: n > 0 and keepProb in (0, 1]');
-  assert(fits(dout, <usize>n << 3) && fits(dx, <usize>n << 3) && fits(mask, (<usize>n + 7) >> 3), 'dropout_backward: buffers in memory');
+  assert(in_memory(dout, <u64>n) && in_memory(dx, <u64>n) && in_memory(mask, (<u64>n + 7) >> 3, 1), 'dropout_backward: buffers in memory');
   const kv = f64x2.splat(keepProb);
   const lanes = i64x2.replace_lane(i64x2.splat(1), 1, 2);
   let i = 0;

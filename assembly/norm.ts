@@ -6,10 +6,7 @@
 // A row is contiguous in both. With L = 1 the loops run along the channels (two per f64x2,
 // gamma loaded as a vector); otherwise along l with gamma splatted per channel.
 
-// True when [p, p + bytes) lies inside linear memory.
-@inline function fits(p: usize, bytes: usize): bool {
-  return p + bytes <= (<usize>memory.size() << 16);
-}
+import { in_memory } from './geometry';
 
 // Σ_{k<M} p[k]
 function row_sum(p: usize, M: i32): f64 {
@@ -56,10 +53,10 @@ export function norm_forward(x: usize, gamma: usize, beta: usize, out: usize, xh
   R: i32, G: i32, Cg: i32, L: i32, eps: f64): void {
   assert(R > 0 && G > 0 && Cg > 0 && L > 0 && R % G == 0 && eps > 0, 'norm_forward: dims > 0, G divides R, eps > 0');
   const M = Cg * L;
-  const n = <usize>R * <usize>M << 3;
-  const c = <usize>G * <usize>Cg << 3;
-  assert(fits(x, n) && fits(out, n) && fits(xhat, n) && fits(gamma, c) && fits(beta, c) && fits(invstd, <usize>R << 3),
-    'norm_forward: buffers in memory');
+  const n = <u64>R * <u64>M;
+  const c = <u64>G * <u64>Cg;
+  assert(in_memory(x, n) && in_memory(out, n) && in_memory(xhat, n) && in_memory(gamma, c) && in_memory(beta, c)
+    && in_memory(invstd, <u64>R), 'norm_forward: buffers in memory');
   const Mf = <f64>M;
   const rowBytes = <usize>M << 3;
   for (let r = 0; r < R; r++) {
@@ -122,10 +119,10 @@ export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: us
   dx: usize, dgamma: usize, dbeta: usize, R: i32, G: i32, Cg: i32, L: i32): void {
   assert(R > 0 && G > 0 && Cg > 0 && L > 0 && R % G == 0, 'norm_backward: dims > 0, G divides R');
   const M = Cg * L;
-  const n = <usize>R * <usize>M << 3;
   const c = <usize>G * <usize>Cg << 3;
-  assert(fits(dout, n) && fits(xhat, n) && fits(dx, n) && fits(gamma, c) && fits(dgamma, c) && fits(dbeta, c)
-    && fits(invstd, <usize>R << 3), 'norm_backward: buffers in memory');
+  assert(in_memory(dout, <u64>R * <u64>M) && in_memory(xhat, <u64>R * <u64>M) && in_memory(dx, <u64>R * <u64>M)
+    && in_memory(gamma, <u64>G * <u64>Cg) && in_memory(dgamma, <u64>G * <u64>Cg) && in_memory(dbeta, <u64>G * <u64>Cg)
+    && in_memory(invstd, <u64>R), 'norm_backward: buffers in memory');
   memory.fill(dgamma, 0, c);
   memory.fill(dbeta, 0, c);
   const Mf = <f64>M;

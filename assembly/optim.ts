@@ -3,15 +3,12 @@
 // One pass over the data, two entries per f64x2, then a scalar remainder; the scalar
 // lines spell out the formula each SIMD line computes.
 
-// True when the n entries at p end inside linear memory (in 64 bits: no wrap-around).
-@inline function inMemory(p: usize, n: i32): bool {
-  return <u64>p + (<u64>n << 3) <= (<u64>memory.size() << 16);
-}
+import { in_memory } from './geometry';
 
 // w, dw (n) -> w (n):  w = w − lr·dw
 export function sgd_step(w: usize, dw: usize, n: i32, lr: f64): void {
   assert(n > 0, 'sgd_step: n must be positive');
-  assert(inMemory(w, n) && inMemory(dw, n), 'sgd_step: a buffer ends past linear memory');
+  assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n), 'sgd_step: a buffer ends past linear memory');
   const vlr = f64x2.splat(lr);
   let i = 0;
   for (; i + 2 <= n; i += 2) {
@@ -27,7 +24,7 @@ export function sgd_step(w: usize, dw: usize, n: i32, lr: f64): void {
 // w, dw, v (n) -> w, v (n):  v = mu·v − lr·dw;  w = w + v
 export function momentum_step(w: usize, dw: usize, v: usize, n: i32, lr: f64, mu: f64): void {
   assert(n > 0, 'momentum_step: n must be positive');
-  assert(inMemory(w, n) && inMemory(dw, n) && inMemory(v, n), 'momentum_step: a buffer ends past linear memory');
+  assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n) && in_memory(v, <u64>n), 'momentum_step: a buffer ends past linear memory');
   const vlr = f64x2.splat(lr), vmu = f64x2.splat(mu);
   let i = 0;
   for (; i + 2 <= n; i += 2) {
@@ -48,7 +45,7 @@ export function momentum_step(w: usize, dw: usize, v: usize, n: i32, lr: f64, mu
 //   cache = decay·cache + (1 − decay)·dw²;  w = w − lr·dw / (√cache + eps)
 export function rmsprop_step(w: usize, dw: usize, cache: usize, n: i32, lr: f64, decay: f64, eps: f64): void {
   assert(n > 0, 'rmsprop_step: n must be positive');
-  assert(inMemory(w, n) && inMemory(dw, n) && inMemory(cache, n), 'rmsprop_step: a buffer ends past linear memory');
+  assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n) && in_memory(cache, <u64>n), 'rmsprop_step: a buffer ends past linear memory');
   const keep = 1.0 - decay;
   const vlr = f64x2.splat(lr), vd = f64x2.splat(decay), vk = f64x2.splat(keep), ve = f64x2.splat(eps);
   let i = 0;
@@ -78,7 +75,7 @@ export function adam_step(w: usize, dw: usize, m: usize, v: usize, n: i32,
   lr: f64, b1: f64, b2: f64, eps: f64, t: f64): void {
   assert(n > 0, 'adam_step: n must be positive');
   assert(t >= 1, 'adam_step: t must be at least 1');
-  assert(inMemory(w, n) && inMemory(dw, n) && inMemory(m, n) && inMemory(v, n), 'adam_step: a buffer ends past linear memory');
+  assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n) && in_memory(m, <u64>n) && in_memory(v, <u64>n), 'adam_step: a buffer ends past linear memory');
   const k1 = 1.0 - b1, k2 = 1.0 - b2;
   const c1 = 1.0 - Math.pow(b1, t), c2 = 1.0 - Math.pow(b2, t);
   const a = lr / c1, s2 = 1.0 / c2;
