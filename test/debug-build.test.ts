@@ -13,6 +13,7 @@ import * as ref from '../src/reference/index.js';
 import { ConvcoreError } from '../src/index.js';
 import { kernels, reserve, i32 } from '../src/wasm.js';
 import { makeRng, randn, distinct, expectClose, expectCloseNumber } from './util.js';
+import { compareConv, ConvCase } from './compare.js';
 
 beforeAll(async () => {
   await main.init({ wasm: new URL('../build/convcore.debug.wasm', import.meta.url) });
@@ -44,24 +45,12 @@ describe('the debug module', () => {
   });
 
   it('conv forward and backward, im2col and pointwise paths, across GEMM blocks', () => {
-    const r = makeRng(71);
-    const cases = [
-      { x: [2, 3, 9, 7], w: [5, 3, 3, 2], p: { stride: [2, 1] as [number, number], pad: [1, 2] as [number, number] } },
-      { x: [1, 40, 6, 6], w: [9, 40, 3, 3], p: { stride: 1, pad: 1 } }, // K = 360 > KC
-      { x: [2, 17, 5, 4], w: [33, 17, 1, 1], p: {} },                   // pointwise
+    const cases: ConvCase[] = [
+      { x: [2, 3, 9, 7], w: [5, 3, 3, 2], stride: [2, 1], pad: [1, 2] },
+      { x: [1, 40, 6, 6], w: [9, 40, 3, 3], stride: 1, pad: 1 }, // K = 360 > KC
+      { x: [2, 17, 5, 4], w: [33, 17, 1, 1] },                   // pointwise
     ];
-    for (const c of cases) {
-      const x = randn(r, c.x), w = randn(r, c.w), b = randn(r, [c.w[0]]);
-      const a = main.convForward(x, w, b, c.p);
-      const e = ref.convForward(x, w, b, c.p);
-      expectClose(a.out, e.out, 'out');
-      const dout = randn(r, a.out.shape);
-      const ga = main.convBackward(dout, a.cache);
-      const ge = ref.convBackward(dout, e.cache);
-      expectClose(ga.dx, ge.dx, 'dx');
-      expectClose(ga.dw, ge.dw, 'dw');
-      expectClose(ga.db, ge.db, 'db');
-    }
+    cases.forEach((c, i) => compareConv(c, 71 + i));
   });
 
   it('max and average pooling, with the 2x2 stride-2 fast paths and overlapping windows', () => {
