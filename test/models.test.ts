@@ -189,9 +189,9 @@ describe('the solver options', () => {
 describe('bad input', () => {
   const { data } = smallProblem(60);
   const cases: [string, RegExp, () => unknown][] = [
-    ['unknown model option', /unrecognized option "filtersize".*valid ones are inputDim, numFilters, filterSize/, () => new ThreeLayerConvNet({ filtersize: 3 } as never)],
-    ['unknown FC option', /unrecognized option "dropout".*dropoutKeepRatio/, () => new FullyConnectedNet({ dropout: 0.5 } as never)],
-    ['unknown solver option', /unrecognized option "learningRate".*updateRule, optimConfig/, () => new Solver(new ThreeLayerConvNet({ ...convOpts, seed: 1 }), data, { learningRate: 1 } as never)],
+    ['unknown model option', /ThreeLayerConvNet: options has an unknown key "filtersize"; the valid keys are inputDim, numFilters, filterSize/, () => new ThreeLayerConvNet({ filtersize: 3 } as never)],
+    ['unknown FC option', /FullyConnectedNet: options has an unknown key "dropout"; the valid keys are .*dropoutKeepRatio/, () => new FullyConnectedNet({ dropout: 0.5 } as never)],
+    ['unknown solver option', /Solver: options has an unknown key "learningRate"; the valid keys are updateRule, optimConfig/, () => new Solver(new ThreeLayerConvNet({ ...convOpts, seed: 1 }), data, { learningRate: 1 } as never)],
     ['unknown optimConfig key', /learning_rate/, () => new Solver(new ThreeLayerConvNet({ ...convOpts, seed: 1 }), data, { optimConfig: { learning_rate: 1 } })],
     ['bad update rule', /updateRule must be one of sgd, sgdMomentum, rmsprop, adam/, () => new Solver(new ThreeLayerConvNet({ ...convOpts, seed: 1 }), data, { updateRule: 'sgd_momentum' as never })],
     ['X unlike inputDim', /X must have shape \(N,1,8,8\) to match inputDim, got \(2,1,8,9\)/, () => new ThreeLayerConvNet({ ...convOpts, seed: 1 }).loss(randn(makeRng(1), [2, 1, 8, 9]))],

@@ -1,16 +1,15 @@
 import { fail } from '../errors.js';
+import { checkKeys } from '../params.js';
 
 /**
  * Merges `given` over `defaults`. A key that `defaults` does not have is an error that
- * lists the valid ones (CS231n raises "Unrecognized arguments").
+ * lists the valid ones (CS231n raises "Unrecognized arguments"), worded as for every
+ * other options object.
  */
 export function takeOptions<T extends object>(fn: string, name: string, given: unknown, defaults: T): T {
   if (given === undefined) return { ...defaults };
   if (given === null || typeof given !== 'object' || Array.isArray(given)) fail(`${fn}: ${name} must be an object, got ${given === null ? 'null' : typeof given}`);
-  const valid = Object.keys(defaults);
-  for (const key of Object.keys(given)) {
-    if (!valid.includes(key)) fail(`${fn}: unrecognized option "${key}" in ${name}; the valid ones are ${valid.join(', ')}`);
-  }
+  checkKeys(fn, name, given, Object.keys(defaults));
   const out = { ...defaults } as Record<string, unknown>;
   for (const [key, v] of Object.entries(given)) if (v !== undefined) out[key] = v;
   return out as T;
