@@ -18,20 +18,9 @@
 
 import convnetjs from 'convnetjs';
 import { permute } from '../data.js';
+import { vols } from './convnetjs.js';
 
-const { Net, Vol } = convnetjs;
-
-/** One Vol (sx = W, sy = H, depth = C, HWC order) per image of an (N, C, H, W) Float64Array. */
-function vols(data, [N, C, H, W]) {
-  const per = C * H * W;
-  const out = [];
-  for (let n = 0; n < N; n++) {
-    const v = new Vol(W, H, C, 0.0);
-    v.w = permute(data.subarray(n * per, (n + 1) * per), [C, H, W], [1, 2, 0]);
-    out.push(v);
-  }
-  return out;
-}
+const { Net } = convnetjs;
 
 /**
  * The network of `spec` with convcore's parameters `params` ({ W1 (F,C,K,K), b1, W2 (D,Hd)

@@ -15,8 +15,8 @@ import { permute } from '../data.js';
 
 const { Vol, ConvLayer, PoolLayer } = convnetjs;
 
-/** One Vol per image of an NCHW array. */
-function vols(data, [N, C, H, W]) {
+/** One Vol (sx = W, sy = H, depth = C, HWC order) per image of an (N, C, H, W) Float64Array. */
+export function vols(data, [N, C, H, W]) {
   const per = C * H * W;
   const out = [];
   for (let n = 0; n < N; n++) {
