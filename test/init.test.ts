@@ -118,10 +118,17 @@ describe('releaseMemory', () => {
     expect(kernels(), 'a new instance').not.toBe(old.deref());
     expect(after.bytes, 'back to a fresh module\'s size').toBe(base);
     expect(after.peak).toBe(0);
-    // The old instance and its memory are garbage: the process's resident set shrinks.
+    // The old instance and its memory are garbage: the process's resident set shrinks. V8
+    // unmaps a collected memory's pages in its own time, so the reading is retried for up to
+    // two seconds; the bound itself does not change.
     await settle();
     expect(old.deref(), 'the old instance was collected').toBeUndefined();
-    const freed = rssGrown - process.memoryUsage().rss;
+    let freed = rssGrown - process.memoryUsage().rss;
+    for (let tries = 0; tries < 40 && !(freed > 12 * 2 ** 20); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await settle();
+      freed = rssGrown - process.memoryUsage().rss;
+    }
     expect(freed, `resident memory given back (${(freed / 2 ** 20).toFixed(1)} MiB)`).toBeGreaterThan(12 * 2 ** 20);
     expect(res.out.data[0] + big.data[0]).toBe(-1);
 
