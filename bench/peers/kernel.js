@@ -7,12 +7,14 @@
 // so a 13 MB result can cost more than the convolution that made it.
 //
 // The buffers are laid out as the API lays them out (src/conv.ts, src/pool.ts,
-// src/batchnorm.ts), through the same arena. The outputs are read back for the check.
+// src/batchnorm.ts, src/norm.ts, src/dropout.ts, src/optim.ts), through the same arena.
+// The outputs are read back for the check.
 
 import { kernels, reserve, put, f64 } from '../../dist/wasm.js';
 import { convGeometry, poolGeometry } from '../../dist/params.js';
 import { colsLength, putConvGeometry, CONV_GEOMETRY_BYTES } from '../../dist/conv.js';
 import { putPoolGeometry, POOL_GEOMETRY_BYTES, wideArgmax } from '../../dist/pool.js';
+import { updateResident, updateSettings, stateKeys } from '../../dist/optim.js';
 
 const F64 = 8;
 
@@ -24,6 +26,19 @@ function convBuffers(p) {
 function prepareConv(kind, p) {
   const { g, k, nCols, nOut } = convBuffers(p);
   const nx = p.x.data.length, nw = p.w.data.length;
+  if (kind === 'convBackwardDx') {
+    // dx alone, as convBackward(dout, cache, { dw: false }) calls it: no x, no cols, no dw.
+    const [pgeom, pdout, pw, pdx, pdb, pdcols, pwork] = reserve('bench', [
+      CONV_GEOMETRY_BYTES, nOut * F64, nw * F64, nx * F64, g.F * F64, nCols * F64, k.gemm_workspace_bytes(),
+    ]);
+    putConvGeometry(pgeom, g);
+    put(pdout, p.dout.data);
+    put(pw, p.w.data);
+    return {
+      run: () => k.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, nCols ? pdcols : 0, pwork, pgeom),
+      outputs: () => ({ dx: f64(pdx, nx) }),
+    };
+  }
   if (kind === 'convForward') {
     const [pgeom, px, pw, pb, pout, pwork] = reserve('bench', [
       CONV_GEOMETRY_BYTES, nx * F64, nw * F64, g.F * F64, nOut * F64, k.gemm_workspace_bytes(),
@@ -95,6 +110,65 @@ function prepareBatchnorm(kind, p) {
   };
 }
 
+/** Layer and group normalization as src/norm.ts runs them: x viewed as (R, Cg, L), G groups of gammas. */
+function prepareNorm(kind, p) {
+  const s = p.x.shape;
+  const group = kind.startsWith('spatialGroupnorm');
+  const G = group ? p.param.groups : 1;
+  const [R, Cg, L] = group ? [s[0] * G, s[1] / G, s[2] * s[3]] : [s[0], s[1], 1];
+  const k = kernels();
+  const n = p.x.data.length;
+  const c = G * Cg * F64;
+  const [px, pgamma, pbeta, pout, pxhat, pinv, pdout, pdx, pdgamma, pdbeta] =
+    reserve('bench', [n * F64, c, c, n * F64, n * F64, R * F64, n * F64, n * F64, c, c]);
+  put(px, p.x.data);
+  put(pgamma, p.gamma.data);
+  put(pbeta, p.beta.data);
+  const forward = () => k.norm_forward(px, pgamma, pbeta, pout, pxhat, pinv, R, G, Cg, L, p.param.eps);
+  if (kind.endsWith('Forward')) return { run: forward, outputs: () => ({ out: f64(pout, n) }) };
+  forward();
+  put(pdout, p.dout.data);
+  return {
+    run: () => k.norm_backward(pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, R, G, Cg, L),
+    outputs: () => ({ dx: f64(pdx, n), dgamma: f64(pdgamma, G * Cg), dbeta: f64(pdbeta, G * Cg) }),
+  };
+}
+
+function prepareDropout(kind, p) {
+  const k = kernels();
+  const n = p.x.data.length;
+  const { keepProb, seed } = p.param;
+  const [px, pout, pmask, pdout, pdx] = reserve('bench', [n * F64, n * F64, (n + 7) >> 3, n * F64, n * F64]);
+  put(px, p.x.data);
+  const forward = () => k.dropout_forward(px, pout, pmask, n, keepProb, seed);
+  if (kind === 'dropoutForward') return { run: forward, outputs: () => ({ out: f64(pout, n) }) };
+  forward();
+  put(pdout, p.dout.data);
+  return { run: () => k.dropout_backward(pdout, pmask, pdx, n, keepProb), outputs: () => ({ dx: f64(pdx, n) }) };
+}
+
+/**
+ * One in-place step of an update rule on resident buffers (src/optim.ts updateResident).
+ * Each timed call steps the same buffers again with the same settings; the checked call
+ * is the first, the one the reference takes.
+ */
+function prepareStep(rule, p) {
+  const n = p.w.data.length;
+  const keys = stateKeys(rule);
+  const config = p.config[rule];
+  const hyper = Object.fromEntries(Object.entries(config).filter(([key]) => !keys.includes(key)));
+  const settings = updateSettings('bench', rule, hyper);
+  const [pw, pdw, ...ps] = reserve('bench', [n * F64, n * F64, ...keys.map(() => n * F64)]);
+  put(pw, p.w.data);
+  put(pdw, p.dw.data);
+  keys.forEach((key, i) => put(ps[i], config[key].data));
+  const buffers = { w: pw, dw: pdw, state: ps, n };
+  return {
+    run: () => updateResident(settings, buffers),
+    outputs: () => ({ w: f64(pw, n), ...Object.fromEntries(keys.map((key, i) => [key, f64(ps[i], n)])) }),
+  };
+}
+
 /**
  * Not a peer of the table but a second measurement of convcore: its kernels with the
  * data already in Wasm memory. Run it right before timing: any other call reuses the arena.
@@ -104,9 +178,12 @@ export const kernelPeer = {
   slow: false,
   tolerance: 1e-9,
   prepare(kind, p) {
-    if (kind === 'convForward' || kind === 'convBackward') return prepareConv(kind, p);
+    if (kind.startsWith('conv')) return prepareConv(kind, p);
     if (kind === 'maxPoolForward' || kind === 'maxPoolBackward') return preparePool(kind, p);
     if (kind.includes('atchnorm')) return prepareBatchnorm(kind, p);
+    if (kind.startsWith('layernorm') || kind.startsWith('spatialGroupnorm')) return prepareNorm(kind, p);
+    if (kind.startsWith('dropout')) return prepareDropout(kind, p);
+    if (['sgd', 'sgdMomentum', 'rmsprop', 'adam'].includes(kind)) return prepareStep(kind, p);
     return { na: 'no such kernel' };
   },
 };
