@@ -4,10 +4,10 @@
  * determinism, serialization and resuming from a checkpoint, and every bad input.
  */
 import { describe, it, expect } from 'vitest';
-import { ThreeLayerConvNet, FullyConnectedNet, Solver, ConvcoreError } from '../src/index.js';
+import { ThreeLayerConvNet, FullyConnectedNet, Solver } from '../src/index.js';
 import type { Tensor } from '../src/tensor.js';
 import { numericGradient, relError } from '../src/gradcheck.js';
-import { makeRng, randn, maxNormRelErr } from './util.js';
+import { makeRng, randn, maxNormRelErr, expectConvcoreError } from './util.js';
 
 type AnyModel = ThreeLayerConvNet | FullyConnectedNet;
 
@@ -211,10 +211,7 @@ describe('bad input', () => {
   ];
   for (const [what, says, call] of cases) {
     it(what, () => {
-      let err: unknown = null;
-      try { call(); } catch (e) { err = e; }
-      expect(err).toBeInstanceOf(ConvcoreError);
-      expect((err as Error).message).toMatch(says);
+      expectConvcoreError(call, says);
     });
   }
 });

@@ -4,6 +4,7 @@ import type { ConvParam, PoolParam, BatchnormParam, Labels } from '../src/params
 
 import { Rng, size } from './random.js';
 import { maxNormRelError } from '../src/gradcheck.js';
+import { ConvcoreError } from '../src/errors.js';
 
 export { makeRng, size, randn, distinct } from './random.js';
 export type { Rng } from './random.js';
@@ -39,6 +40,23 @@ export function expectClose(actual: Tensor, expected: Tensor, label: string, tol
 export function expectCloseNumber(actual: number, expected: number, label: string, tol = TOL): void {
   const err = maxNormRelError(actual, expected);
   expect(err, `${label}: relative error`).toBeLessThanOrEqual(tol);
+}
+
+/**
+ * Asserts that `call` throws a ConvcoreError whose message matches `says` and, when `fn`
+ * is given, starts with the function's name.
+ */
+export function expectConvcoreError(call: () => unknown, says: RegExp, fn?: string): void {
+  let err: unknown;
+  try {
+    call();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'throws a ConvcoreError').toBeInstanceOf(ConvcoreError);
+  const msg = (err as Error).message;
+  if (fn !== undefined) expect(msg.startsWith(`${fn}: `), msg).toBe(true);
+  expect(msg).toMatch(says);
 }
 
 export function show(config: object): string {
