@@ -13,7 +13,7 @@ import { f64, put, take } from '../wasm.js';
 import { Generator } from './random.js';
 import { Blocks, storeOf, trainSteps } from './params.js';
 import { takeOptions, positiveInt, positive, seedOf } from './options.js';
-import { checkModelLabels } from './batch.js';
+import { checkBatch, checkModelLabels } from './batch.js';
 import { encodeArray, decodeArray, encodeTensor, decodeTensor, JsonTensor } from './serialize.js';
 import { ThreeLayerConvNet, ThreeLayerConvNetJSON } from './three-layer-convnet.js';
 import { FullyConnectedNet, FullyConnectedNetJSON } from './fc-net.js';
@@ -82,17 +82,14 @@ interface Settings {
 function checkData(fn: string, model: Model, data: unknown): { XTrain: Tensor; yTrain: Int32Array; XVal: Tensor; yVal: Int32Array } {
   if (data === null || typeof data !== 'object') fail(`${fn}: data must be an object {XTrain, yTrain, XVal, yVal}`);
   const d = takeOptions(fn, 'data', data, { XTrain: undefined as unknown, yTrain: undefined as unknown, XVal: undefined as unknown, yVal: undefined as unknown });
+  const inputShape = model instanceof ThreeLayerConvNet ? model.inputDim : [model.inputDim];
   const take = (xName: string, yName: string): [Tensor, Int32Array] => {
-    const X = checkTensor(fn, xName, (d as Record<string, unknown>)[xName]);
-    // The model checks the shape of each batch; here only the count of labels and their range.
-    const y = checkModelLabels(fn, (d as Record<string, unknown>)[yName], X.shape[0], model.numClasses);
+    const X = checkBatch(fn, (d as Record<string, unknown>)[xName], inputShape, model instanceof FullyConnectedNet, xName);
+    const y = checkModelLabels(fn, (d as Record<string, unknown>)[yName], X.shape[0], model.numClasses, yName);
     return [X, y];
   };
   const [XTrain, yTrain] = take('XTrain', 'yTrain');
   const [XVal, yVal] = take('XVal', 'yVal');
-  // One forward of a single row checks the shape against the model's inputDim before training starts.
-  model.loss(rows(XTrain, [0]));
-  model.loss(rows(XVal, [0]));
   return { XTrain, yTrain, XVal, yVal };
 }
 
