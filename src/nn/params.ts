@@ -111,11 +111,6 @@ export class ParamSet {
     return out;
   }
 
-  /** Copies a gradient computed outside the model's memory into its block. */
-  putGrad(name: string, data: Float64Array): void {
-    put(this.get(name).grad, data);
-  }
-
   /** Copies in the given parameters; every name and shape is checked before anything is written. */
   set(fn: string, given: unknown): void {
     if (given === null || typeof given !== 'object' || Array.isArray(given)) fail(`${fn}: params must be an object of Tensors keyed by name, got ${given === null ? 'null' : typeof given}`);

@@ -72,11 +72,6 @@ export class Generator {
     return r * Math.cos(t);
   }
 
-  /** A seed for a kernel that draws its own numbers (dropout): 2^53 values. */
-  seed(): number {
-    return Math.floor(this.uniform() * 9007199254740992);
-  }
-
   /** The whole state: four words and the spare normal, JSON-safe. */
   get state(): { words: GeneratorState; spare: number | null } {
     return { words: [this.a, this.b, this.c, this.d], spare: this.spare };
