@@ -4,28 +4,32 @@
 // With L = 1 the loops run along j (two features per f64x2); otherwise along l.
 import { in_memory } from './geometry';
 import { feature_sum } from './reduce';
+import { lo, hi } from './parts';
+
+// Parts: contiguous ranges [j0, j1) of the features; each feature's statistics, gradients
+// and outputs are computed by one part, in the same order as by one thread.
 
 // s[j] = Σ_{g,l} (x[g,j,l] - m[j])²
-function feature_sumsq(x: usize, m: usize, s: usize, G: i32, D: i32, L: i32): void {
-  memory.fill(s, 0, <usize>D << 3);
-  let p = x;
+function feature_sumsq(x: usize, m: usize, s: usize, G: i32, D: i32, L: i32, j0: i32, j1: i32): void {
+  memory.fill(s + (<usize>j0 << 3), 0, <usize>(j1 - j0) << 3);
   for (let g = 0; g < G; g++) {
+    let p = x + ((<usize>g * D + j0) * L << 3);
     if (L == 1) {
-      let j = 0;
-      for (; j + 2 <= D; j += 2) {
+      let j = j0;
+      for (; j + 2 <= j1; j += 2) {
         const t = s + (<usize>j << 3);
         const d = f64x2.sub(v128.load(p), v128.load(m + (<usize>j << 3)));
         v128.store(t, f64x2.add(v128.load(t), f64x2.mul(d, d)));
         p += 16;
       }
-      for (; j < D; j++) {
+      for (; j < j1; j++) {
         const t = s + (<usize>j << 3);
         const d = load<f64>(p) - load<f64>(m + (<usize>j << 3));
         store<f64>(t, load<f64>(t) + d * d);
         p += 8;
       }
     } else {
-      for (let j = 0; j < D; j++) {
+      for (let j = j0; j < j1; j++) {
         const mj = load<f64>(m + (<usize>j << 3));
         const mv = f64x2.splat(mj);
         let acc = f64x2.splat(0.0);
@@ -46,19 +50,19 @@ function feature_sumsq(x: usize, m: usize, s: usize, G: i32, D: i32, L: i32): vo
 
 // xhat = (x - mean[j]) * invstd[j]; out = gamma[j] * xhat + beta[j]
 function normalize(x: usize, mean: usize, invstd: usize, gamma: usize, beta: usize,
-  xhat: usize, out: usize, G: i32, D: i32, L: i32): void {
-  let i: usize = 0;
+  xhat: usize, out: usize, G: i32, D: i32, L: i32, j0: i32, j1: i32): void {
   for (let g = 0; g < G; g++) {
+    let i = (<usize>g * D + j0) * L << 3;
     if (L == 1) {
-      let j = 0;
-      for (; j + 2 <= D; j += 2) {
+      let j = j0;
+      for (; j + 2 <= j1; j += 2) {
         const o = <usize>j << 3;
         const h = f64x2.mul(f64x2.sub(v128.load(x + i), v128.load(mean + o)), v128.load(invstd + o));
         v128.store(xhat + i, h);
         v128.store(out + i, f64x2.add(f64x2.mul(v128.load(gamma + o), h), v128.load(beta + o)));
         i += 16;
       }
-      for (; j < D; j++) {
+      for (; j < j1; j++) {
         const o = <usize>j << 3;
         const h = (load<f64>(x + i) - load<f64>(mean + o)) * load<f64>(invstd + o);
         store<f64>(xhat + i, h);
@@ -66,7 +70,7 @@ function normalize(x: usize, mean: usize, invstd: usize, gamma: usize, beta: usi
         i += 8;
       }
     } else {
-      for (let j = 0; j < D; j++) {
+      for (let j = j0; j < j1; j++) {
         const o = <usize>j << 3;
         const ms = load<f64>(mean + o), ks = load<f64>(invstd + o);
         const gs = load<f64>(gamma + o), bs = load<f64>(beta + o);
@@ -102,15 +106,17 @@ export function batchnorm_forward(x: usize, gamma: usize, beta: usize, out: usiz
   assert(in_memory(gamma, D) && in_memory(beta, D) && in_memory(mean, D) && in_memory(variance, D)
     && in_memory(invstd, D) && in_memory(runningMean, D) && in_memory(runningVar, D),
   'batchnorm_forward: a per-feature vector lies outside memory');
+  const j0 = lo(D), j1 = hi(D);
+  if (j1 <= j0) return;
   if (train) {
     const M = <f64>G * <f64>L;
-    feature_sum(x, mean, G, D, L);
-    for (let j = 0; j < D; j++) {
+    feature_sum(x, mean, G, D, L, j0, j1);
+    for (let j = j0; j < j1; j++) {
       const o = <usize>j << 3;
       store<f64>(mean + o, load<f64>(mean + o) / M);
     }
-    feature_sumsq(x, mean, variance, G, D, L);
-    for (let j = 0; j < D; j++) {
+    feature_sumsq(x, mean, variance, G, D, L, j0, j1);
+    for (let j = j0; j < j1; j++) {
       const o = <usize>j << 3;
       const v = load<f64>(variance + o) / M;
       store<f64>(variance + o, v);
@@ -118,32 +124,32 @@ export function batchnorm_forward(x: usize, gamma: usize, beta: usize, out: usiz
       store<f64>(runningVar + o, momentum * load<f64>(runningVar + o) + (1.0 - momentum) * v);
     }
   } else {
-    memory.copy(mean, runningMean, <usize>D << 3);
-    memory.copy(variance, runningVar, <usize>D << 3);
+    memory.copy(mean + (<usize>j0 << 3), runningMean + (<usize>j0 << 3), <usize>(j1 - j0) << 3);
+    memory.copy(variance + (<usize>j0 << 3), runningVar + (<usize>j0 << 3), <usize>(j1 - j0) << 3);
   }
-  for (let j = 0; j < D; j++) {
+  for (let j = j0; j < j1; j++) {
     const o = <usize>j << 3;
     store<f64>(invstd + o, 1.0 / Math.sqrt(load<f64>(variance + o) + eps));
   }
-  normalize(x, mean, invstd, gamma, beta, xhat, out, G, D, L);
+  normalize(x, mean, invstd, gamma, beta, xhat, out, G, D, L, j0, j1);
 }
 
 // dout (G,D,L), k (D) -> dx (G,D,L): dx[g,j,l] = k[j]·dout[g,j,l].
-function scale_features(dout: usize, k: usize, dx: usize, G: i32, D: i32, L: i32): void {
-  let i: usize = 0;
+function scale_features(dout: usize, k: usize, dx: usize, G: i32, D: i32, L: i32, j0: i32, j1: i32): void {
   for (let g = 0; g < G; g++) {
+    let i = (<usize>g * D + j0) * L << 3;
     if (L == 1) {
-      let j = 0;
-      for (; j + 2 <= D; j += 2) {
+      let j = j0;
+      for (; j + 2 <= j1; j += 2) {
         v128.store(dx + i, f64x2.mul(v128.load(k + (<usize>j << 3)), v128.load(dout + i)));
         i += 16;
       }
-      for (; j < D; j++) {
+      for (; j < j1; j++) {
         store<f64>(dx + i, load<f64>(k + (<usize>j << 3)) * load<f64>(dout + i));
         i += 8;
       }
     } else {
-      for (let j = 0; j < D; j++) {
+      for (let j = j0; j < j1; j++) {
         const a = load<f64>(k + (<usize>j << 3));
         const v = f64x2.splat(a);
         let l = 0;
@@ -173,20 +179,22 @@ export function batchnorm_backward(dout: usize, xhat: usize, gamma: usize, invst
   assert(in_memory(dout, n) && in_memory(xhat, n) && in_memory(dx, n), 'batchnorm_backward: dout, xhat or dx lies outside memory');
   assert(in_memory(gamma, D) && in_memory(invstd, D) && in_memory(dgamma, D) && in_memory(dbeta, D)
     && in_memory(k, 3 * <u64>D), 'batchnorm_backward: a per-feature vector lies outside memory');
-  memory.fill(dgamma, 0, <usize>D << 3);
-  memory.fill(dbeta, 0, <usize>D << 3);
-  let i: usize = 0;
+  const j0 = lo(D), j1 = hi(D);
+  if (j1 <= j0) return;
+  memory.fill(dgamma + (<usize>j0 << 3), 0, <usize>(j1 - j0) << 3);
+  memory.fill(dbeta + (<usize>j0 << 3), 0, <usize>(j1 - j0) << 3);
   for (let g = 0; g < G; g++) {
+    let i = (<usize>g * D + j0) * L << 3;
     if (L == 1) {
-      let j = 0;
-      for (; j + 2 <= D; j += 2) {
+      let j = j0;
+      for (; j + 2 <= j1; j += 2) {
         const o = <usize>j << 3;
         const d = v128.load(dout + i);
         v128.store(dbeta + o, f64x2.add(v128.load(dbeta + o), d));
         v128.store(dgamma + o, f64x2.add(v128.load(dgamma + o), f64x2.mul(d, v128.load(xhat + i))));
         i += 16;
       }
-      for (; j < D; j++) {
+      for (; j < j1; j++) {
         const o = <usize>j << 3;
         const d = load<f64>(dout + i);
         store<f64>(dbeta + o, load<f64>(dbeta + o) + d);
@@ -194,7 +202,7 @@ export function batchnorm_backward(dout: usize, xhat: usize, gamma: usize, invst
         i += 8;
       }
     } else {
-      for (let j = 0; j < D; j++) {
+      for (let j = j0; j < j1; j++) {
         let sb = f64x2.splat(0.0), sg = f64x2.splat(0.0);
         let l = 0;
         for (; l + 2 <= L; l += 2) {
@@ -219,7 +227,7 @@ export function batchnorm_backward(dout: usize, xhat: usize, gamma: usize, invst
   }
   const M = <f64>G * <f64>L;
   const k1 = k, k2 = k + (<usize>D << 3), k3 = k + (<usize>D << 4);
-  for (let j = 0; j < D; j++) {
+  for (let j = j0; j < j1; j++) {
     const o = <usize>j << 3;
     const a = load<f64>(gamma + o) * load<f64>(invstd + o);
     store<f64>(k1 + o, a);
@@ -227,27 +235,27 @@ export function batchnorm_backward(dout: usize, xhat: usize, gamma: usize, invst
     store<f64>(k3 + o, -a * load<f64>(dbeta + o) / M);
   }
   if (!train) {
-    scale_features(dout, k1, dx, G, D, L);
+    scale_features(dout, k1, dx, G, D, L, j0, j1);
     return;
   }
-  i = 0;
   for (let g = 0; g < G; g++) {
+    let i = (<usize>g * D + j0) * L << 3;
     if (L == 1) {
-      let j = 0;
-      for (; j + 2 <= D; j += 2) {
+      let j = j0;
+      for (; j + 2 <= j1; j += 2) {
         const o = <usize>j << 3;
         const r = f64x2.add(f64x2.add(f64x2.mul(v128.load(k1 + o), v128.load(dout + i)),
           f64x2.mul(v128.load(k2 + o), v128.load(xhat + i))), v128.load(k3 + o));
         v128.store(dx + i, r);
         i += 16;
       }
-      for (; j < D; j++) {
+      for (; j < j1; j++) {
         const o = <usize>j << 3;
         store<f64>(dx + i, load<f64>(k1 + o) * load<f64>(dout + i) + load<f64>(k2 + o) * load<f64>(xhat + i) + load<f64>(k3 + o));
         i += 8;
       }
     } else {
-      for (let j = 0; j < D; j++) {
+      for (let j = j0; j < j1; j++) {
         const o = <usize>j << 3;
         const a1 = load<f64>(k1 + o), a2 = load<f64>(k2 + o), a3 = load<f64>(k3 + o);
         const v1 = f64x2.splat(a1), v2 = f64x2.splat(a2), v3 = f64x2.splat(a3);

@@ -2,9 +2,10 @@
 // buffer; the forward gathers the same columns while the GEMM packs them (gemm_im2col).
 // cols (C*HH*WW, H2*W2): cols[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i, w2*SW + j]
 // The geometry comes as a ConvGeom record (assembly/geometry.ts).
-import { gemm, gemm_im2col, gemm_workspace_bytes } from './gemm';
+import { gemm_whole, gemm_im2col, gemm_workspace_bytes, NR } from './gemm';
 import { ConvGeom, conv_geometry_ok, in_memory, prod } from './geometry';
 import { feature_sum } from './reduce';
+import { lo, hi, part, parts, cut_of, workspace } from './parts';
 
 // The output columns w2 whose input column w2*SW + j - PW lies inside [0, W) for kernel
 // column j are [first_col, end_col); the range may be empty (first_col >= end_col).
@@ -21,38 +22,37 @@ function end_col(j: i32, W: i32, SW: i32, PW: i32, W2: i32): i32 {
   return last < 0 ? 0 : min(W2, last / SW + 1);
 }
 
-// x (C,H,W) of one image -> cols (C*HH*WW, H2*W2); padding reads as zero.
-function im2col(x: usize, cols: usize, g: ConvGeom): void {
-  const C = g.C, H = g.H, W = g.W, HH = g.HH, WW = g.WW;
+// x (C,H,W) of one image -> rows [k0, k1) of cols (C*HH*WW, H2*W2); padding reads as zero.
+function im2col_rows(x: usize, cols: usize, g: ConvGeom, k0: i32, k1: i32): void {
+  const H = g.H, W = g.W, HH = g.HH, WW = g.WW;
   const SH = g.SH, SW = g.SW, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
-  let dst = cols;
-  for (let c = 0; c < C; c++) {
+  let dst = cols + (<usize>k0 * (H2 * W2) << 3);
+  for (let k = k0; k < k1; k++) {
+    const c = k / (HH * WW);
+    const i = (k - c * HH * WW) / WW;
+    const j = k - c * HH * WW - i * WW;
     const xc = x + (<usize>(c * H * W) << 3);
-    for (let i = 0; i < HH; i++) {
-      for (let j = 0; j < WW; j++) {
-        const lo = first_col(j, SW, PW);
-        const hi = end_col(j, W, SW, PW, W2);
-        for (let h2 = 0; h2 < H2; h2++) {
-          const y = h2 * SH + i - PH;
-          if (y < 0 || y >= H || lo >= hi) {
-            memory.fill(dst, 0, <usize>W2 << 3);
-          } else {
-            const row = xc + (<usize>(y * W) << 3);
-            if (lo > 0) memory.fill(dst, 0, <usize>lo << 3);
-            if (SW == 1) {
-              memory.copy(dst + (<usize>lo << 3), row + (<usize>(lo + j - PW) << 3), <usize>(hi - lo) << 3);
-            } else {
-              let src = row + (<usize>(lo * SW + j - PW) << 3);
-              for (let w2 = lo; w2 < hi; w2++) {
-                store<f64>(dst + (<usize>w2 << 3), load<f64>(src));
-                src += <usize>SW << 3;
-              }
-            }
-            if (hi < W2) memory.fill(dst + (<usize>hi << 3), 0, <usize>(W2 - hi) << 3);
+    const wlo = first_col(j, SW, PW);
+    const whi = end_col(j, W, SW, PW, W2);
+    for (let h2 = 0; h2 < H2; h2++) {
+      const y = h2 * SH + i - PH;
+      if (y < 0 || y >= H || wlo >= whi) {
+        memory.fill(dst, 0, <usize>W2 << 3);
+      } else {
+        const row = xc + (<usize>(y * W) << 3);
+        if (wlo > 0) memory.fill(dst, 0, <usize>wlo << 3);
+        if (SW == 1) {
+          memory.copy(dst + (<usize>wlo << 3), row + (<usize>(wlo + j - PW) << 3), <usize>(whi - wlo) << 3);
+        } else {
+          let src = row + (<usize>(wlo * SW + j - PW) << 3);
+          for (let w2 = wlo; w2 < whi; w2++) {
+            store<f64>(dst + (<usize>w2 << 3), load<f64>(src));
+            src += <usize>SW << 3;
           }
-          dst += <usize>W2 << 3;
         }
+        if (whi < W2) memory.fill(dst + (<usize>whi << 3), 0, <usize>(W2 - whi) << 3);
       }
+      dst += <usize>W2 << 3;
     }
   }
 }
@@ -68,13 +68,13 @@ function col2im(dcols: usize, dx: usize, g: ConvGeom): void {
     const dxc = dx + (<usize>(c * H * W) << 3);
     for (let i = 0; i < HH; i++) {
       for (let j = 0; j < WW; j++) {
-        const lo = first_col(j, SW, PW);
-        const hi = end_col(j, W, SW, PW, W2);
+        const wlo = first_col(j, SW, PW);
+        const whi = end_col(j, W, SW, PW, W2);
         for (let h2 = 0; h2 < H2; h2++) {
           const y = h2 * SH + i - PH;
-          if (y >= 0 && y < H && lo < hi) {
-            let dst = dxc + (<usize>(y * W + lo * SW + j - PW) << 3);
-            for (let w2 = lo; w2 < hi; w2++) {
+          if (y >= 0 && y < H && wlo < whi) {
+            let dst = dxc + (<usize>(y * W + wlo * SW + j - PW) << 3);
+            for (let w2 = wlo; w2 < whi; w2++) {
               store<f64>(dst, load<f64>(dst) + load<f64>(src + (<usize>w2 << 3)));
               dst += <usize>SW << 3;
             }
@@ -94,30 +94,39 @@ function isPointwise(g: ConvGeom): bool {
 // Per image: out[n] (F, Q) = b + w (F, K) · cols (K, Q), with K = C*HH*WW and Q = H2*W2,
 // where the columns are gathered from the image as the GEMM packs them (gemm_im2col), so
 // no column buffer is written. A 1x1 stride-1 unpadded conv multiplies by x[n] itself.
-export function conv_forward(x: usize, w: usize, b: usize, out: usize, work: usize, g: ConvGeom): void {
+// Parts: whole images when they divide evenly among the parts, otherwise every image's
+// columns cut into `parts` slices; an output column is always one part's whole sum.
+export function conv_forward(x: usize, w: usize, b: usize, out: usize, g: ConvGeom): void {
   assert(conv_geometry_ok(g), 'conv_forward: the geometry record is outside memory or inconsistent');
   const N = g.N, C = g.C, F = g.F;
   const X = C * g.H * g.W;
   const K = C * g.HH * g.WW;
   const Q = g.H2 * g.W2;
+  const work = workspace();
   assert(in_memory(x, prod(N, C, g.H, g.W)), 'conv_forward: x lies outside memory');
   assert(in_memory(w, prod(F, C, g.HH, g.WW)), 'conv_forward: w lies outside memory');
   assert(in_memory(b, <u64>F), 'conv_forward: b lies outside memory');
   assert(in_memory(out, prod(N, F, g.H2, g.W2)), 'conv_forward: out lies outside memory');
   assert(in_memory(work, <u64>gemm_workspace_bytes(), 1), 'conv_forward: the workspace lies outside memory');
   const pointwise = isPointwise(g);
-  for (let n = 0; n < N; n++) {
+  const S = N % parts() == 0 ? 1 : parts();
+  const items = N * S;
+  const i1 = hi(items);
+  for (let it = lo(items); it < i1; it++) {
+    const n = it / S, s = it - n * S;
+    const q0 = cut_of(Q, NR, s, S), q1 = cut_of(Q, NR, s + 1, S);
+    if (q1 <= q0) continue;
     const xn = x + (<usize>(n * X) << 3);
     const on = out + (<usize>(n * F * Q) << 3);
     for (let f = 0; f < F; f++) {
       const bf = f64x2.splat(load<f64>(b + (<usize>f << 3)));
       const row = on + (<usize>(f * Q) << 3);
-      let q = 0;
-      for (; q + 2 <= Q; q += 2) v128.store(row + (<usize>q << 3), bf);
-      if (q < Q) store<f64>(row + (<usize>q << 3), f64x2.extract_lane(bf, 0));
+      let q = q0;
+      for (; q + 2 <= q1; q += 2) v128.store(row + (<usize>q << 3), bf);
+      if (q < q1) store<f64>(row + (<usize>q << 3), f64x2.extract_lane(bf, 0));
     }
-    if (pointwise) gemm(0, 0, F, Q, K, w, K, xn, Q, on, Q, 1, work);
-    else gemm_im2col(F, w, K, xn, g, on, Q, 1, work);
+    if (pointwise) gemm_whole(0, 0, F, q1 - q0, K, w, K, xn + (<usize>q0 << 3), Q, on + (<usize>q0 << 3), Q, 1, work);
+    else gemm_im2col(F, w, K, xn, g, q0, q1, on, Q, 1, work);
   }
 }
 
@@ -125,16 +134,20 @@ export function conv_forward(x: usize, w: usize, b: usize, out: usize, work: usi
 //   db = Σ_n,q dout[n]; per image: dw (F,K) += dout[n] (F,Q) · cols[n]ᵀ (Q,K);
 //   dcols (K,Q) = wᵀ (K,F) · dout[n] (F,Q), then col2im into dx[n].
 // dx = 0 skips dx (no dcols GEMM, no col2im; w and dcols are not read). dw = 0 skips dw
-// (no im2col, no dw GEMM; x and cols are not read). cols and dcols are needed only by a
-// conv that is not pointwise. What is computed does not depend on what is skipped.
+// (no im2col, no dw GEMM; x and cols are not read). cols (K,Q) is needed only by a conv
+// that is not pointwise, and dcols too, one (K,Q) block per part. What is computed does
+// not depend on what is skipped.
+// Parts: db by features, dw by its columns k (each part gathers only its rows of cols and
+// sums over the images in order), dx by images (each part with its own dcols block).
 export function conv_backward(dout: usize, x: usize, w: usize, dx: usize, dw: usize, db: usize,
-  cols: usize, dcols: usize, work: usize, g: ConvGeom): void {
+  cols: usize, dcols: usize, g: ConvGeom): void {
   assert(conv_geometry_ok(g), 'conv_backward: the geometry record is outside memory or inconsistent');
   const N = g.N, C = g.C, F = g.F;
   const X = C * g.H * g.W;
   const K = C * g.HH * g.WW;
   const Q = g.H2 * g.W2;
   const pointwise = isPointwise(g);
+  const work = workspace();
   assert(in_memory(dout, prod(N, F, g.H2, g.W2)), 'conv_backward: dout lies outside memory');
   assert(in_memory(db, <u64>F), 'conv_backward: db lies outside memory');
   assert(!dw || in_memory(x, prod(N, C, g.H, g.W)) && in_memory(dw, prod(F, C, g.HH, g.WW)),
@@ -142,25 +155,37 @@ export function conv_backward(dout: usize, x: usize, w: usize, dx: usize, dw: us
   assert(!dx || in_memory(w, prod(F, C, g.HH, g.WW)) && in_memory(dx, prod(N, C, g.H, g.W)),
     'conv_backward: w or dx lies outside memory');
   assert(pointwise || !dw || cols != 0 && in_memory(cols, prod(C, g.HH, g.WW, g.H2, g.W2)), 'conv_backward: cols is missing or outside memory');
-  assert(pointwise || !dx || dcols != 0 && in_memory(dcols, prod(C, g.HH, g.WW, g.H2, g.W2)), 'conv_backward: dcols is missing or outside memory');
+  assert(pointwise || !dx || dcols != 0 && in_memory(dcols, prod(C, g.HH, g.WW, g.H2, g.W2) * <u64>parts()),
+    'conv_backward: dcols (one block per part) is missing or outside memory');
   assert(!(dx | dw) || in_memory(work, <u64>gemm_workspace_bytes(), 1), 'conv_backward: the workspace lies outside memory');
-  feature_sum(dout, db, N, F, Q);
-  if (dw) memory.fill(dw, 0, <usize>(F * K) << 3);
-  if (!(dx | dw)) return;
-  for (let n = 0; n < N; n++) {
-    const xn = x + (<usize>(n * X) << 3);
-    const dxn = dx + (<usize>(n * X) << 3);
-    const dn = dout + (<usize>(n * F * Q) << 3);
-    if (dw) {
-      if (!pointwise) im2col(xn, cols, g);
-      gemm(0, 1, F, K, Q, dn, Q, pointwise ? xn : cols, Q, dw, K, 1, work);
+  feature_sum(dout, db, N, F, Q, lo(F), hi(F));
+  if (dw) {
+    const k0 = lo(K, NR), k1 = hi(K, NR);
+    if (k1 > k0) {
+      for (let f = 0; f < F; f++) memory.fill(dw + ((<usize>f * K + k0) << 3), 0, <usize>(k1 - k0) << 3);
+      for (let n = 0; n < N; n++) {
+        const xn = x + (<usize>(n * X) << 3);
+        const dn = dout + (<usize>(n * F * Q) << 3);
+        let B = xn;
+        if (!pointwise) {
+          im2col_rows(xn, cols, g, k0, k1);
+          B = cols;
+        }
+        gemm_whole(0, 1, F, k1 - k0, Q, dn, Q, B + (<usize>k0 * Q << 3), Q, dw + (<usize>k0 << 3), K, 1, work);
+      }
     }
-    if (dx) {
+  }
+  if (dx) {
+    const n1 = hi(N);
+    const mine = dcols + (<usize>part() * K * Q << 3);
+    for (let n = lo(N); n < n1; n++) {
+      const dxn = dx + (<usize>(n * X) << 3);
+      const dn = dout + (<usize>(n * F * Q) << 3);
       if (pointwise) {
-        gemm(1, 0, K, Q, F, w, K, dn, Q, dxn, Q, 0, work);
+        gemm_whole(1, 0, K, Q, F, w, K, dn, Q, dxn, Q, 0, work);
       } else {
-        gemm(1, 0, K, Q, F, w, K, dn, Q, dcols, Q, 0, work);
-        col2im(dcols, dxn, g);
+        gemm_whole(1, 0, K, Q, F, w, K, dn, Q, mine, Q, 0, work);
+        col2im(mine, dxn, g);
       }
     }
   }

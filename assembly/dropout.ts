@@ -14,6 +14,10 @@ const TWO53: f64 = 9007199254740992.0;
 const MAX_SAFE: f64 = 9007199254740991.0;
 
 import { in_memory } from './geometry';
+import { lo, hi } from './parts';
+
+// Parts: ranges of units cut at multiples of 8, so that each mask byte is one part's.
+// Unit i's draw depends only on the seed and i, so the mask is the same for any split.
 
 @inline function mix(z: u64): u64 {
   z = (z ^ (z >> 30)) * MIX1;
@@ -43,10 +47,13 @@ export function dropout_forward(x: usize, out: usize, mask: usize, n: i32, keepP
   const tv = i64x2.splat(T);
   const kv = f64x2.splat(keepProb);
   const step = i64x2.splat(GAMMA + GAMMA);
-  let ctr = i64x2.replace_lane(i64x2.splat(s + GAMMA), 1, s + GAMMA + GAMMA);
+  const i0 = lo(n, 8), i1 = hi(n, 8);
+  if (i1 <= i0) return;
+  const c0 = s + <u64>(i0 + 1) * GAMMA;
+  let ctr = i64x2.replace_lane(i64x2.splat(c0), 1, c0 + GAMMA);
   let bits = 0;
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
+  let i = i0;
+  for (; i + 2 <= i1; i += 2) {
     const keep = i64x2.lt_s(i64x2.shr_u(mix2(ctr), 11), tv);
     ctr = i64x2.add(ctr, step);
     const o = <usize>i << 3;
@@ -57,13 +64,13 @@ export function dropout_forward(x: usize, out: usize, mask: usize, n: i32, keepP
       bits = 0;
     }
   }
-  if (i < n) {
+  if (i < i1) {
     const keep = <i64>(mix(s + <u64>(i + 1) * GAMMA) >> 11) < T;
     const o = <usize>i << 3;
     store<f64>(out + o, keep ? load<f64>(x + o) / keepProb : 0.0);
     bits |= <i32>keep << (i & 7);
   }
-  if (n & 7) store<u8>(mask + (<usize>(n - 1) >> 3), <u8>bits);
+  if (i1 == n && (n & 7)) store<u8>(mask + (<usize>(n - 1) >> 3), <u8>bits);
 }
 
 // dout (n), mask ((n+7)/8 bytes) -> dx (n): dx_i = dout_i / keepProb where unit i was kept, else 0.
@@ -72,14 +79,15 @@ export function dropout_backward(dout: usize, mask: usize, dx: usize, n: i32, ke
   assert(in_memory(dout, <u64>n) && in_memory(dx, <u64>n) && in_memory(mask, (<u64>n + 7) >> 3, 1), 'dropout_backward: buffers in memory');
   const kv = f64x2.splat(keepProb);
   const lanes = i64x2.replace_lane(i64x2.splat(1), 1, 2);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
+  const i1 = hi(n, 8);
+  let i = lo(n, 8);
+  for (; i + 2 <= i1; i += 2) {
     const b = <i64>(<i32>load<u8>(mask + (<usize>i >> 3)) >> (i & 7));
     const keep = i64x2.eq(v128.and(i64x2.splat(b), lanes), lanes);
     const o = <usize>i << 3;
     v128.store(dx + o, v128.and(f64x2.div(v128.load(dout + o), kv), keep));
   }
-  if (i < n) {
+  if (i < i1) {
     const keep = (<i32>load<u8>(mask + (<usize>i >> 3)) >> (i & 7)) & 1;
     const o = <usize>i << 3;
     store<f64>(dx + o, keep ? load<f64>(dout + o) / keepProb : 0.0);

@@ -1,20 +1,24 @@
 // The small layers around the convolution: ReLU, the bias of affine, softmax loss.
 import { in_memory } from './geometry';
 import { feature_sum } from './reduce';
+import { lo, hi } from './parts';
+
+// Parts: ranges of elements (relu), of rows (fill_rows, softmax_loss) or of columns (sum_rows).
 
 // x (n) -> out (n): max(0, x); NaN stays NaN.
 export function relu_forward(x: usize, out: usize, n: i32): void {
   assert(n >= 0, 'relu_forward: n is negative');
   assert(in_memory(x, <u64>n) && in_memory(out, <u64>n), 'relu_forward: x or out lies outside memory');
   const zero = f64x2.splat(0.0);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
+  const i1 = hi(n, 2);
+  let i = lo(n, 2);
+  for (; i + 2 <= i1; i += 2) {
     const o = <usize>i << 3;
     const v = v128.load(x + o);
     // keep v where v > 0 or v is NaN (v != v); zero where v <= 0
     v128.store(out + o, v128.andnot(v, f64x2.le(v, zero)));
   }
-  for (; i < n; i++) {
+  for (; i < i1; i++) {
     const o = <usize>i << 3;
     const v = load<f64>(x + o);
     store<f64>(out + o, v <= 0 ? 0.0 : v);
@@ -26,12 +30,13 @@ export function relu_backward(dout: usize, x: usize, dx: usize, n: i32): void {
   assert(n >= 0, 'relu_backward: n is negative');
   assert(in_memory(dout, <u64>n) && in_memory(x, <u64>n) && in_memory(dx, <u64>n), 'relu_backward: dout, x or dx lies outside memory');
   const zero = f64x2.splat(0.0);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
+  const i1 = hi(n, 2);
+  let i = lo(n, 2);
+  for (; i + 2 <= i1; i += 2) {
     const o = <usize>i << 3;
     v128.store(dx + o, v128.and(v128.load(dout + o), f64x2.gt(v128.load(x + o), zero)));
   }
-  for (; i < n; i++) {
+  for (; i < i1; i++) {
     const o = <usize>i << 3;
     store<f64>(dx + o, load<f64>(x + o) > 0 ? load<f64>(dout + o) : 0.0);
   }
@@ -42,24 +47,26 @@ export function fill_rows(b: usize, out: usize, N: i32, M: i32): void {
   assert(N >= 0 && M >= 0, 'fill_rows: a negative dimension');
   assert(in_memory(b, <u64>M) && in_memory(out, <u64>N * <u64>M), 'fill_rows: b or out lies outside memory');
   const bytes = <usize>M << 3;
-  for (let i = 0; i < N; i++) memory.copy(out + <usize>i * bytes, b, bytes);
+  const i1 = hi(N);
+  for (let i = lo(N); i < i1; i++) memory.copy(out + <usize>i * bytes, b, bytes);
 }
 
 // x (N,M) -> s (M): s[j] = Σ_i x[i,j], the sum over (G,D,L) = (N,M,1).
 export function sum_rows(x: usize, s: usize, N: i32, M: i32): void {
-  feature_sum(x, s, N, M, 1);
+  feature_sum(x, s, N, M, 1, lo(M), hi(M));
 }
 
-// scores (N,C), y (N) -> dscores (N,C); returns the loss.
-//   loss = (1/N) Σ_i −log softmax(scores_i)[y_i], with the row max subtracted first
+// scores (N,C), y (N) -> dscores (N,C), and each row's term of the loss in rowloss (N):
+//   rowloss[i] = log softmax(scores_i)[y_i], with the row max subtracted first
 //   dscores = (softmax − onehot(y)) / N
-export function softmax_loss(scores: usize, y: usize, dscores: usize, N: i32, C: i32): f64 {
+// The loss, −(1/N) Σ_i rowloss[i], is summed in row order by softmax_loss_total.
+export function softmax_loss(scores: usize, y: usize, dscores: usize, rowloss: usize, N: i32, C: i32): void {
   assert(N > 0 && C > 0, 'softmax_loss: a dimension is not positive');
-  assert(in_memory(scores, <u64>N * <u64>C) && in_memory(dscores, <u64>N * <u64>C) && in_memory(y, <u64>N, 4),
-    'softmax_loss: scores, y or dscores lies outside memory');
-  let loss = 0.0;
+  assert(in_memory(scores, <u64>N * <u64>C) && in_memory(dscores, <u64>N * <u64>C) && in_memory(y, <u64>N, 4)
+    && in_memory(rowloss, <u64>N), 'softmax_loss: scores, y, dscores or rowloss lies outside memory');
   const invN = 1.0 / <f64>N;
-  for (let i = 0; i < N; i++) {
+  const i1 = hi(N);
+  for (let i = lo(N); i < i1; i++) {
     const row = scores + (<usize>(i * C) << 3);
     const drow = dscores + (<usize>(i * C) << 3);
     let m = load<f64>(row);
@@ -73,7 +80,7 @@ export function softmax_loss(scores: usize, y: usize, dscores: usize, N: i32, C:
     const label = load<i32>(y + (<usize>i << 2));
     assert(<u32>label < <u32>C, 'softmax_loss: a label is outside [0, C)');
     const logz = Math.log(z);
-    loss -= load<f64>(row + (<usize>label << 3)) - m - logz;
+    store<f64>(rowloss + (<usize>i << 3), load<f64>(row + (<usize>label << 3)) - m - logz);
     const invz = 1.0 / z;
     for (let j = 0; j < C; j++) {
       const t = drow + (<usize>j << 3);
@@ -82,5 +89,12 @@ export function softmax_loss(scores: usize, y: usize, dscores: usize, N: i32, C:
     const t = drow + (<usize>label << 3);
     store<f64>(t, load<f64>(t) - invN);
   }
-  return loss * invN;
+}
+
+// rowloss (N) -> the mean loss −(1/N) Σ_i rowloss[i], summed in row order (never split).
+export function softmax_loss_total(rowloss: usize, N: i32): f64 {
+  assert(N > 0 && in_memory(rowloss, <u64>N), 'softmax_loss_total: N is not positive or rowloss lies outside memory');
+  let loss = 0.0;
+  for (let i = 0; i < N; i++) loss -= load<f64>(rowloss + (<usize>i << 3));
+  return loss * (1.0 / <f64>N);
 }

@@ -9,6 +9,7 @@
 // Everything the GEMM writes besides out is in the caller's workspace: no static scratch
 // and no module state, so calls on different threads of one memory cannot collide.
 import { ConvGeom, in_memory, matrix_in_memory } from './geometry';
+import { lo, hi, workspace } from './parts';
 
 export const MR: i32 = 2;
 export const NR: i32 = 8;
@@ -297,47 +298,55 @@ function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, out: usiz
 
 /**
  * out (M,N) [+]= op(A) (M,K) · op(B) (K,N). accumulate = 0 overwrites out, 1 adds to it.
- * work points to gemm_workspace_bytes() bytes, 16-byte aligned. lda, ldb, ldo are row
- * strides in elements of the matrices as stored.
+ * lda, ldb, ldo are row strides in elements of the matrices as stored. Split into parts
+ * by columns of out (NR at a time) or, when out is taller than wide, by rows (MR at a
+ * time); each element of out is the same sum in the same order for any split.
  */
 export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32,
-  A: usize, lda: i32, B: usize, ldb: i32, out: usize, ldo: i32, accumulate: i32, work: usize): void {
+  A: usize, lda: i32, B: usize, ldb: i32, out: usize, ldo: i32, accumulate: i32): void {
   assert(M >= 0 && N >= 0 && K >= 0, 'gemm: a negative dimension');
   assert(lda >= (transA ? M : K) && ldb >= (transB ? K : N) && ldo >= N, 'gemm: a row stride shorter than its row');
   assert(matrix_in_memory(A, transA ? K : M, transA ? M : K, lda), 'gemm: A lies outside memory');
   assert(matrix_in_memory(B, transB ? N : K, transB ? K : N, ldb), 'gemm: B lies outside memory');
   assert(matrix_in_memory(out, M, N, ldo), 'gemm: out lies outside memory');
+  const work = workspace();
   assert((work & 15) == 0 && in_memory(work, WORK_BYTES, 1), 'gemm: the workspace is unaligned or outside memory');
-  blocked(transA != 0, transB != 0, M, N, K, A, lda, B, ldb, 0, out, ldo, accumulate != 0, work);
+  if (N >= M) {
+    blocked(transA != 0, transB != 0, M, lo(N, NR), hi(N, NR), K, A, lda, B, ldb, 0, out, ldo, accumulate != 0, work);
+  } else {
+    const i0 = lo(M, MR), i1 = hi(M, MR);
+    const a = A + (transA ? <usize>i0 << 3 : <usize>i0 * lda << 3);
+    blocked(transA != 0, transB != 0, i1 - i0, 0, N, K, a, lda, B, ldb, 0, out + (<usize>i0 * ldo << 3), ldo, accumulate != 0, work);
+  }
 }
 
 /**
- * out (M, H2*W2) [+]= A (M, C*HH*WW) · im2col(x), where x (C,H,W) is one image of the
- * convolution of geometry g and im2col(x) is gathered while B is packed (see
- * pack_b_im2col): a convolution's forward GEMM without a column buffer. The caller
+ * Columns [q0, q1) of out (M, H2*W2) [+]= A (M, C*HH*WW) · im2col(x), where x (C,H,W) is
+ * one image of the convolution of geometry g and im2col(x) is gathered while B is packed
+ * (see pack_b_im2col): a convolution's forward GEMM without a column buffer. The caller
  * (conv_forward) has checked g, x and the workspace.
  */
-export function gemm_im2col(M: i32, A: usize, lda: i32, x: usize, g: ConvGeom,
+export function gemm_im2col(M: i32, A: usize, lda: i32, x: usize, g: ConvGeom, q0: i32, q1: i32,
   out: usize, ldo: i32, accumulate: i32, work: usize): void {
-  blocked(false, false, M, g.H2 * g.W2, g.C * g.HH * g.WW, A, lda, x, 0, changetype<usize>(g), out, ldo, accumulate != 0, work);
+  blocked(false, false, M, q0, q1, g.C * g.HH * g.WW, A, lda, x, 0, changetype<usize>(g), out, ldo, accumulate != 0, work);
 }
 
-// geom = 0: op(B) is read from B. Otherwise B is one image and geom its ConvGeom: op(B) is
-// the image's im2col matrix.
-function blocked(transA: bool, transB: bool, M: i32, N: i32, K: i32,
+// Columns [N0, N1) of out. geom = 0: op(B) is read from B. Otherwise B is one image and
+// geom its ConvGeom: op(B) is the image's im2col matrix.
+function blocked(transA: bool, transB: bool, M: i32, N0: i32, N1: i32, K: i32,
   A: usize, lda: i32, B: usize, ldb: i32, geom: usize, out: usize, ldo: i32, accumulate: bool, work: usize): void {
-  if (M <= 0 || N <= 0) return;
+  if (M <= 0 || N1 <= N0) return;
   if (K <= 0) {
     if (!accumulate) {
-      for (let i = 0; i < M; i++) memory.fill(out + (<usize>i * ldo << 3), 0, <usize>N << 3);
+      for (let i = 0; i < M; i++) memory.fill(out + ((<usize>i * ldo + N0) << 3), 0, <usize>(N1 - N0) << 3);
     }
     return;
   }
   const pa = work;
   const pb = work + PB;
   const tile = work + TILE;
-  for (let jc = 0; jc < N; jc += NC) {
-    const nc = min(NC, N - jc);
+  for (let jc = N0; jc < N1; jc += NC) {
+    const nc = min(NC, N1 - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       if (geom) pack_b_im2col(B, changetype<ConvGeom>(geom), pc, kc, jc, nc, pb, work + ROW0, work + COL0);
@@ -350,4 +359,10 @@ function blocked(transA: bool, transB: bool, M: i32, N: i32, K: i32,
       }
     }
   }
+}
+
+/** Runs the whole product on this part (no split): for kernels that split their own work. */
+export function gemm_whole(transA: i32, transB: i32, M: i32, N: i32, K: i32,
+  A: usize, lda: i32, B: usize, ldb: i32, out: usize, ldo: i32, accumulate: i32, work: usize): void {
+  blocked(transA != 0, transB != 0, M, 0, N, K, A, lda, B, ldb, 0, out, ldo, accumulate != 0, work);
 }

@@ -1,13 +1,14 @@
 // The kernels. Each takes raw addresses into linear memory and plain integer
 // dimensions, allocates nothing, and knows nothing of JavaScript.
 export { gemm, gemm_workspace_bytes } from './gemm';
+export { set_part } from './parts';
 export { conv_geometry_bytes, pool_geometry_bytes } from './geometry';
 export { conv_forward, conv_backward } from './conv';
 export { maxpool_forward, maxpool_backward, avgpool_forward, avgpool_backward } from './pool';
 export { batchnorm_forward, batchnorm_backward } from './batchnorm';
-export { relu_forward, relu_backward, fill_rows, sum_rows, softmax_loss } from './elementwise';
+export { relu_forward, relu_backward, fill_rows, sum_rows, softmax_loss, softmax_loss_total } from './elementwise';
 export { transpose_nd } from './transpose';
-export { norm_forward, norm_backward } from './norm';
+export { norm_forward, norm_backward, norm_param_grads } from './norm';
 export { dropout_forward, dropout_backward } from './dropout';
 export { sgd_step, momentum_step, rmsprop_step, adam_step } from './optim';
 

@@ -7,6 +7,9 @@
 // gamma loaded as a vector); otherwise along l with gamma splatted per channel.
 
 import { in_memory } from './geometry';
+import { lo, hi } from './parts';
+
+// Parts: ranges of rows (norm_forward, norm_backward) and of channels (norm_param_grads).
 
 // Σ_{k<M} p[k]
 function row_sum(p: usize, M: i32): f64 {
@@ -59,7 +62,8 @@ export function norm_forward(x: usize, gamma: usize, beta: usize, out: usize, xh
     && in_memory(invstd, <u64>R), 'norm_forward: buffers in memory');
   const Mf = <f64>M;
   const rowBytes = <usize>M << 3;
-  for (let r = 0; r < R; r++) {
+  const r1 = hi(R);
+  for (let r = lo(R); r < r1; r++) {
     const o = <usize>r * rowBytes;
     const m0 = row_sum(x + o, M) / Mf;
     const dev = row_deviations(x + o, M, m0);
@@ -112,22 +116,21 @@ export function norm_forward(x: usize, gamma: usize, beta: usize, out: usize, xh
 //   dbeta[c] = Σ dout, dgamma[c] = Σ dout·xhat, over the rows and values of channel c;
 //   per row, with g = γ of each value's channel, S1 = Σ g·dout, S2 = Σ g·dout·xhat:
 //   dx = invstd/M · (M·g·dout − S1 − xhat·S2) = invstd · ((g·dout − S1/M) − xhat·S2/M)
-// One pass per row gathers the sums (and dgamma, dbeta); a second writes dx. The second form
-// subtracts S1/M from g·dout before scaling, so a row of one value (M = 1, where out = β
-// whatever x is) gets dx = 0 exactly.
+// One pass per row gathers the sums; a second writes dx. The second form subtracts S1/M
+// from g·dout before scaling, so a row of one value (M = 1, where out = β whatever x is)
+// gets dx = 0 exactly. With L > 1, each row's per-channel sums Σ_l dout and Σ_l dout·xhat
+// go to partial (R, Cg, 2) for norm_param_grads, which then gives dgamma and dbeta.
 export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: usize,
-  dx: usize, dgamma: usize, dbeta: usize, R: i32, G: i32, Cg: i32, L: i32): void {
+  dx: usize, partial: usize, R: i32, G: i32, Cg: i32, L: i32): void {
   assert(R > 0 && G > 0 && Cg > 0 && L > 0 && R % G == 0, 'norm_backward: dims > 0, G divides R');
   const M = Cg * L;
-  const c = <usize>G * <usize>Cg << 3;
   assert(in_memory(dout, <u64>R * <u64>M) && in_memory(xhat, <u64>R * <u64>M) && in_memory(dx, <u64>R * <u64>M)
-    && in_memory(gamma, <u64>G * <u64>Cg) && in_memory(dgamma, <u64>G * <u64>Cg) && in_memory(dbeta, <u64>G * <u64>Cg)
-    && in_memory(invstd, <u64>R), 'norm_backward: buffers in memory');
-  memory.fill(dgamma, 0, c);
-  memory.fill(dbeta, 0, c);
+    && in_memory(gamma, <u64>G * <u64>Cg) && in_memory(invstd, <u64>R) && (L == 1 || in_memory(partial, <u64>R * <u64>Cg * 2)),
+  'norm_backward: buffers in memory');
   const Mf = <f64>M;
   const rowBytes = <usize>M << 3;
-  for (let r = 0; r < R; r++) {
+  const r1 = hi(R);
+  for (let r = lo(R); r < r1; r++) {
     const o = <usize>r * rowBytes;
     const pd = dout + o, ph = xhat + o, px = dx + o;
     const g0 = <usize>((r % G) * Cg) << 3;
@@ -140,8 +143,6 @@ export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: us
         const d = v128.load(pd + q);
         const dh = f64x2.mul(d, v128.load(ph + q));
         const g = v128.load(gamma + g0 + q);
-        v128.store(dbeta + g0 + q, f64x2.add(v128.load(dbeta + g0 + q), d));
-        v128.store(dgamma + g0 + q, f64x2.add(v128.load(dgamma + g0 + q), dh));
         s1 = f64x2.add(s1, f64x2.mul(g, d));
         s2 = f64x2.add(s2, f64x2.mul(g, dh));
       }
@@ -152,8 +153,6 @@ export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: us
         const d = load<f64>(pd + q);
         const dh = d * load<f64>(ph + q);
         const g = load<f64>(gamma + g0 + q);
-        store<f64>(dbeta + g0 + q, load<f64>(dbeta + g0 + q) + d);
-        store<f64>(dgamma + g0 + q, load<f64>(dgamma + g0 + q) + dh);
         S1 += g * d;
         S2 += g * dh;
       }
@@ -176,10 +175,10 @@ export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: us
           rh += d * load<f64>(ph + q);
           q += 8;
         }
-        const t = g0 + (<usize>j << 3);
-        store<f64>(dbeta + t, load<f64>(dbeta + t) + rd);
-        store<f64>(dgamma + t, load<f64>(dgamma + t) + rh);
-        const g = load<f64>(gamma + t);
+        const pr = partial + ((<usize>r * Cg + j) << 4);
+        store<f64>(pr, rd);
+        store<f64>(pr, rh, 8);
+        const g = load<f64>(gamma + g0 + (<usize>j << 3));
         S1 += g * rd;
         S2 += g * rh;
       }
@@ -216,5 +215,37 @@ export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: us
         }
       }
     }
+  }
+}
+
+// dout, xhat (R,Cg,L), partial (R,Cg,2) of norm_backward -> dgamma, dbeta (G·Cg):
+//   dbeta[c] = Σ dout, dgamma[c] = Σ dout·xhat over the rows r with r % G = c / Cg, in row
+// order; with L = 1 straight from dout and xhat, otherwise from each row's partial sums.
+export function norm_param_grads(dout: usize, xhat: usize, partial: usize, dgamma: usize, dbeta: usize,
+  R: i32, G: i32, Cg: i32, L: i32): void {
+  assert(R > 0 && G > 0 && Cg > 0 && L > 0 && R % G == 0, 'norm_param_grads: dims > 0, G divides R');
+  const M = Cg * L;
+  assert(in_memory(dgamma, <u64>G * <u64>Cg) && in_memory(dbeta, <u64>G * <u64>Cg)
+    && (L == 1 ? in_memory(dout, <u64>R * <u64>M) && in_memory(xhat, <u64>R * <u64>M) : in_memory(partial, <u64>R * <u64>Cg * 2)),
+  'norm_param_grads: buffers in memory');
+  const C = G * Cg;
+  const c1 = hi(C);
+  for (let c = lo(C); c < c1; c++) {
+    const g = c / Cg, j = c - g * Cg;
+    let sb = 0.0, sg = 0.0;
+    for (let r = g; r < R; r += G) {
+      if (L == 1) {
+        const q = (<usize>r * M + j) << 3;
+        const d = load<f64>(dout + q);
+        sb += d;
+        sg += d * load<f64>(xhat + q);
+      } else {
+        const pr = partial + ((<usize>r * Cg + j) << 4);
+        sb += load<f64>(pr);
+        sg += load<f64>(pr, 8);
+      }
+    }
+    store<f64>(dbeta + (<usize>c << 3), sb);
+    store<f64>(dgamma + (<usize>c << 3), sg);
   }
 }

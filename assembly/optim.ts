@@ -4,18 +4,22 @@
 // lines spell out the formula each SIMD line computes.
 
 import { in_memory } from './geometry';
+import { lo, hi } from './parts';
+
+// Parts: contiguous ranges of the n values.
 
 // w, dw (n) -> w (n):  w = w − lr·dw
 export function sgd_step(w: usize, dw: usize, n: i32, lr: f64): void {
   assert(n > 0, 'sgd_step: n must be positive');
   assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n), 'sgd_step: a buffer ends past linear memory');
   const vlr = f64x2.splat(lr);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
+  const i1 = hi(n, 2);
+  let i = lo(n, 2);
+  for (; i + 2 <= i1; i += 2) {
     const o = <usize>i << 3;
     v128.store(w + o, f64x2.sub(v128.load(w + o), f64x2.mul(vlr, v128.load(dw + o))));
   }
-  for (; i < n; i++) {
+  for (; i < i1; i++) {
     const o = <usize>i << 3;
     store<f64>(w + o, load<f64>(w + o) - lr * load<f64>(dw + o));
   }
@@ -26,14 +30,15 @@ export function momentum_step(w: usize, dw: usize, v: usize, n: i32, lr: f64, mu
   assert(n > 0, 'momentum_step: n must be positive');
   assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n) && in_memory(v, <u64>n), 'momentum_step: a buffer ends past linear memory');
   const vlr = f64x2.splat(lr), vmu = f64x2.splat(mu);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
+  const i1 = hi(n, 2);
+  let i = lo(n, 2);
+  for (; i + 2 <= i1; i += 2) {
     const o = <usize>i << 3;
     const nv = f64x2.sub(f64x2.mul(vmu, v128.load(v + o)), f64x2.mul(vlr, v128.load(dw + o)));
     v128.store(v + o, nv);
     v128.store(w + o, f64x2.add(v128.load(w + o), nv));
   }
-  for (; i < n; i++) {
+  for (; i < i1; i++) {
     const o = <usize>i << 3;
     const nv = mu * load<f64>(v + o) - lr * load<f64>(dw + o);
     store<f64>(v + o, nv);
@@ -48,15 +53,16 @@ export function rmsprop_step(w: usize, dw: usize, cache: usize, n: i32, lr: f64,
   assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n) && in_memory(cache, <u64>n), 'rmsprop_step: a buffer ends past linear memory');
   const keep = 1.0 - decay;
   const vlr = f64x2.splat(lr), vd = f64x2.splat(decay), vk = f64x2.splat(keep), ve = f64x2.splat(eps);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
+  const i1 = hi(n, 2);
+  let i = lo(n, 2);
+  for (; i + 2 <= i1; i += 2) {
     const o = <usize>i << 3;
     const g = v128.load(dw + o);
     const c = f64x2.add(f64x2.mul(vd, v128.load(cache + o)), f64x2.mul(vk, f64x2.mul(g, g)));
     v128.store(cache + o, c);
     v128.store(w + o, f64x2.sub(v128.load(w + o), f64x2.div(f64x2.mul(vlr, g), f64x2.add(f64x2.sqrt(c), ve))));
   }
-  for (; i < n; i++) {
+  for (; i < i1; i++) {
     const o = <usize>i << 3;
     const g = load<f64>(dw + o);
     const c = decay * load<f64>(cache + o) + keep * (g * g);
@@ -81,8 +87,9 @@ export function adam_step(w: usize, dw: usize, m: usize, v: usize, n: i32,
   const a = lr / c1, s2 = 1.0 / c2;
   const vb1 = f64x2.splat(b1), vb2 = f64x2.splat(b2), vk1 = f64x2.splat(k1), vk2 = f64x2.splat(k2);
   const va = f64x2.splat(a), vs2 = f64x2.splat(s2), ve = f64x2.splat(eps);
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
+  const i1 = hi(n, 2);
+  let i = lo(n, 2);
+  for (; i + 2 <= i1; i += 2) {
     const o = <usize>i << 3;
     const g = v128.load(dw + o);
     const nm = f64x2.add(f64x2.mul(vb1, v128.load(m + o)), f64x2.mul(vk1, g));
@@ -93,7 +100,7 @@ export function adam_step(w: usize, dw: usize, m: usize, v: usize, n: i32,
     const d = f64x2.div(f64x2.mul(va, nm), f64x2.add(f64x2.sqrt(f64x2.mul(nv, vs2)), ve));
     v128.store(w + o, f64x2.sub(v128.load(w + o), d));
   }
-  for (; i < n; i++) {
+  for (; i < i1; i++) {
     const o = <usize>i << 3;
     const g = load<f64>(dw + o);
     const nm = b1 * load<f64>(m + o) + k1 * g;

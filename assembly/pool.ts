@@ -12,6 +12,9 @@
 // number and the cell is not <= m, that is greater or NaN; once m is NaN nothing replaces
 // it. Ties keep the earliest cell.
 import { PoolGeom, pool_geometry_ok, in_memory, prod } from './geometry';
+import { lo, hi } from './parts';
+
+// Parts: each takes a contiguous range of the N·C planes.
 
 // Whether cell value v replaces the running maximum m (see above).
 // @ts-ignore: decorator
@@ -51,15 +54,17 @@ export function maxpool_forward(x: usize, out: usize, argmax: usize, g: PoolGeom
   assert(in_memory(x, prod(g.N, g.C, H, W)), 'maxpool_forward: x lies outside memory');
   assert(in_memory(out, prod(g.N, g.C, H2, W2)), 'maxpool_forward: out lies outside memory');
   assert(in_memory(argmax, prod(g.N, g.C, H2, W2), ab), 'maxpool_forward: argmax lies outside memory');
-  let o = out;
-  let a = argmax;
+  const p0 = lo(NC), p1 = hi(NC);
+  const Q = <usize>(H2 * W2);
+  let o = out + (<usize>p0 * Q << 3);
+  let a = argmax + <usize>p0 * Q * ab;
   if (HH == 2 && WW == 2 && !wide) {
     // The common 2x2 window. With stride 2 along W, two adjacent windows are done at
     // once in f64x2 lanes: their even and odd columns are gathered by shuffles, and
     // each later cell replaces the running maximum where it is greater or NaN.
     const one = i64x2.splat(1), two = i64x2.splat(2), three = i64x2.splat(3);
     const Wb = <usize>W << 3;
-    for (let p = 0; p < NC; p++) {
+    for (let p = p0; p < p1; p++) {
       const xp = x + (<usize>(p * HW) << 3);
       for (let h2 = 0; h2 < H2; h2++) {
         const r0 = xp + (<usize>(h2 * SH * W) << 3);
@@ -110,7 +115,7 @@ export function maxpool_forward(x: usize, out: usize, argmax: usize, g: PoolGeom
     }
     return;
   }
-  for (let p = 0; p < NC; p++) {
+  for (let p = p0; p < p1; p++) {
     const xp = x + (<usize>(p * HW) << 3);
     for (let h2 = 0; h2 < H2; h2++) {
       for (let w2 = 0; w2 < W2; w2++) {
@@ -150,14 +155,16 @@ export function maxpool_backward(dout: usize, argmax: usize, dx: usize, g: PoolG
   assert(in_memory(argmax, prod(g.N, g.C, H2, W2), ab), 'maxpool_backward: argmax lies outside memory');
   assert(in_memory(dx, prod(g.N, g.C, H, W)), 'maxpool_backward: dx lies outside memory');
   const tiles = SH == HH && SW == WW && H2 * HH == H && W2 * WW == W;
-  let d = dout;
-  let a = argmax;
+  const p0 = lo(NC), p1 = hi(NC);
+  const Q = <usize>(H2 * W2);
+  let d = dout + (<usize>p0 * Q << 3);
+  let a = argmax + <usize>p0 * Q * ab;
   if (tiles && HH == 2 && WW == 2 && !wide) {
     // Two windows per step: each dout value is splatted and masked into the two cells of
     // each row of its window, by comparing its argmax with the cells' indices.
     const Wb = <usize>W << 3;
     const top = i64x2(0, 1), bottom = i64x2(2, 3);
-    for (let p = 0; p < NC; p++) {
+    for (let p = p0; p < p1; p++) {
       const dxp = dx + (<usize>(p * HW) << 3);
       for (let h2 = 0; h2 < H2; h2++) {
         let q0 = dxp + (<usize>(h2 * 2 * W) << 3);
@@ -193,8 +200,8 @@ export function maxpool_backward(dout: usize, argmax: usize, dx: usize, g: PoolG
     }
     return;
   }
-  memory.fill(dx, 0, <usize>(NC * HW) << 3);
-  for (let p = 0; p < NC; p++) {
+  memory.fill(dx + (<usize>p0 * HW << 3), 0, <usize>(p1 - p0) * HW << 3);
+  for (let p = p0; p < p1; p++) {
     const dxp = dx + (<usize>(p * HW) << 3);
     for (let h2 = 0; h2 < H2; h2++) {
       for (let w2 = 0; w2 < W2; w2++) {
@@ -219,8 +226,9 @@ export function avgpool_forward(x: usize, out: usize, g: PoolGeom): void {
   assert(in_memory(x, prod(g.N, g.C, H, W)), 'avgpool_forward: x lies outside memory');
   assert(in_memory(out, prod(g.N, g.C, H2, W2)), 'avgpool_forward: out lies outside memory');
   const scale = 1.0 / <f64>(HH * WW);
-  let o = out;
-  for (let p = 0; p < NC; p++) {
+  const p0 = lo(NC), p1 = hi(NC);
+  let o = out + (<usize>p0 * (H2 * W2) << 3);
+  for (let p = p0; p < p1; p++) {
     const xp = x + (<usize>(p * HW) << 3);
     for (let h2 = 0; h2 < H2; h2++) {
       for (let w2 = 0; w2 < W2; w2++) {
@@ -246,9 +254,10 @@ export function avgpool_backward(dout: usize, dx: usize, g: PoolGeom): void {
   assert(in_memory(dout, prod(g.N, g.C, H2, W2)), 'avgpool_backward: dout lies outside memory');
   assert(in_memory(dx, prod(g.N, g.C, H, W)), 'avgpool_backward: dx lies outside memory');
   const scale = 1.0 / <f64>(HH * WW);
-  memory.fill(dx, 0, <usize>(NC * HW) << 3);
-  let d = dout;
-  for (let p = 0; p < NC; p++) {
+  const p0 = lo(NC), p1 = hi(NC);
+  memory.fill(dx + (<usize>p0 * HW << 3), 0, <usize>(p1 - p0) * HW << 3);
+  let d = dout + (<usize>p0 * (H2 * W2) << 3);
+  for (let p = p0; p < p1; p++) {
     const dxp = dx + (<usize>(p * HW) << 3);
     for (let h2 = 0; h2 < H2; h2++) {
       for (let w2 = 0; w2 < W2; w2++) {

@@ -1,13 +1,15 @@
 // Axis permutation, as numpy.transpose: out[i0..ik] = x[...] with out axis a = x axis perm[a].
 import { in_memory } from './geometry';
+import { lo, hi, part, parts } from './parts';
 
 // x with shape (rank dims at shape, i32) -> out whose axis a is x's axis perm[a].
-// counter holds rank i32 of scratch: the running index of out.
+// strides and counter hold rank i32 of scratch per part: the strides in x of out's axes and
+// the running index of out. Parts: contiguous ranges of out's rows (its last axis).
 export function transpose_nd(x: usize, out: usize, rank: i32, shape: usize, perm: usize,
   strides: usize, counter: usize): void {
   assert(rank > 0, 'transpose_nd: rank is not positive');
-  assert(in_memory(shape, <u64>rank, 4) && in_memory(perm, <u64>rank, 4) && in_memory(strides, <u64>rank, 4)
-    && in_memory(counter, <u64>rank, 4), 'transpose_nd: shape, perm, strides or counter lies outside memory');
+  assert(in_memory(shape, <u64>rank, 4) && in_memory(perm, <u64>rank, 4) && in_memory(strides, <u64>rank * parts(), 4)
+    && in_memory(counter, <u64>rank * parts(), 4), 'transpose_nd: shape, perm, strides or counter lies outside memory');
   // strides[a] = the element stride in x of out's axis a.
   let total: i32 = 1;
   for (let a = rank - 1; a >= 0; a--) {
@@ -17,6 +19,8 @@ export function transpose_nd(x: usize, out: usize, rank: i32, shape: usize, perm
     total *= dim;
   }
   assert(in_memory(x, <u64>total) && in_memory(out, <u64>total), 'transpose_nd: x or out lies outside memory');
+  strides += <usize>(part() * rank) << 2;
+  counter += <usize>(part() * rank) << 2;
   for (let a = 0; a < rank; a++) {
     const src = load<i32>(perm + (<usize>a << 2));
     let s: i32 = 1;
@@ -27,9 +31,20 @@ export function transpose_nd(x: usize, out: usize, rank: i32, shape: usize, perm
   const last = rank - 1;
   const inner = load<i32>(shape + (<usize>load<i32>(perm + (<usize>last << 2)) << 2));
   const innerStride = <usize>load<i32>(strides + (<usize>last << 2)) << 3;
-  let o = out;
+  // This part's rows [r0, r1): the counter starts at row r0's index over the outer axes.
+  const rows = total / inner;
+  const r0 = lo(rows), r1 = hi(rows);
   let base: i32 = 0; // offset in x of the current out row
-  for (let done = 0; done < total; done += inner) {
+  let r = r0;
+  for (let a = last - 1; a >= 0; a--) {
+    const dim = load<i32>(shape + (<usize>load<i32>(perm + (<usize>a << 2)) << 2));
+    const c = r % dim;
+    r /= dim;
+    store<i32>(counter + (<usize>a << 2), c);
+    base += c * load<i32>(strides + (<usize>a << 2));
+  }
+  let o = out + (<usize>r0 * inner << 3);
+  for (let row = r0; row < r1; row++) {
     let p = x + (<usize>base << 3);
     for (let i = 0; i < inner; i++) {
       store<f64>(o, load<f64>(p));

@@ -3,7 +3,7 @@ export type { Tensor } from './tensor.js';
 export { tensor } from './tensor.js';
 export type { Pair, ConvParam, ConvBackwardParam, PoolParam, BatchnormParam, BatchnormMode, Labels } from './params.js';
 export { ConvcoreError } from './errors.js';
-export { init, releaseMemory, memoryStats } from './wasm.js';
+export { init, releaseMemory, memoryStats, shutdownThreads, threadCount } from './wasm.js';
 export type { WasmSource, WasmModule, FetchResponse, InitOptions } from './wasm.js';
 export { convForward, convBackward } from './conv.js';
 export type { ConvCache } from './conv.js';

@@ -6,4 +6,8 @@ import { inlineWasm } from './inline-wasm.js';
 
 setDefaultSource(inlineWasm);
 
+import { setBrowserThreadHost } from './browser-threads.js';
+
+setBrowserThreadHost();
+
 export * from './api.js';

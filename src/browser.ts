@@ -6,4 +6,8 @@ import { setDefaultSource } from './wasm.js';
 
 setDefaultSource(() => new URL('./convcore.wasm', import.meta.url));
 
+import { setBrowserThreadHost } from './browser-threads.js';
+
+setBrowserThreadHost();
+
 export * from './api.js';

@@ -1,6 +1,6 @@
 import { Tensor, make } from './tensor.js';
 import { ConvParam, ConvBackwardParam, ConvGeometry, convGeometry, convBackwardWants, checkDout } from './params.js';
-import { kernels, reserve, put, take, i32 } from './wasm.js';
+import { kernels, reserve, put, take, i32, threadCount } from './wasm.js';
 import { Cache, seal, openCache } from './cache.js';
 
 export type ConvCache = Cache<'conv'>;
@@ -71,11 +71,11 @@ export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackw
   const nCols = colsLength(g);
   const nx = c.x.length, nw = c.w.length;
   // Only what the asked-for gradients read is reserved and copied in: x and cols for dw,
-  // w and dcols for dx; the kernel gets 0 for the rest.
+  // w and dcols (one block per thread) for dx; the kernel gets 0 for the rest.
   const [pgeom, pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork] = reserve(fn, [
     CONV_GEOMETRY_BYTES, dout.data.length * F64,
     want.dw ? nx * F64 : 0, want.dx ? nw * F64 : 0, want.dx ? nx * F64 : 0, want.dw ? nw * F64 : 0, g.F * F64,
-    want.dw ? nCols * F64 : 0, want.dx ? nCols * F64 : 0, want.dx || want.dw ? k.gemm_workspace_bytes() : 0,
+    want.dw ? nCols * F64 : 0, want.dx ? nCols * threadCount() * F64 : 0, want.dx || want.dw ? k.gemm_workspace_bytes() : 0,
   ]);
   putConvGeometry(pgeom, g);
   put(pdout, dout.data);

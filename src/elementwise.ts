@@ -93,9 +93,9 @@ export function affineBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; 
 /** scores (N,C), y (N) integer labels -> the mean softmax loss and dscores (N,C). */
 export function softmaxLoss(scores: Tensor, y: Labels): { loss: number; dscores: Tensor } {
   const { N, C, labels } = checkLabels('softmaxLoss', scores, y);
-  const [ps, py, pd] = reserve('softmaxLoss', [N * C * F64, N * 4, N * C * F64]);
+  const [ps, py, pd, prow] = reserve('softmaxLoss', [N * C * F64, N * 4, N * C * F64, N * F64]);
   put(ps, scores.data);
   i32(py, N).set(labels);
-  const loss = kernels().softmax_loss(ps, py, pd, N, C);
+  const loss = kernels().softmax_loss(ps, py, pd, prow, N, C);
   return { loss, dscores: make(take(pd, N * C), [N, C]) };
 }

@@ -51,13 +51,13 @@ function backward(fn: string, kind: Kind, forwardName: string, dout: Tensor, cac
   const { R, G, Cg, L } = c.geo;
   const n = c.xhat.length;
   const C = G * Cg;
-  const [pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta] =
-    reserve(fn, [n * F64, n * F64, C * F64, R * F64, n * F64, C * F64, C * F64]);
+  const [pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, ppartial] =
+    reserve(fn, [n * F64, n * F64, C * F64, R * F64, n * F64, C * F64, C * F64, L > 1 ? R * Cg * 2 * F64 : 0]);
   put(pdout, dout.data);
   put(pxhat, c.xhat);
   put(pgamma, c.gamma);
   put(pinv, c.invstd);
-  kernels().norm_backward(pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, R, G, Cg, L);
+  kernels().norm_backward(pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, L > 1 ? ppartial : 0, R, G, Cg, L);
   return { dx: make(take(pdx, n), c.shape), dgamma: make(take(pdgamma, C), [C]), dbeta: make(take(pdbeta, C), [C]) };
 }
 

@@ -9,6 +9,8 @@ import { ConvcoreError, fail } from './errors.js';
 import { describe } from './tensor.js';
 import { checkKeys } from './params.js';
 import type { Kernels } from './kernels.js';
+import { CONTROL_BYTES, RawKernels, ThreadsOption, checkThreads, resizePool, stopPool, dropPool, threadCount } from './threads.js';
+import { facade } from './dispatch.js';
 
 /**
  * A compiled `WebAssembly.Module` and a fetch `Response`, looked up on the global scope so
@@ -23,13 +25,23 @@ export type WasmSource = string | URL | ArrayBuffer | ArrayBufferView | WasmModu
 
 export interface InitOptions {
   wasm?: WasmSource;
+  /**
+   * The number of threads ops run on, the calling thread included, or 'auto' for the cores
+   * available. Calling init again with another count resizes the pool. In a page that is not
+   * cross-origin isolated, ops run on one thread (with a warning for a number above 1).
+   */
+  threads?: ThreadsOption;
 }
 
-const INIT_KEYS = ['wasm'];
+const INIT_KEYS = ['wasm', 'threads'];
 
 interface Loaded {
   k: Kernels;
+  raw: RawKernels;
+  module: WebAssembly.Module;
   memory: WebAssembly.Memory;
+  /** The thread pool's control block (src/threads.ts), just above the static data. */
+  ctrl: number;
   base: number;
   /**
    * Long-lived blocks (a model's parameters, activations and caches) lie in [base, residentTop);
@@ -72,10 +84,19 @@ function readString(memory: WebAssembly.Memory, ptr: number): string {
   return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
 }
 
-/** The module's imports: only `abort`, which turns a failed kernel assertion into an Error. */
-function imports(): { env: Record<string, unknown> } {
+/**
+ * A fresh shared memory for an instance: shared so that the pool's workers can run on it
+ * (a shared memory works on one thread too, at the same speed), of one page, growable to 4 GiB.
+ */
+function newMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+}
+
+/** The module's imports: its memory, and `abort`, which turns a failed kernel assertion into an Error. */
+function imports(memory: WebAssembly.Memory): { env: Record<string, unknown> } {
   return {
     env: {
+      memory,
       abort(msg: number, file: number, line: number, col: number): never {
         const text = loaded ? `${readString(loaded.memory, msg)} at ${readString(loaded.memory, file)}:${line}:${col}` : `at line ${line}`;
         throw new ConvcoreError(`convcore: a kernel assertion failed: ${text}`);
@@ -85,20 +106,21 @@ function imports(): { env: Record<string, unknown> } {
 }
 
 /** Makes an instance of the compiled module the loaded one, its memory at its initial size. */
-function adoptExports(module: WebAssembly.Module, instanceExports: unknown): Loaded {
-  const exports = instanceExports as Record<string, unknown>;
-  const memory = exports.memory as WebAssembly.Memory;
-  const k = exports as unknown as Kernels;
-  const base = Math.ceil(k.heap_base() / ALIGN) * ALIGN;
+function adoptExports(module: WebAssembly.Module, instanceExports: unknown, memory: WebAssembly.Memory): Loaded {
+  const raw = instanceExports as unknown as RawKernels;
+  const ctrl = Math.ceil((raw.heap_base as () => number)() / ALIGN) * ALIGN;
+  const base = Math.ceil((ctrl + CONTROL_BYTES) / ALIGN) * ALIGN;
   compiled = module;
   peak = 0;
-  loaded = { k, memory, base, residentTop: base, free: [], held: 0 };
+  loaded = { k: facade(raw, (ptr, n) => new Int32Array(memory.buffer, ptr, n)), raw, module, memory, ctrl, base, residentTop: base, free: [], held: 0 };
+  growTo('init', loaded, base, 'the control block needs');
   return loaded;
 }
 
 /** Instantiates a compiled module synchronously and makes it the loaded one. */
 function adopt(module: WebAssembly.Module): Loaded {
-  return adoptExports(module, instantiateSync(module, imports()).exports);
+  const memory = newMemory();
+  return adoptExports(module, instantiateSync(module, imports(memory)).exports, memory);
 }
 
 function isFileLike(source: string | URL): boolean {
@@ -179,13 +201,16 @@ function givenSource(options: unknown): WasmSource | undefined {
  */
 export function init(options?: InitOptions | WasmSource): Promise<void> {
   let given: WasmSource | undefined;
+  let threads: ThreadsOption | undefined;
   try {
     given = givenSource(options);
+    const t = options !== undefined && !isSource(options) ? (options as InitOptions).threads : undefined;
+    if (t !== undefined) threads = checkThreads('init', t);
   } catch (e) {
     return Promise.reject(e);
   }
-  if (loaded) return Promise.resolve();
-  if (pending) return pending;
+  if (loaded) return threads === undefined ? Promise.resolve() : startThreads(threads);
+  if (pending) return threads === undefined ? pending : pending.then(() => startThreads(threads!));
   const kept = compiled;
   const source = given ?? (defaultSource ? defaultSource() : undefined);
   if (kept === null && source === undefined) return Promise.reject(new ConvcoreError('init: no WebAssembly source is known for this entry; pass init({ wasm: url })'));
@@ -193,16 +218,42 @@ export function init(options?: InitOptions | WasmSource): Promise<void> {
     try {
       const module = kept ?? await compile(source!);
       // Instantiated asynchronously: a browser's main thread may refuse to do it synchronously.
-      const { exports } = await instantiate(module, imports());
+      const memory = newMemory();
+      const { exports } = await instantiate(module, imports(memory));
       // An op may have loaded a module synchronously meanwhile (Node): keep that one.
-      if (!loaded) adoptExports(module, exports);
+      if (!loaded) adoptExports(module, exports, memory);
     } catch (e) {
       if (e instanceof ConvcoreError) throw e;
       fail(`init: ${kept ? 'the module loaded before' : describeSource(source!)} not a loadable convcore WebAssembly module: ${(e as Error).message}`);
     }
   })().finally(() => { pending = null; });
-  return pending;
+  return threads === undefined ? pending : pending.then(() => startThreads(threads!));
 }
+
+/** Resizes the pool to `threads` on the loaded module (see InitOptions.threads). */
+function startThreads(threads: ThreadsOption): Promise<void> {
+  const L = load();
+  return resizePool({
+    module: L.module,
+    memory: L.memory,
+    raw: L.raw,
+    ctrl: L.ctrl,
+    wsize: L.raw.gemm_workspace_bytes() as number,
+    allocWork: (bytes) => allocBlock('init', bytes, false),
+    freeWork: (ptr, bytes) => freeBlock(ptr, bytes, false),
+    text: (ptr) => readString(L.memory, ptr),
+  }, threads);
+}
+
+/**
+ * Stops the pool's workers: ops run on the calling thread alone until init({ threads })
+ * starts a pool again. Does nothing when there is no pool.
+ */
+export function shutdownThreads(): void {
+  stopPool();
+}
+
+export { threadCount };
 
 function load(): Loaded {
   if (loaded) return loaded;
@@ -235,6 +286,10 @@ export function releaseMemory(): void {
   if (loaded && loaded.held > 0) {
     fail(`releaseMemory: ${formatBytes(loaded.held)} of WebAssembly memory are held by live models; call dispose() on them first`);
   }
+  if (threadCount() > 1) {
+    fail(`releaseMemory: a pool of ${threadCount()} threads shares this memory; call shutdownThreads() first (and init({ threads }) again after)`);
+  }
+  dropPool();
   loaded = null;
   peak = 0;
 }
@@ -283,6 +338,11 @@ function growTo(fn: string, L: Loaded, top: number, what: string): void {
  * freeResident; releaseMemory() refuses to drop the memory while any block is held.
  */
 export function allocResident(fn: string, bytes: number): number {
+  return allocBlock(fn, bytes, true);
+}
+
+/** A resident block; `counted` blocks are a model's, and releaseMemory() refuses while any is held. */
+function allocBlock(fn: string, bytes: number, counted: boolean): number {
   const L = load();
   const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
   const i = L.free.findIndex((b) => b.bytes >= size);
@@ -291,22 +351,26 @@ export function allocResident(fn: string, bytes: number): number {
     const ptr = b.ptr;
     if (b.bytes === size) L.free.splice(i, 1);
     else { b.ptr += size; b.bytes -= size; }
-    L.held += size;
+    if (counted) L.held += size;
     return ptr;
   }
   const ptr = L.residentTop;
-  growTo(fn, L, ptr + size, 'this model needs');
+  growTo(fn, L, ptr + size, counted ? 'this model needs' : 'the thread pool needs');
   L.residentTop = ptr + size;
-  L.held += size;
+  if (counted) L.held += size;
   return ptr;
 }
 
 /** Gives back a block from allocResident (with the size it was asked for). */
 export function freeResident(ptr: number, bytes: number): void {
+  freeBlock(ptr, bytes, true);
+}
+
+function freeBlock(ptr: number, bytes: number, counted: boolean): void {
   const L = loaded;
   if (!L) return;
   const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-  L.held -= size;
+  if (counted) L.held -= size;
   const free = L.free;
   let i = 0;
   while (i < free.length && free[i].ptr < ptr) i++;

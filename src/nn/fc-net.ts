@@ -57,7 +57,7 @@ interface LayerBuffers {
 interface Activations {
   capacity: number;
   blocks: Blocks;
-  x: number; y: number; ds: number; work: number; scratch: number;
+  x: number; y: number; ds: number; work: number; scratch: number; rowloss: number;
   layers: LayerBuffers[];
 }
 
@@ -178,6 +178,7 @@ export class FullyConnectedNet {
     a.ds = f(N * this.numClasses);
     a.work = a.blocks.alloc(fn, kernels().gemm_workspace_bytes());
     a.scratch = f(3 * widest);
+    a.rowloss = f(N);
     a.layers = [];
     for (let i = 1; i <= this.numLayers; i++) {
       const n = N * dims[i];
@@ -248,7 +249,7 @@ export class FullyConnectedNet {
     if (!train) return make(take(scores, N * C), [N, C]);
 
     i32(a.y, N).set(labels);
-    const data = k.softmax_loss(scores, a.y, a.ds, N, C);
+    const data = k.softmax_loss(scores, a.y, a.ds, a.rowloss, N, C);
     let dout = a.ds;
     for (let i = L; i >= 1; i--) {
       const b = a.layers[i - 1];
@@ -263,7 +264,7 @@ export class FullyConnectedNet {
           k.batchnorm_backward(dout, b.xhat, p.get(`gamma${i}`).ptr, b.invstd, b.grad, p.get(`gamma${i}`).grad, p.get(`beta${i}`).grad,
             a.scratch, N, d, 1, 1);
         } else if (this.normalization === 'layernorm') {
-          k.norm_backward(dout, b.xhat, p.get(`gamma${i}`).ptr, b.invstd, b.grad, p.get(`gamma${i}`).grad, p.get(`beta${i}`).grad, N, 1, d, 1);
+          k.norm_backward(dout, b.xhat, p.get(`gamma${i}`).ptr, b.invstd, b.grad, p.get(`gamma${i}`).grad, p.get(`beta${i}`).grad, 0, N, 1, d, 1);
         }
       }
       const input = outputs[i - 1];

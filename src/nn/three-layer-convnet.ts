@@ -40,7 +40,7 @@ interface Activations {
   capacity: number;
   blocks: Blocks;
   x: number; h1: number; p1: number; argmax: number; h2: number; s: number; y: number;
-  ds: number; dh2: number; dp1: number; dh1: number; cols: number; work: number;
+  ds: number; dh2: number; dp1: number; dh1: number; cols: number; work: number; rowloss: number;
   convGeom: number; poolGeom: number;
 }
 
@@ -112,7 +112,7 @@ export class ThreeLayerConvNet {
       Object.assign(a, {
         capacity: N, x: f(nx), h1: f(n1), p1: f(np), argmax: a.blocks.alloc(fn, np), h2: f(nh), s: f(ns),
         y: a.blocks.alloc(fn, N * 4), ds: f(ns), dh2: f(nh), dp1: f(np), dh1: f(n1), cols: f(colsLength(g.conv)),
-        work: a.blocks.alloc(fn, kernels().gemm_workspace_bytes()),
+        work: a.blocks.alloc(fn, kernels().gemm_workspace_bytes()), rowloss: f(N),
         convGeom: a.blocks.alloc(fn, CONV_GEOMETRY_BYTES), poolGeom: a.blocks.alloc(fn, POOL_GEOMETRY_BYTES),
       });
     }
@@ -186,7 +186,7 @@ export class ThreeLayerConvNet {
     const g = this.geometry(N);
     const D = g.pooled, Hd = this.hiddenDim, C = this.numClasses;
     i32(a.y, N).set(labels);
-    const data = k.softmax_loss(a.s, a.y, a.ds, N, C);
+    const data = k.softmax_loss(a.s, a.y, a.ds, a.rowloss, N, C);
     // affine 3: dW3 = h2ᵀ·ds, db3 = Σ_n ds, dh2 = ds·W3ᵀ; then relu 2 in place.
     k.gemm(1, 0, Hd, C, N, a.h2, Hd, a.ds, C, p.get('W3').grad, C, 0, a.work);
     k.sum_rows(a.ds, p.get('b3').grad, N, C);

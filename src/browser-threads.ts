@@ -1,0 +1,38 @@
+// The pool's workers in a page: blob: workers made from the worker's source (src/threads.ts),
+// so that no worker script has to be served (a blob: worker shares the page's
+// cross-origin isolation). Threads need the page to be cross-origin isolated.
+import { setThreadHost } from './threads.js';
+
+interface PageGlobals {
+  navigator?: { hardwareConcurrency?: number };
+  crossOriginIsolated?: boolean;
+  Blob: new (parts: string[], options: { type: string }) => object;
+  URL: { createObjectURL(blob: object): string; revokeObjectURL(url: string): void };
+  Worker: new (url: string) => {
+    onmessage: ((e: { data: unknown }) => void) | null;
+    onerror: ((e: { message?: string; preventDefault?(): void }) => void) | null;
+    postMessage(m: unknown): void;
+    terminate(): void;
+  };
+}
+
+export function setBrowserThreadHost(): void {
+  const g = globalThis as unknown as PageGlobals;
+  setThreadHost({
+    cores: () => g.navigator?.hardwareConcurrency ?? 1,
+    isolated: () => g.crossOriginIsolated === true,
+    spawn(source, data, events) {
+      const url = g.URL.createObjectURL(new g.Blob([`${source}\nself.onmessage = (e) => { self.onmessage = null; run(e.data, (m) => self.postMessage(m)); };`],
+        { type: 'text/javascript' }));
+      const w = new g.Worker(url);
+      g.URL.revokeObjectURL(url);
+      w.onmessage = (e) => events.message(e.data);
+      w.onerror = (e) => {
+        e.preventDefault?.();
+        events.error(e.message || 'the worker script failed to load or threw');
+      };
+      w.postMessage(data);
+      return { terminate: () => { w.terminate(); events.exit(0); } };
+    },
+  });
+}
