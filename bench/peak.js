@@ -30,7 +30,10 @@ let compiled = null;
 
 export async function measurePeak({ runs = 15, runMs = 100 } = {}) {
   compiled ??= await WebAssembly.compile(await build());
-  const instance = await WebAssembly.instantiate(compiled, {});
+  // asc reads the project's asconfig.json too, whose shared memory is imported.
+  const needsMemory = WebAssembly.Module.imports(compiled).some((i) => i.kind === 'memory');
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const instance = await WebAssembly.instantiate(compiled, needsMemory ? { env: { memory } } : {});
   const k = instance.exports;
   k.init();
   // Warm up (tier-up to optimized code), then find reps for a run of about runMs.

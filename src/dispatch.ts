@@ -94,11 +94,14 @@ export function facade(raw: RawKernels, i32: (ptr: number, n: number) => Int32Ar
     run('softmax_loss', [scores, y, dscores, rowloss, N, C]);
     return (raw.softmax_loss_total as (p: number, n: number) => number)(rowloss, N);
   };
-  // norm_backward: dx by rows, then dgamma and dbeta by channels (from the rows' partial sums).
+  // norm_backward: dx by rows and dgamma, dbeta by channels. With L = 1 the channel sums
+  // read dout and go first, since dx may overwrite dout (a model's backward runs in place);
+  // with L > 1 they read the partial sums the rows leave.
   k.norm_backward = (dout: number, xhat: number, gamma: number, invstd: number, dx: number,
     dgamma: number, dbeta: number, partial: number, R: number, G: number, Cg: number, L: number): void => {
+    if (L === 1) run('norm_param_grads', [dout, xhat, partial, dgamma, dbeta, R, G, Cg, L]);
     run('norm_backward', [dout, xhat, gamma, invstd, dx, partial, R, G, Cg, L]);
-    run('norm_param_grads', [dout, xhat, partial, dgamma, dbeta, R, G, Cg, L]);
+    if (L !== 1) run('norm_param_grads', [dout, xhat, partial, dgamma, dbeta, R, G, Cg, L]);
   };
   return k as unknown as Kernels;
 }
