@@ -20,7 +20,8 @@ setThreadHost({
   isolated: () => true,
   spawn(source, data, events) {
     const w = new Worker(`${source}\nconst { workerData, parentPort } = require('node:worker_threads');\nrun(workerData, (m) => parentPort.postMessage(m));`,
-      { eval: true, workerData: data });
+      // execArgv: [] so that a parent's --input-type=module does not make the worker's script a module.
+      { eval: true, workerData: data, execArgv: [] });
     // Referenced until it has said it is ready (init awaits that), then unref'd; after the
     // listeners, since adding a 'message' listener refs a worker again.
     w.on('message', (m) => {

@@ -241,7 +241,8 @@ function resolveThreads(threads: ThreadsOption): number {
  */
 export async function resizePool(t: PoolTarget, threads: ThreadsOption): Promise<void> {
   const n = resolveThreads(threads);
-  if (pool && target !== t) stopPool();
+  // Another module (after releaseMemory) needs another pool.
+  if (pool && target && target.memory !== t.memory) stopPool();
   target = t;
   if (n <= 1) {
     stopPool();
@@ -348,10 +349,37 @@ function reportDeaths(p: Pool): void {
   throw new ConvcoreError(`convcore: ${what}. The pool now runs on ${threadCount()} thread${threadCount() === 1 ? '' : 's'}; this op did not run, call it again`);
 }
 
+let partsCap = MAX_THREADS;
+
+/**
+ * At most this many parts per op from now on (1 runs every op on the calling thread with the
+ * pool left running): for the benchmark's interleaved one-thread and pool timings and for
+ * tests. Returns the previous cap.
+ */
+export function capParts(n: number): number {
+  const was = partsCap;
+  partsCap = n;
+  return was;
+}
+
+let splitAll = false;
+let regions = 0;
+
+/** For tests: split every op, however small, so that small shapes exercise every split. */
+export function splitEveryOp(on: boolean): void {
+  splitAll = on;
+}
+
+/** The number of ops that have run in more than one part since the module was loaded. */
+export function splitOps(): number {
+  return regions;
+}
+
 /** The number of parts an op of `units` units of work should run as, at `perPart` units each at least. */
 export function partsFor(units: number, perPart: number): number {
   if (!pool) return 1;
-  return Math.max(1, Math.min(threadCount(), Math.floor(units / perPart)));
+  const byWork = splitAll ? MAX_THREADS : Math.floor(units / perPart);
+  return Math.max(1, Math.min(threadCount(), partsCap, byWork));
 }
 
 /**
@@ -367,6 +395,7 @@ export function runParts(raw: RawKernels, op: number, args: number[], parts: num
   }
   const t = target!;
   const { I, A } = p;
+  regions++;
   I[OP] = op;
   I[NARGS] = args.length;
   I[WORK] = p.work;

@@ -1,0 +1,297 @@
+// The thread pool: every op gives the same bits on 1, 2, 3 and 4 threads (each split into
+// as many parts, however small the op), a few training steps of each model too; the pool
+// starts, resizes and shuts down; a process that used threads exits by itself; a worker
+// that dies is reported by the next op, and the module goes on with the threads it has.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as cc from '../src/index.js';
+import type { Tensor } from '../src/index.js';
+import { capParts, splitEveryOp, splitOps, workerHandles, MAX_THREADS } from '../src/threads.js';
+import { makeRng, randn } from './util.js';
+
+const COUNTS = [1, 2, 3, 4];
+
+/** Every float64 of every array in a result, as one list (NaN and -0 kept apart by Object.is). */
+function flat(v: unknown, out: number[] = []): number[] {
+  if (typeof v === 'number') out.push(v);
+  else if (v instanceof Float64Array || v instanceof Int32Array) out.push(...v);
+  else if (Array.isArray(v)) v.forEach((e) => flat(e, out));
+  else if (v && typeof v === 'object') {
+    for (const key of Object.keys(v).sort()) if (key !== 'cache') flat((v as Record<string, unknown>)[key], out);
+  }
+  return out;
+}
+
+/** How many values differ in bits between two results. */
+function differing(a: number[], b: number[]): number {
+  if (a.length !== b.length) return Infinity;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) n++;
+  return n;
+}
+
+/** Runs `op` with each part count and expects the same bits as one part. */
+function sameOnEveryCount(op: () => unknown): void {
+  const results = COUNTS.map((n) => {
+    capParts(n);
+    const before = splitOps();
+    const r = flat(op());
+    // Split (n > 1) means at least one op of the call ran in n parts.
+    if (n > 1) expect(splitOps()).toBeGreaterThan(before);
+    return r;
+  });
+  capParts(MAX_THREADS);
+  expect(results[0].length).toBeGreaterThan(0);
+  for (let i = 1; i < results.length; i++) expect(differing(results[i], results[0]), `${COUNTS[i]} threads`).toBe(0);
+}
+
+const r = makeRng(77);
+const t = (shape: number[], scale = 1, shift = 0): Tensor => randn(r, shape, scale, shift) as Tensor;
+
+beforeAll(async () => {
+  await cc.init({ threads: 4 });
+  splitEveryOp(true);
+});
+
+afterAll(() => {
+  splitEveryOp(false);
+  capParts(MAX_THREADS);
+  cc.shutdownThreads();
+});
+
+describe('every op gives the same bits on 1, 2, 3 and 4 threads', () => {
+  const convCases: [string, number[], number[], object][] = [
+    ['3x3 pad 1, N = 5', [5, 3, 9, 11], [4, 3, 3, 3], { stride: 1, pad: 1 }],
+    ['7x7 stride 2 pad 3, N = 1', [1, 2, 15, 13], [3, 2, 7, 7], { stride: 2, pad: 3 }],
+    ['1x1 pointwise, N = 3', [3, 6, 5, 7], [5, 6, 1, 1], {}],
+    ['5x3 stride (2,1) pad (2,0), N = 4', [4, 3, 12, 10], [8, 3, 5, 3], { stride: [2, 1], pad: [2, 0] }],
+    ['many filters, N = 2', [2, 17, 6, 6], [40, 17, 3, 3], { pad: 1 }],
+  ];
+  for (const [name, xs, ws, p] of convCases) {
+    it(`conv forward and backward (full, dx only, dw only): ${name}`, () => {
+      const x = t(xs), w = t(ws), b = t([ws[0]]);
+      const { out, cache } = cc.convForward(x, w, b, p);
+      const dout = t(out.shape as number[]);
+      sameOnEveryCount(() => cc.convForward(x, w, b, p).out);
+      sameOnEveryCount(() => cc.convBackward(dout, cache));
+      sameOnEveryCount(() => cc.convBackward(dout, cache, { dx: false }));
+      sameOnEveryCount(() => cc.convBackward(dout, cache, { dw: false }));
+    });
+  }
+
+  const poolCases: [string, number[], cc.PoolParam][] = [
+    ['2x2 stride 2', [3, 5, 8, 10], { poolHeight: 2, poolWidth: 2, stride: 2 }],
+    ['3x3 stride 1, odd sizes', [2, 3, 7, 9], { poolHeight: 3, poolWidth: 3, stride: 1 }],
+    ['2x2 stride 2, N·C = 1', [1, 1, 6, 6], { poolHeight: 2, poolWidth: 2, stride: 2 }],
+    ['17x16 window (wide argmax)', [2, 3, 17, 16], { poolHeight: 17, poolWidth: 16, stride: 1 }],
+  ];
+  for (const [name, xs, p] of poolCases) {
+    it(`max and average pool forward and backward: ${name}`, () => {
+      const x = t(xs);
+      x.data[3] = NaN;
+      const m = cc.maxPoolForward(x, p);
+      const a = cc.avgPoolForward(x, p);
+      const dout = t(m.out.shape as number[]);
+      sameOnEveryCount(() => cc.maxPoolForward(x, p).out);
+      sameOnEveryCount(() => cc.maxPoolBackward(dout, m.cache));
+      sameOnEveryCount(() => cc.avgPoolForward(x, p).out);
+      sameOnEveryCount(() => cc.avgPoolBackward(dout, a.cache));
+    });
+  }
+
+  for (const [name, shape] of [['N = 7, D = 13', [7, 13]], ['N = 2, D = 1', [2, 1]], ['N = 50, D = 64', [50, 64]]] as const) {
+    it(`batchnorm, train and test mode, forward and backward: ${name}`, () => {
+      const D = shape[1];
+      const x = t([...shape], 3, 1e3), gamma = t([D]), beta = t([D]);
+      for (const mode of ['train', 'test'] as const) {
+        const param = () => ({ mode, runningMean: t([D], 1, 1e3), runningVar: t([D], 0.1, 2) });
+        const fixed = param();
+        const run = () => cc.batchnormForward(x, gamma, beta, { ...fixed });
+        const { out, cache } = run();
+        const dout = t(out.shape as number[]);
+        sameOnEveryCount(() => { const res = run(); return [res.out, res.runningMean, res.runningVar]; });
+        sameOnEveryCount(() => cc.batchnormBackward(dout, cache));
+      }
+    });
+  }
+
+  it('spatial batchnorm, train and test mode, forward and backward', () => {
+    const x = t([4, 5, 3, 7], 2, -1), gamma = t([5]), beta = t([5]);
+    for (const mode of ['train', 'test'] as const) {
+      const fixed = { mode, runningMean: t([5]), runningVar: t([5], 0.1, 1) };
+      const run = () => cc.spatialBatchnormForward(x, gamma, beta, { ...fixed });
+      const { out, cache } = run();
+      const dout = t(out.shape as number[]);
+      sameOnEveryCount(() => { const res = run(); return [res.out, res.runningMean, res.runningVar]; });
+      sameOnEveryCount(() => cc.spatialBatchnormBackward(dout, cache));
+    }
+  });
+
+  for (const [N, D] of [[9, 11], [1, 5], [40, 64]]) {
+    it(`layernorm forward and backward: N = ${N}, D = ${D}`, () => {
+      const x = t([N, D], 2, 1e3), gamma = t([D]), beta = t([D]);
+      const { out, cache } = cc.layernormForward(x, gamma, beta);
+      const dout = t(out.shape as number[]);
+      sameOnEveryCount(() => cc.layernormForward(x, gamma, beta).out);
+      sameOnEveryCount(() => cc.layernormBackward(dout, cache));
+    });
+  }
+
+  for (const [shape, groups] of [[[3, 6, 5, 7], 2], [[2, 4, 3, 3], 4], [[5, 8, 4, 4], 1]] as const) {
+    it(`spatial groupnorm forward and backward: x (${shape.join(',')}), ${groups} groups`, () => {
+      const C = shape[1];
+      const x = t([...shape]), gamma = t([C]), beta = t([C]);
+      const { out, cache } = cc.spatialGroupnormForward(x, gamma, beta, { groups });
+      const dout = t(out.shape as number[]);
+      sameOnEveryCount(() => cc.spatialGroupnormForward(x, gamma, beta, { groups }).out);
+      sameOnEveryCount(() => cc.spatialGroupnormBackward(dout, cache));
+    });
+  }
+
+  it('relu, affine and softmax loss, forward and backward', () => {
+    for (const [N, D, M] of [[7, 13, 5], [1, 3, 2], [33, 40, 17]]) {
+      const x = t([N, D]), w = t([D, M]), b = t([M]);
+      const y = Array.from({ length: N }, (_, i) => (i * 7) % M);
+      const relu = cc.reluForward(x);
+      const aff = cc.affineForward(x, w, b);
+      const dx = t([N, D]), dout = t([N, M]);
+      sameOnEveryCount(() => cc.reluForward(x).out);
+      sameOnEveryCount(() => cc.reluBackward(dx, relu.cache));
+      sameOnEveryCount(() => cc.affineForward(x, w, b).out);
+      sameOnEveryCount(() => cc.affineBackward(dout, aff.cache));
+      sameOnEveryCount(() => cc.softmaxLoss(aff.out, y));
+    }
+  });
+
+  it('transpose', () => {
+    const x = t([3, 4, 5, 6]);
+    for (const axes of [[0, 2, 3, 1], [3, 2, 1, 0], [1, 0, 2, 3], [0, 1, 2, 3]]) sameOnEveryCount(() => cc.transpose(x, axes));
+    const y = t([17, 3]);
+    sameOnEveryCount(() => cc.transpose(y));
+  });
+
+  it('dropout, forward and backward, with a seed', () => {
+    for (const n of [1, 7, 8, 9, 63, 64, 65, 1000]) {
+      const x = t([n]);
+      const param = { mode: 'train' as const, keepProb: 0.6, seed: 12345 };
+      const { cache } = cc.dropoutForward(x, param);
+      const dout = t([n]);
+      sameOnEveryCount(() => cc.dropoutForward(x, param).out);
+      sameOnEveryCount(() => cc.dropoutBackward(dout, cache));
+    }
+  });
+
+  it('the update rules sgd, sgdMomentum, rmsprop and adam', () => {
+    for (const n of [1, 5, 64, 1001]) {
+      const w = t([n]), dw = t([n]), s1 = t([n]), s2 = t([n], 1, 2);
+      sameOnEveryCount(() => cc.sgd(w, dw, { learningRate: 0.1 }).w);
+      sameOnEveryCount(() => { const u = cc.sgdMomentum(w, dw, { learningRate: 0.1, velocity: s1 }); return [u.w, u.config.velocity]; });
+      sameOnEveryCount(() => { const u = cc.rmsprop(w, dw, { learningRate: 0.1, cache: s2 }); return [u.w, u.config.cache]; });
+      sameOnEveryCount(() => { const u = cc.adam(w, dw, { learningRate: 0.1, m: s1, v: s2, t: 3 }); return [u.w, u.config.m, u.config.v]; });
+    }
+  });
+
+  it('a few training steps of ThreeLayerConvNet and of FullyConnectedNet (batchnorm, dropout; layernorm)', () => {
+    const rr = makeRng(5);
+    const X = randn(rr, [20, 3, 12, 12]) as Tensor;
+    const y = Array.from({ length: 20 }, (_, i) => i % 10);
+    const data = { XTrain: X, yTrain: y, XVal: X, yVal: y };
+    const train = (model: cc.Model): unknown => {
+      const s = new cc.Solver(model, data, { updateRule: 'adam', batchSize: 10, numEpochs: 2, verbose: false, seed: 3 });
+      s.train();
+      const out = [s.lossHistory, s.trainAccHistory, Object.values(model.params)];
+      s.dispose();
+      model.dispose();
+      return out;
+    };
+    sameOnEveryCount(() => train(new cc.ThreeLayerConvNet({ numFilters: 6, filterSize: 3, inputDim: [3, 12, 12], hiddenDim: 20, seed: 1 })));
+    for (const extra of [{ normalization: 'batchnorm' as const, dropoutKeepRatio: 0.7 }, { normalization: 'layernorm' as const }]) {
+      sameOnEveryCount(() => train(new cc.FullyConnectedNet({ hiddenDims: [30, 20], inputDim: 432, seed: 2, ...extra })));
+    }
+  });
+});
+
+describe('the pool', () => {
+  it('starts, resizes and shuts down; ops keep working through every change', async () => {
+    const x = t([4, 3, 8, 8]), w = t([5, 3, 3, 3]), b = t([5]);
+    const want = flat(cc.convForward(x, w, b, { pad: 1 }).out);
+    for (const n of [2, 3, 1, 4]) {
+      await cc.init({ threads: n });
+      expect(cc.threadCount()).toBe(n);
+      expect(workerHandles().length).toBe(n - 1);
+      expect(differing(flat(cc.convForward(x, w, b, { pad: 1 }).out), want)).toBe(0);
+    }
+    cc.shutdownThreads();
+    expect(cc.threadCount()).toBe(1);
+    expect(differing(flat(cc.convForward(x, w, b, { pad: 1 }).out), want)).toBe(0);
+    await cc.init({ threads: 'auto' });
+    const { availableParallelism } = await import('node:os');
+    expect(cc.threadCount()).toBe(Math.min(MAX_THREADS, availableParallelism()));
+    await cc.init({ threads: 4 });
+  });
+
+  it('rejects a thread count that is not an integer in [1, 64] or "auto"', async () => {
+    for (const bad of [0, -1, 1.5, 65, NaN, '2', 'all', null]) {
+      await expect(cc.init({ threads: bad as never })).rejects.toThrow(/^init: threads must be an integer in \[1, 64\] or "auto", got /);
+    }
+    expect(cc.threadCount()).toBe(4);
+  });
+
+  it('releaseMemory refuses while a pool shares the memory, and names the way out', () => {
+    expect(() => cc.releaseMemory()).toThrow(/releaseMemory: a pool of 4 threads shares this memory; call shutdownThreads\(\) first/);
+  });
+
+  it('splits a large op and leaves a small one on the calling thread', () => {
+    splitEveryOp(false);
+    try {
+      const before = splitOps();
+      cc.reluForward(t([100]));
+      expect(splitOps()).toBe(before);
+      cc.reluForward(t([1 << 18]));
+      expect(splitOps()).toBe(before + 1);
+    } finally {
+      splitEveryOp(true);
+    }
+  });
+
+  it('a worker that dies is named by the next op, and the module goes on with the threads it has', async () => {
+    await cc.init({ threads: 3 });
+    const x = t([6, 3, 8, 8]), w = t([5, 3, 3, 3]), b = t([5]);
+    const want = flat(cc.convForward(x, w, b, { pad: 1 }).out);
+    workerHandles()[1].terminate();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(() => cc.convForward(x, w, b, { pad: 1 })).toThrow(
+      /^convcore: worker thread \d+ exited \(code 1\)\. The pool now runs on 2 threads; this op did not run, call it again$/);
+    expect(cc.threadCount()).toBe(2);
+    expect(differing(flat(cc.convForward(x, w, b, { pad: 1 }).out), want)).toBe(0);
+    // Killed while ops run back to back: the parts it would have taken are taken by the others.
+    workerHandles()[0].terminate();
+    for (let i = 0; i < 20; i++) expect(differing(flat(cc.convForward(x, w, b, { pad: 1 }).out), want)).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(() => cc.convForward(x, w, b, { pad: 1 })).toThrow(/^convcore: worker thread \d+ exited/);
+    expect(cc.threadCount()).toBe(1);
+    expect(differing(flat(cc.convForward(x, w, b, { pad: 1 }).out), want)).toBe(0);
+    await cc.init({ threads: 4 });
+    expect(cc.threadCount()).toBe(4);
+  });
+});
+
+describe('a Node process', () => {
+  it('that used a pool exits by itself when its script ends', () => {
+    const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const script = `
+      const cc = await import(${JSON.stringify(entry)});
+      await cc.init({ threads: 2 });
+      const x = cc.tensor(new Float64Array(8 * 3 * 32 * 32).map((_, i) => Math.sin(i)), [8, 3, 32, 32]);
+      const w = cc.tensor(new Float64Array(16 * 3 * 5 * 5).map((_, i) => Math.cos(i)), [16, 3, 5, 5]);
+      const { out } = cc.convForward(x, w, cc.tensor(new Float64Array(16), [16]), { pad: 2 });
+      console.log(cc.threadCount(), out.data.length);`;
+    const started = Date.now();
+    const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20000 });
+    expect(res.error).toBeUndefined();
+    expect(res.status).toBe(0);
+    expect(res.stdout.trim()).toBe(`2 ${8 * 16 * 32 * 32}`);
+    expect(Date.now() - started).toBeLessThan(20000);
+  });
+});
