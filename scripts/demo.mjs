@@ -4,12 +4,14 @@
 // which this script bundles for the browser into build/browser/ (esbuild, a second or less).
 // The training page (train.html) fetches the digits from /data/digits.bin, which
 // scripts/pack-digits.mjs packs into build/digits/ when it is missing or stale.
+// Every response carries the two cross-origin isolation headers (COOP same-origin, COEP
+// require-corp), so that the pages can run convcore on several threads.
 // Options: --port N (or PORT=N; default 8080, any free port if that one is taken).
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { root, bundlePath, buildSupportBundles } from './build-browser.mjs';
-import { startServer } from './static-server.mjs';
+import { startServer, CROSS_ORIGIN_ISOLATION } from './static-server.mjs';
 import { ensureDigits, digitsPath } from './pack-digits.mjs';
 
 /** Starts the demo server; returns the server of static-server.mjs (url, requests, close). */
@@ -26,11 +28,11 @@ export async function startDemo({ port = 0, supportDir = join(root, 'build', 'br
     '/data/': dirname(digitsPath),
   };
   try {
-    return await startServer({ mounts, port });
+    return await startServer({ mounts, port, headers: CROSS_ORIGIN_ISOLATION });
   } catch (e) {
     if (e.code !== 'EADDRINUSE' || port === 0) throw e;
     console.error(`demo: port ${port} is taken, using a free one`);
-    return startServer({ mounts, port: 0 });
+    return startServer({ mounts, port: 0, headers: CROSS_ORIGIN_ISOLATION });
   }
 }
 

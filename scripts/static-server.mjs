@@ -5,6 +5,15 @@ import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 
+/**
+ * The headers that make a page cross-origin isolated, which convcore's threads need in a
+ * browser (SharedArrayBuffer between the page and its workers): on every response.
+ */
+export const CROSS_ORIGIN_ISOLATION = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
+
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -21,10 +30,11 @@ const TYPES = {
 /**
  * Starts a server. `mounts` maps a URL prefix ending in '/' to a directory, for example
  * { '/dist/': '/repo/dist' }; `pages` maps an exact path to { body, type }. A directory
- * request serves its index.html. Returns { url, port, requests, close() }, where requests
- * holds { method, path, status } for every request answered.
+ * request serves its index.html. `headers` are added to every response (for example the two
+ * that make a page cross-origin isolated, CROSS_ORIGIN_ISOLATION). Returns { url, port,
+ * requests, close() }, where requests holds { method, path, status } for every request answered.
  */
-export async function startServer({ mounts = {}, pages = {}, port = 0, host = '127.0.0.1' } = {}) {
+export async function startServer({ mounts = {}, pages = {}, port = 0, host = '127.0.0.1', headers = {} } = {}) {
   const requests = [];
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
 
@@ -58,11 +68,11 @@ export async function startServer({ mounts = {}, pages = {}, port = 0, host = '1
     const status = found ? found.status : 404;
     requests.push({ method: req.method, path, status });
     if (!found) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.writeHead(404, { ...headers, 'content-type': 'text/plain; charset=utf-8' });
       res.end(`not found: ${path}\n`);
       return;
     }
-    res.writeHead(status, { 'content-type': found.type, 'cache-control': 'no-store' });
+    res.writeHead(status, { ...headers, 'content-type': found.type, 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : found.body);
   });
 

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { root, buildSupportBundles } from '../scripts/build-browser.mjs';
-import { startServer } from '../scripts/static-server.mjs';
+import { startServer, CROSS_ORIGIN_ISOLATION } from '../scripts/static-server.mjs';
 import { startDemo } from '../scripts/demo.mjs';
 import type { PageReport } from './browser-suite.js';
 import { ensureBuilt, launchChromium, watchedPage } from './chromium.js';
@@ -36,7 +36,42 @@ interface Server { url: string; requests: { method: string; path: string; status
 
 let browser: Browser;
 let server: Server;
+/** The same files, served with the cross-origin isolation headers. */
+let isolatedServer: Server;
 let tmp: string;
+
+/**
+ * A page that runs the suite after init({ threads: 2 }), then one conv forward and backward
+ * large enough to be split (2·8·8·32·32·16·3·3 multiply-adds, above the cut-over), on 2
+ * threads and again on 1: it reports the thread counts and whether the bits agree.
+ */
+function threadsPage(): { body: string } {
+  return {
+    body: `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>threads</title></head>
+<body><script type="module">
+import * as cc from '/dist/convcore.browser.js';
+import * as ref from '/support/reference.js';
+import * as grad from '/support/gradcheck.js';
+import { runPage } from '/support/suite.js';
+window.__done = (async () => {
+  const report = await runPage(cc, ref, grad, [{ threads: 2 }]);
+  const threads = cc.threadCount();
+  const t = (shape, k) => cc.tensor(Float64Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(k * i + 1)), shape);
+  const x = t([8, 8, 32, 32], 0.7), w = t([16, 8, 3, 3], 1.3), b = t([16], 2.1);
+  const run = () => {
+    const f = cc.convForward(x, w, b, { pad: 1 });
+    const g = cc.convBackward(t(f.out.shape, 0.3), f.cache);
+    return [f.out.data, g.dx.data, g.dw.data, g.db.data];
+  };
+  const pool = run();
+  await cc.init({ threads: 1 });
+  const one = run();
+  const same = pool.every((a, i) => a.length === one[i].length && a.every((v, j) => Object.is(v, one[i][j])));
+  return { ...report, threads: { isolated: crossOriginIsolated, threads, after: cc.threadCount(), same } };
+})();
+</script></body></html>`,
+  };
+}
 
 /** An HTML page whose module imports `entry` and runs the suite with the given init sources (JS source text). */
 function suitePage(entry: string, sources: string, importMap = false): { body: string } {
@@ -55,7 +90,8 @@ window.__done = (async () => runPage(cc, ref, grad, ${sources}))();
   };
 }
 
-interface Visit { report: PageReport; requests: string[]; console: string[] }
+interface ThreadsReport { isolated: boolean; threads: number; after: number; same: boolean }
+interface Visit { report: PageReport & { threads?: ThreadsReport }; requests: string[]; console: string[] }
 
 /** Opens a suite page and returns its report, the files it fetched and its console problems. */
 async function visit(url: string, allowed: RegExp[] = []): Promise<Visit> {
@@ -120,7 +156,13 @@ beforeAll(async () => {
       '/url.html': suitePage('/dist/browser.js', "[{ wasm: '/missing/convcore.wasm' }, { wasm: new URL('/elsewhere/convcore.wasm', location.href) }]", true),
       '/bytes.html': suitePage('/dist/browser.js', "[{ wasm: new Uint8Array(await (await fetch('/elsewhere/convcore.wasm')).arrayBuffer()) }]", true),
       '/module.html': suitePage('/dist/browser.js', "[await WebAssembly.compileStreaming(fetch('/elsewhere/convcore.wasm'))]", true),
+      '/threads.html': threadsPage(),
     },
+  });
+  isolatedServer = await startServer({
+    headers: CROSS_ORIGIN_ISOLATION,
+    mounts: { '/dist/': join(root, 'dist'), '/support/': join(tmp, 'support') },
+    pages: { '/threads.html': threadsPage() },
   });
   browser = await launchChromium();
 });
@@ -128,6 +170,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await isolatedServer?.close();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -189,6 +232,32 @@ describe('convcore in headless Chromium', () => {
     expectSuitePassed(v);
     expect(v.report.attempts).toMatchObject([{ source: 'WebAssembly.Module', ok: true }]);
     expect(wasmRequests(v)).toEqual(['200 /elsewhere/convcore.wasm']);
+  });
+
+  it('threads: a cross-origin isolated page runs the suite on 2 threads, and a split op equals 1 thread bit for bit', async () => {
+    const v = await visit(`${isolatedServer.url}/threads.html`);
+    expectSuitePassed(v);
+    expect(v.report.attempts).toMatchObject([{ source: 'object', ok: true }]);
+    expect(v.report.threads).toEqual({ isolated: true, threads: 2, after: 1, same: true });
+  });
+
+  it('threads: a page that is not cross-origin isolated runs on one thread and says why once', async () => {
+    const warning = /^convcore: init\(\{ threads: 2 \}\) runs on one thread: this page is not cross-origin isolated, .*"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"\.$/;
+    const w = await watchedPage(browser, server.url);
+    const warnings: string[] = [];
+    w.page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+    try {
+      await w.page.goto(`${server.url}/threads.html`);
+      await w.page.waitForFunction(() => (window as unknown as { __done?: unknown }).__done !== undefined, null, { timeout: 20_000 });
+      const report = await w.page.evaluate(() => (window as unknown as { __done: Promise<PageReport & { threads: ThreadsReport }> }).__done);
+      expect(report.threads).toEqual({ isolated: false, threads: 1, after: 1, same: true });
+      expect(report.cases.filter((c) => !(c.err <= TOL))).toEqual([]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(warning);
+      expect(w.problems.filter((p) => !warning.test(p.replace(/^warning: /, '')))).toEqual([]);
+    } finally {
+      await w.page.close();
+    }
   });
 
   describe('a Vite app that depends on the packed package (test/fixtures/vite-app)', () => {
