@@ -1,8 +1,8 @@
 // The kernels a convcore call runs, recorded, and each replayed alone.
 //
-// Every Wasm kernel is reached through the object kernels() returns (the module's exports,
-// wrapped by the AssemblyScript loader in a plain object), and every caller looks the
-// kernel up on it at the time of the call. traceKernels() puts a recorder in front of
+// Every Wasm kernel is reached through the object kernels() returns (src/dispatch.ts's
+// plain object over the module's exports, which runs each kernel in parts on the thread
+// pool), and every caller looks the kernel up on it at the time of the call. traceKernels() puts a recorder in front of
 // each of them for the length of one call and then puts the originals back, so the
 // sequence of kernels comes from the library itself and is not written out here a second
 // time. timeKernelsAlone() calls each recorded kernel again with the same arguments, so on

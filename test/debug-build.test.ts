@@ -25,10 +25,10 @@ beforeAll(async () => {
  * number. Returns what was thrown or returned.
  */
 function badLabelCall(): unknown {
-  const [ps, py, pd] = reserve('test', [2 * 3 * 8, 2 * 4, 2 * 3 * 8]);
+  const [ps, py, pd, pl] = reserve('test', [2 * 3 * 8, 2 * 4, 2 * 3 * 8, 2 * 8]);
   i32(py, 2).set([0, 3]);
   try {
-    return kernels().softmax_loss(ps, py, pd, 2, 3);
+    return kernels().softmax_loss(ps, py, pd, pl, 2, 3);
   } catch (e) {
     return e;
   }

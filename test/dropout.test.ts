@@ -5,13 +5,12 @@
  * input, and the kernels' own assertions in the debug module.
  */
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as main from '../src/index.js';
 import * as ref from '../src/reference/index.js';
 import type { Tensor } from '../src/tensor.js';
 import type { DropoutParam } from '../src/dropout.js';
 import { numericGradient, relError } from '../src/gradcheck.js';
-import { makeRng, randn, copy, size, expectClose, expectConvcoreError } from './util.js';
+import { makeRng, randn, copy, size, expectClose, expectConvcoreError, instantiateModule } from './util.js';
 
 /** The surface both entries share; caches are opaque (method syntax keeps both assignable). */
 interface DropoutApi {
@@ -239,13 +238,11 @@ describe('dropout: bad input', () => {
 });
 
 describe('dropout: the kernels in the debug module', () => {
-  const module = new WebAssembly.Module(readFileSync(new URL('../build/convcore.debug.wasm', import.meta.url)));
-  const instance = new WebAssembly.Instance(module, { env: { abort: () => { throw new Error('kernel assertion'); } } });
-  const k = instance.exports as unknown as {
+  const k = instantiateModule<{
     memory: WebAssembly.Memory; heap_base(): number;
     dropout_forward(x: number, out: number, mask: number, n: number, keepProb: number, seed: number): void;
     dropout_backward(dout: number, mask: number, dx: number, n: number, keepProb: number): void;
-  };
+  }>(new URL('../build/convcore.debug.wasm', import.meta.url));
   const base = Math.ceil(k.heap_base() / 64) * 64;
   const n = 21;
   const [px, pout, pmask, pdx] = [base, base + 256, base + 512, base + 576];

@@ -6,7 +6,9 @@
  * line is read back from the source and must hold that assert). The release module has
  * no abort import at all, and the same calls raise no assertion there: so these tests
  * fail if the release module is the one loaded. Vitest isolates test files, so the module
- * loaded here is this file's own.
+ * loaded here is this file's own. A call src/dispatch.ts cannot pass on (a geometry record
+ * past the end of memory, which it reads to size the op) runs on the debug module
+ * instantiated on its own.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -19,7 +21,7 @@ import { putPoolGeometry, POOL_GEOMETRY_BYTES } from '../src/pool.js';
 import { convGeometry, poolGeometry } from '../src/params.js';
 import type { ConvGeometry, PoolGeometry } from '../src/params.js';
 import type { Kernels } from '../src/kernels.js';
-import { makeRng, randn, expectClose } from './util.js';
+import { makeRng, randn, expectClose, instantiateModule } from './util.js';
 
 const DEBUG = new URL('../build/convcore.debug.wasm', import.meta.url);
 const RELEASE = new URL('../build/convcore.wasm', import.meta.url);
@@ -29,10 +31,10 @@ const RELEASE = new URL('../build/convcore.wasm', import.meta.url);
  * a row): whether the loaded module checks its kernels' arguments.
  */
 function assertionsLive(): boolean {
-  const [ps, py, pd] = reserve('test', [2 * 3 * 8, 2 * 4, 2 * 3 * 8]);
+  const [ps, py, pd, pl] = reserve('test', [2 * 3 * 8, 2 * 4, 2 * 3 * 8, 2 * 8]);
   i32(py, 2).set([0, 3]);
   try {
-    kernels().softmax_loss(ps, py, pd, 2, 3);
+    kernels().softmax_loss(ps, py, pd, pl, 2, 3);
   } catch (e) {
     return e instanceof ConvcoreError;
   }
@@ -48,8 +50,12 @@ beforeAll(async () => {
 
 interface Failure { text: string; file: string; line: number }
 
-/** Runs a bad kernel call; it must fail a kernel assertion. Returns what the message says. */
-function assertionOf(call: () => unknown): Failure {
+/**
+ * Runs a bad kernel call; it must fail a kernel assertion. Returns what the message says.
+ * `raw`: the call is on a module instantiated on its own, whose abort (test/util.ts) throws
+ * an Error "kernel assertion failed: …" rather than src/wasm.ts's ConvcoreError.
+ */
+function assertionOf(call: () => unknown, raw = false): Failure {
   let err: unknown;
   try {
     call();
@@ -57,15 +63,17 @@ function assertionOf(call: () => unknown): Failure {
     err = e;
   }
   expect(err, 'a failed kernel assertion throws').toBeDefined();
-  expect(err, `a ConvcoreError, not ${String(err)}`).toBeInstanceOf(ConvcoreError);
-  const m = /^convcore: a kernel assertion failed: (.+) at (assembly\/[\w-]+\.ts):(\d+):(\d+)$/.exec((err as Error).message);
+  if (raw) expect(err, `an Error, not ${String(err)}`).toBeInstanceOf(Error);
+  else expect(err, `a ConvcoreError, not ${String(err)}`).toBeInstanceOf(ConvcoreError);
+  const prefix = raw ? 'kernel assertion failed: ' : 'convcore: a kernel assertion failed: ';
+  const m = new RegExp(`^${prefix}(.+) at (assembly\\/[\\w-]+\\.ts):(\\d+):(\\d+)$`).exec((err as Error).message);
   expect(m, `the message names the assertion and its place: ${(err as Error).message}`).not.toBeNull();
   return { text: m![1], file: m![2], line: Number(m![3]) };
 }
 
 /** The assertion failed where the source says so: the assert at that line carries that message. */
-function expectAssertion(call: () => unknown, file: string, text: string): void {
-  const f = assertionOf(call);
+function expectAssertion(call: () => unknown, file: string, text: string, raw = false): void {
+  const f = assertionOf(call, raw);
   expect(f.file).toBe(file);
   expect(f.text).toBe(text);
   const lines = readFileSync(new URL(`../${f.file}`, import.meta.url), 'utf8').split('\n');
@@ -87,10 +95,12 @@ function poolGeom(x: number[], p: object): PoolGeometry {
 }
 
 describe('the modules', () => {
-  it('the debug module imports env.abort (its assertions are compiled in); the release module imports nothing', () => {
-    const imports = (url: URL) => WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(url)));
-    expect(imports(DEBUG)).toEqual([{ module: 'env', name: 'abort', kind: 'function' }]);
-    expect(imports(RELEASE)).toEqual([]);
+  it('the debug module imports env.abort (its assertions are compiled in); the release module imports only its memory', () => {
+    const imports = (url: URL) => WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(url)))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const memory = { module: 'env', name: 'memory', kind: 'memory' };
+    expect(imports(DEBUG)).toEqual([{ module: 'env', name: 'abort', kind: 'function' }, memory]);
+    expect(imports(RELEASE)).toEqual([memory]);
   });
 
   it('the geometry records have the layout the kernels read', () => {
@@ -98,19 +108,19 @@ describe('the modules', () => {
     expect(POOL_GEOMETRY_BYTES).toBe(k().pool_geometry_bytes());
   });
 
-  it('the release module, instantiated on its own, runs the same bad call without an assertion', async () => {
-    const { instance } = await WebAssembly.instantiate(readFileSync(RELEASE), {});
-    const rel = instance.exports as unknown as Kernels & { memory: WebAssembly.Memory };
+  it('the release module, instantiated on its own, runs the same bad call without an assertion', () => {
+    const rel = instantiateModule(RELEASE, () => { throw new Error('the release module called abort'); });
     const base = Math.ceil(rel.heap_base() / 64) * 64;
     new Int32Array(rel.memory.buffer, base, 3).set([0, 1, 7]);
-    // A label outside [0, C): the release kernel reads past its row and returns a number.
+    // A label outside [0, C): the release kernel reads past its row, and the loss is a number.
     let outcome: unknown;
     try {
-      outcome = rel.softmax_loss(base + 64, base, base + 1024, 3, 4);
+      rel.softmax_loss(base + 64, base, base + 1024, base + 2048, 3, 4);
+      outcome = rel.softmax_loss_total(base + 2048, 3);
     } catch (e) {
       outcome = e;
     }
-    expect(outcome).not.toBeInstanceOf(ConvcoreError);
+    expect(outcome).not.toBeInstanceOf(Error);
     expect(typeof outcome).toBe('number');
   });
 });
@@ -122,9 +132,11 @@ describe('a bad kernel call on the debug module fails the kernel\'s assertion', 
   });
 
   it('softmax_loss: a label outside [0, C)', () => {
-    const [ps, py, pd] = reserve('test', [3 * 4 * 8, 3 * 4, 3 * 4 * 8]);
+    const [ps, py, pd, pl] = reserve('test', [3 * 4 * 8, 3 * 4, 3 * 4 * 8, 3 * 8]);
     i32(py, 3).set([0, 4, 1]);
-    expectAssertion(() => k().softmax_loss(ps, py, pd, 3, 4), 'assembly/elementwise.ts', 'softmax_loss: a label is outside [0, C)');
+    expectAssertion(() => k().softmax_loss(ps, py, pd, pl, 3, 4), 'assembly/elementwise.ts', 'softmax_loss: a label is outside [0, C)');
+    expectAssertion(() => k().softmax_loss(ps, py, pd, top() - 16, 3, 4), 'assembly/elementwise.ts',
+      'softmax_loss: scores, y, dscores or rowloss lies outside memory');
   });
 
   it('sum_rows: the sums past the end of memory (feature_sum, shared with batchnorm and conv)', () => {
@@ -153,7 +165,6 @@ describe('a bad kernel call on the debug module fails the kernel\'s assertion', 
     expectAssertion(call, 'assembly/conv.ts', msg);
     putConvGeometry(pgeom, { ...g, C: 0 });
     expectAssertion(call, 'assembly/conv.ts', msg);
-    expectAssertion(() => kk.conv_forward(px, pw, pb, pout, pwork, top() - 8), 'assembly/conv.ts', msg);
     putConvGeometry(pgeom, { ...g, N: 2 ** 30 }); // consistent, but N·C·H·W·8 bytes wrap an i32
     expectAssertion(call, 'assembly/conv.ts', 'conv_forward: x lies outside memory');
     putConvGeometry(pgeom, g);
@@ -170,7 +181,7 @@ describe('a bad kernel call on the debug module fails the kernel\'s assertion', 
     ]);
     putConvGeometry(pgeom, g);
     expectAssertion(() => kk.conv_backward(pdout, px, pw, pdx, pdw, pdb, pcols, 0, pwork, pgeom),
-      'assembly/conv.ts', 'conv_backward: dcols is missing or outside memory');
+      'assembly/conv.ts', 'conv_backward: dcols (one block per part) is missing or outside memory');
     expectAssertion(() => kk.conv_backward(pdout, top() - 8, pw, pdx, pdw, pdb, pcols, pdcols, pwork, pgeom),
       'assembly/conv.ts', 'conv_backward: x or dw lies outside memory');
     kk.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, pdcols, pwork, pgeom); // dx only needs no x, dw or cols
@@ -226,5 +237,72 @@ describe('a bad kernel call on the debug module fails the kernel\'s assertion', 
     expectClose(ga.dw, ge.dw, 'dw');
     const pm = main.maxPoolForward(x, { poolHeight: 3, poolWidth: 3, stride: 2 });
     expectClose(pm.out, ref.maxPoolForward(x, { poolHeight: 3, poolWidth: 3, stride: 2 }).out, 'max pool out');
+  });
+});
+
+describe('a bad kernel call on the debug module instantiated on its own fails the kernel\'s assertion', () => {
+  // Past src/dispatch.ts: the raw exports, with gemm and the convolutions taking their
+  // workspace from set_part, and this instance's own memory.
+  const raw = instantiateModule(DEBUG);
+  const end = (): number => raw.memory.buffer.byteLength;
+  let next = Math.ceil(raw.heap_base() / 64) * 64;
+  /** Consecutive 64-byte aligned buffers in the instance's memory, grown as needed. */
+  const alloc = (bytes: number): number => {
+    const p = next;
+    next += Math.ceil(bytes / 64) * 64;
+    if (next > end()) raw.memory.grow(Math.ceil((next - end()) / 65536));
+    return p;
+  };
+  const work = alloc(raw.gemm_workspace_bytes());
+  /** A geometry record in the instance's memory, as the wrapper writes it (through the loaded module's memory). */
+  const putRawGeometry = (p: number, g: ConvGeometry): void => {
+    const [tmp] = reserve('test', [CONV_GEOMETRY_BYTES]);
+    putConvGeometry(tmp, g);
+    new Uint8Array(raw.memory.buffer, p, CONV_GEOMETRY_BYTES).set(new Uint8Array(i32(tmp, 1).buffer, tmp, CONV_GEOMETRY_BYTES));
+  };
+  const view = (p: number, n: number): Float64Array => new Float64Array(raw.memory.buffer, p, n);
+
+  it('set_part: a part outside [0, parts)', () => {
+    expectAssertion(() => raw.set_part(2, 2, work), 'assembly/parts.ts', 'set_part: part outside [0, parts)', true);
+    expectAssertion(() => raw.set_part(0, 0, work), 'assembly/parts.ts', 'set_part: part outside [0, parts)', true);
+    expectAssertion(() => raw.set_part(-1, 2, work), 'assembly/parts.ts', 'set_part: part outside [0, parts)', true);
+  });
+
+  it('gemm (its workspace from set_part): an unaligned workspace; a good call computes the product', () => {
+    const [pa, pb, pc] = [alloc(6 * 8), alloc(6 * 8), alloc(4 * 8)];
+    view(pa, 6).set([1, 2, 3, 4, 5, 6]);   // (2,3)
+    view(pb, 6).set([1, 0, 0, 1, 2, -1]);  // (3,2)
+    raw.set_part(0, 1, work + 8);
+    expectAssertion(() => raw.gemm(0, 0, 2, 2, 3, pa, 3, pb, 2, pc, 2, 0), 'assembly/gemm.ts', 'gemm: the workspace is unaligned or outside memory', true);
+    raw.set_part(0, 1, work);
+    raw.gemm(0, 0, 2, 2, 3, pa, 3, pb, 2, pc, 2, 0);
+    expect(Array.from(view(pc, 4))).toEqual([7, -1, 16, -1]);
+  });
+
+  it('conv_forward and conv_backward: the geometry record past the end of memory', () => {
+    const g = convGeom([1, 2, 5, 5], [3, 2, 3, 3], { stride: 2, pad: 1 });
+    const [px, pw, pb, pout, pgeom] = [alloc(50 * 8), alloc(54 * 8), alloc(3 * 8), alloc(3 * 9 * 8), alloc(CONV_GEOMETRY_BYTES)];
+    putRawGeometry(pgeom, g);
+    raw.set_part(0, 1, work);
+    raw.conv_forward(px, pw, pb, pout, pgeom); // the record as the wrapper writes it passes
+    expectAssertion(() => raw.conv_forward(px, pw, pb, pout, end() - 8), 'assembly/conv.ts',
+      'conv_forward: the geometry record is outside memory or inconsistent', true);
+    expectAssertion(() => raw.conv_backward(pout, px, pw, 0, 0, pb, 0, 0, end() - 8), 'assembly/conv.ts',
+      'conv_backward: the geometry record is outside memory or inconsistent', true);
+  });
+
+  it('conv_backward: a dcols of one block when the op runs as two parts', () => {
+    const g = convGeom([2, 2, 5, 5], [3, 2, 3, 3], { pad: 1 });
+    const block = 2 * 9 * 25 * 8;
+    const [pgeom, pdout, pw, pdx, pdb] = [alloc(CONV_GEOMETRY_BYTES), alloc(150 * 8), alloc(54 * 8), alloc(100 * 8), alloc(3 * 8)];
+    putRawGeometry(pgeom, g);
+    // Two blocks fit after pdcols, as part 0 of 2 needs; one block at the very end does not.
+    const pdcols = alloc(2 * block);
+    raw.set_part(0, 2, work);
+    raw.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, pdcols, pgeom);
+    expectAssertion(() => raw.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, end() - block, pgeom), 'assembly/conv.ts',
+      'conv_backward: dcols (one block per part) is missing or outside memory', true);
+    raw.set_part(0, 1, work);
+    raw.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, end() - block, pgeom); // one part: one block is enough
   });
 });

@@ -5,13 +5,12 @@
  * hand, bad input, and the kernels' own assertions in the debug module.
  */
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as main from '../src/index.js';
 import * as ref from '../src/reference/index.js';
 import type { Tensor } from '../src/tensor.js';
 import type { LayernormParam, GroupnormParam } from '../src/norm.js';
 import { numericGradient, relError } from '../src/gradcheck.js';
-import { Rng, makeRng, randn, copy, expectClose, show, expectConvcoreError } from './util.js';
+import { Rng, makeRng, randn, copy, expectClose, show, expectConvcoreError, instantiateModule } from './util.js';
 
 type Grads = { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
 
@@ -343,21 +342,22 @@ describe('bad input', () => {
 // ---------------------------------------------------------------- debug module
 
 describe('the norm kernels in the debug module', () => {
-  const module = new WebAssembly.Module(readFileSync(new URL('../build/convcore.debug.wasm', import.meta.url)));
-  const instance = new WebAssembly.Instance(module, { env: { abort: () => { throw new Error('kernel assertion'); } } });
-  const k = instance.exports as unknown as {
+  const k = instantiateModule<{
     memory: WebAssembly.Memory; heap_base(): number;
     norm_forward(x: number, gamma: number, beta: number, out: number, xhat: number, invstd: number,
       R: number, G: number, Cg: number, L: number, eps: number): void;
     norm_backward(dout: number, xhat: number, gamma: number, invstd: number,
-      dx: number, dgamma: number, dbeta: number, R: number, G: number, Cg: number, L: number): void;
-  };
+      dx: number, partial: number, R: number, G: number, Cg: number, L: number): void;
+    norm_param_grads(dout: number, xhat: number, partial: number, dgamma: number, dbeta: number,
+      R: number, G: number, Cg: number, L: number): void;
+  }>(new URL('../build/convcore.debug.wasm', import.meta.url));
   const base = Math.ceil(k.heap_base() / 64) * 64;
   // x (2,4,1,3) with 2 groups: R = 4 rows of Cg = 2 channels of L = 3 values.
   const [R, G, Cg, L] = [4, 2, 2, 3];
   const n = R * Cg * L;
   const at = (i: number) => base + i * 256;
-  const [px, pg, pb, pout, ph, pinv, pdout, pdx, pdg, pdb] = Array.from({ length: 10 }, (_, i) => at(i));
+  // partial: the rows' per-channel sums, R·Cg·2 = 16 values.
+  const [px, pg, pb, pout, ph, pinv, pdout, pdx, pdg, pdb, ppart] = Array.from({ length: 11 }, (_, i) => at(i));
   const view = (p: number, len: number) => new Float64Array(k.memory.buffer, p, len);
 
   it('computes what the reference computes', () => {
@@ -368,11 +368,31 @@ describe('the norm kernels in the debug module', () => {
     k.norm_forward(px, pg, pb, pout, ph, pinv, R, G, Cg, L, 1e-5);
     const want = ref.spatialGroupnormForward(x, gamma, beta, { groups: 2 });
     expectClose({ data: view(pout, n).slice(), shape: x.shape }, want.out, 'out');
-    k.norm_backward(pdout, ph, pg, pinv, pdx, pdg, pdb, R, G, Cg, L);
+    // With L > 1 the channel sums come from the partial sums norm_backward leaves.
+    k.norm_backward(pdout, ph, pg, pinv, pdx, ppart, R, G, Cg, L);
+    k.norm_param_grads(pdout, ph, ppart, pdg, pdb, R, G, Cg, L);
     const g = ref.spatialGroupnormBackward(dout, want.cache);
     expectClose({ data: view(pdx, n).slice(), shape: x.shape }, g.dx, 'dx');
     expectClose({ data: view(pdg, 4).slice(), shape: [4] }, g.dgamma, 'dgamma');
     expectClose({ data: view(pdb, 4).slice(), shape: [4] }, g.dbeta, 'dbeta');
+  });
+
+  it('computes what the reference computes with L = 1 (layernorm), the channel sums straight from dout', () => {
+    const rr = makeRng(3952);
+    const [R1, C1] = [3, 5];
+    const { x, gamma, beta } = inputs(rr, [R1, C1], C1);
+    const dout = randn(rr, [R1, C1]);
+    view(px, R1 * C1).set(x.data); view(pg, C1).set(gamma.data); view(pb, C1).set(beta.data); view(pdout, R1 * C1).set(dout.data);
+    k.norm_forward(px, pg, pb, pout, ph, pinv, R1, 1, C1, 1, 1e-5);
+    const want = ref.layernormForward(x, gamma, beta);
+    expectClose({ data: view(pout, R1 * C1).slice(), shape: x.shape }, want.out, 'out');
+    // partial is unused with L = 1: 0 passes.
+    k.norm_param_grads(pdout, ph, 0, pdg, pdb, R1, 1, C1, 1);
+    k.norm_backward(pdout, ph, pg, pinv, pdx, 0, R1, 1, C1, 1);
+    const g = ref.layernormBackward(dout, want.cache);
+    expectClose({ data: view(pdx, R1 * C1).slice(), shape: x.shape }, g.dx, 'dx');
+    expectClose({ data: view(pdg, C1).slice(), shape: [C1] }, g.dgamma, 'dgamma');
+    expectClose({ data: view(pdb, C1).slice(), shape: [C1] }, g.dbeta, 'dbeta');
   });
 
   it('asserts positive dims, G dividing the rows, eps > 0 and buffers inside memory', () => {
@@ -382,8 +402,13 @@ describe('the norm kernels in the debug module', () => {
     expect(() => k.norm_forward(px, pg, pb, pout, ph, pinv, R, G, 0, L, 1e-5)).toThrow('kernel assertion');
     expect(() => k.norm_forward(px, pg, pb, pout, ph, pinv, R, G, Cg, L, 0)).toThrow('kernel assertion');
     expect(() => k.norm_forward(px, pg, pb, end - 64, ph, pinv, R, G, Cg, L, 1e-5)).toThrow('kernel assertion');
-    expect(() => k.norm_backward(pdout, ph, pg, pinv, pdx, pdg, pdb, R, 3, Cg, L)).toThrow('kernel assertion');
-    expect(() => k.norm_backward(pdout, ph, pg, pinv, pdx, pdg, end - 8, R, G, Cg, L)).toThrow('kernel assertion');
-    expect(() => k.norm_backward(pdout, ph, pg, pinv, pdx, pdg, pdb, R, G, Cg, -1)).toThrow('kernel assertion');
+    expect(() => k.norm_backward(pdout, ph, pg, pinv, pdx, ppart, R, 3, Cg, L)).toThrow('kernel assertion');
+    expect(() => k.norm_backward(pdout, ph, pg, pinv, end - 8, ppart, R, G, Cg, L)).toThrow('kernel assertion');
+    expect(() => k.norm_backward(pdout, ph, pg, pinv, pdx, end - 64, R, G, Cg, L)).toThrow('kernel assertion');
+    expect(() => k.norm_backward(pdout, ph, pg, pinv, pdx, ppart, R, G, Cg, -1)).toThrow('kernel assertion');
+    expect(() => k.norm_param_grads(pdout, ph, ppart, pdg, pdb, R, 3, Cg, L)).toThrow('kernel assertion');
+    expect(() => k.norm_param_grads(pdout, ph, ppart, pdg, end - 8, R, G, Cg, L)).toThrow('kernel assertion');
+    expect(() => k.norm_param_grads(pdout, ph, end - 64, pdg, pdb, R, G, Cg, L)).toThrow('kernel assertion');
+    expect(() => k.norm_param_grads(pdout, ph, ppart, pdg, pdb, R, G, Cg, 0)).toThrow('kernel assertion');
   });
 });

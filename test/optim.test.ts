@@ -6,7 +6,6 @@
  * module's kernel assertions.
  */
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as main from '../src/index.js';
 import * as ref from '../src/reference/index.js';
 import type { Tensor } from '../src/tensor.js';
@@ -14,7 +13,7 @@ import type { AdamConfig, RmspropConfig, SgdConfig, SgdMomentumConfig, UpdateRes
 import { updateResident, updateSettings, stateKeys } from '../src/optim.js';
 import type { UpdateRule } from '../src/optim.js';
 import { reserve, put, take, f64 } from '../src/wasm.js';
-import { Rng, makeRng, randn, copy, expectClose, show, expectConvcoreError } from './util.js';
+import { Rng, makeRng, randn, copy, expectClose, show, expectConvcoreError, instantiateModule } from './util.js';
 
 interface Rules {
   sgd(w: Tensor, dw: Tensor, config?: SgdConfig): UpdateResult<SgdConfig>;
@@ -394,11 +393,7 @@ describe('updateResident: in place on buffers already in Wasm memory', () => {
 // ---------------------------------------------------------------- the debug module's checks
 
 describe('kernels of the debug module (assertions kept)', () => {
-  const bytes = readFileSync(new URL('../build/convcore.debug.wasm', import.meta.url));
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-    env: { abort: () => { throw new Error('kernel assertion failed'); } },
-  });
-  const k = instance.exports as unknown as Record<string, (...args: number[]) => number> & { memory: WebAssembly.Memory };
+  const k = instantiateModule(new URL('../build/convcore.debug.wasm', import.meta.url));
   const n = 7;
   const base = Math.ceil(k.heap_base() / 64) * 64;
   const at = (i: number) => base + i * 64 * 8;   // five buffers of n ≤ 64 entries

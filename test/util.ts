@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { readFileSync } from 'node:fs';
 import type { Tensor } from '../src/tensor.js';
 import type { ConvParam, PoolParam, BatchnormParam, Labels } from '../src/params.js';
 
@@ -93,4 +94,35 @@ export interface Api {
   affineBackward(dout: Tensor, cache: unknown): { dx: Tensor; dw: Tensor; db: Tensor };
   softmaxLoss(scores: Tensor, y: Labels): { loss: number; dscores: Tensor };
   transpose(x: Tensor, axes?: readonly number[]): Tensor;
+}
+
+/** What a failed kernel assertion calls: the module's env.abort, with the message's and the file's addresses. */
+export type Abort = (msg: number, file: number, line: number, col: number) => void;
+
+/** The exports of a module instantiated on its own: the kernels by name, and its memory. */
+export type ModuleExports = Record<string, (...args: number[]) => number> & { memory: WebAssembly.Memory };
+
+/**
+ * Instantiates a build of the module (build/convcore.wasm or build/convcore.debug.wasm) on its
+ * own, past src/wasm.ts, and returns its exports. The module imports its memory: it gets a
+ * fresh shared one of one page, growable to 4 GiB, as src/wasm.ts gives it (and exports it
+ * back as `memory`). `abort` is what a failed assertion of the debug module calls; by default
+ * it throws an Error "kernel assertion failed: <message> at <file>:<line>:<col>". A fresh
+ * instance runs each kernel as part 0 of 1 with no GEMM workspace: call
+ * `set_part(0, 1, work)` before gemm, conv_forward or conv_backward.
+ */
+export function instantiateModule<T extends object = ModuleExports>(url: URL, abort?: Abort): T & { memory: WebAssembly.Memory } {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const text = (ptr: number): string => {
+    if (!ptr) return '';
+    const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
+    return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
+  };
+  const fallback: Abort = (msg, file, line, col) => {
+    throw new Error(`kernel assertion failed: ${text(msg)} at ${text(file)}:${line}:${col}`);
+  };
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(url)), { env: { memory, abort: abort ?? fallback } });
+  const exports = instance.exports as unknown as T & { memory: WebAssembly.Memory };
+  if (exports.memory !== memory) throw new Error(`${url.pathname} does not export the memory it imports`);
+  return exports;
 }

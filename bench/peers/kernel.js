@@ -10,7 +10,7 @@
 // src/batchnorm.ts, src/norm.ts, src/dropout.ts, src/optim.ts), through the same arena.
 // The outputs are read back for the check.
 
-import { kernels, reserve, put, f64 } from '../../dist/wasm.js';
+import { kernels, reserve, put, f64, threadCount } from '../../dist/wasm.js';
 import { convGeometry, poolGeometry } from '../../dist/params.js';
 import { colsLength, putConvGeometry, CONV_GEOMETRY_BYTES } from '../../dist/conv.js';
 import { putPoolGeometry, POOL_GEOMETRY_BYTES, wideArgmax } from '../../dist/pool.js';
@@ -27,9 +27,10 @@ function prepareConv(kind, p) {
   const { g, k, nCols, nOut } = convBuffers(p);
   const nx = p.x.data.length, nw = p.w.data.length;
   if (kind === 'convBackwardDx') {
-    // dx alone, as convBackward(dout, cache, { dw: false }) calls it: no x, no cols, no dw.
+    // dx alone, as convBackward(dout, cache, { dw: false }) calls it: no x, no cols, no dw;
+    // dcols holds one block per thread.
     const [pgeom, pdout, pw, pdx, pdb, pdcols, pwork] = reserve('bench', [
-      CONV_GEOMETRY_BYTES, nOut * F64, nw * F64, nx * F64, g.F * F64, nCols * F64, k.gemm_workspace_bytes(),
+      CONV_GEOMETRY_BYTES, nOut * F64, nw * F64, nx * F64, g.F * F64, nCols * threadCount() * F64, k.gemm_workspace_bytes(),
     ]);
     putConvGeometry(pgeom, g);
     put(pdout, p.dout.data);
@@ -53,7 +54,7 @@ function prepareConv(kind, p) {
     };
   }
   const [pgeom, pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork] = reserve('bench', [
-    CONV_GEOMETRY_BYTES, nOut * F64, nx * F64, nw * F64, nx * F64, nw * F64, g.F * F64, nCols * F64, nCols * F64,
+    CONV_GEOMETRY_BYTES, nOut * F64, nx * F64, nw * F64, nx * F64, nw * F64, g.F * F64, nCols * F64, nCols * threadCount() * F64,
     k.gemm_workspace_bytes(),
   ]);
   putConvGeometry(pgeom, g);
@@ -119,8 +120,9 @@ function prepareNorm(kind, p) {
   const k = kernels();
   const n = p.x.data.length;
   const c = G * Cg * F64;
-  const [px, pgamma, pbeta, pout, pxhat, pinv, pdout, pdx, pdgamma, pdbeta] =
-    reserve('bench', [n * F64, c, c, n * F64, n * F64, R * F64, n * F64, n * F64, c, c]);
+  // partial: each row's per-channel sums, (R, Cg, 2), when L > 1.
+  const [px, pgamma, pbeta, pout, pxhat, pinv, pdout, pdx, pdgamma, pdbeta, ppartial] =
+    reserve('bench', [n * F64, c, c, n * F64, n * F64, R * F64, n * F64, n * F64, c, c, L > 1 ? R * Cg * 2 * F64 : 0]);
   put(px, p.x.data);
   put(pgamma, p.gamma.data);
   put(pbeta, p.beta.data);
@@ -129,7 +131,7 @@ function prepareNorm(kind, p) {
   forward();
   put(pdout, p.dout.data);
   return {
-    run: () => k.norm_backward(pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, R, G, Cg, L),
+    run: () => k.norm_backward(pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, L > 1 ? ppartial : 0, R, G, Cg, L),
     outputs: () => ({ dx: f64(pdx, n), dgamma: f64(pdgamma, G * Cg), dbeta: f64(pdbeta, G * Cg) }),
   };
 }
