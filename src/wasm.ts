@@ -112,8 +112,13 @@ function adoptExports(module: WebAssembly.Module, instanceExports: unknown, memo
   const base = Math.ceil((ctrl + CONTROL_BYTES) / ALIGN) * ALIGN;
   compiled = module;
   peak = 0;
-  loaded = { k: facade(raw, (ptr, n) => new Int32Array(memory.buffer, ptr, n)), raw, module, memory, ctrl, base, residentTop: base, free: [], held: 0 };
+  // The dispatch reads a geometry record to size an op before the kernel checks it: a record
+  // outside memory reads as zeros (one part), and the kernel's own check then reports it.
+  const i32 = (ptr: number, n: number): Int32Array =>
+    ptr >= 0 && ptr + 4 * n <= memory.buffer.byteLength ? new Int32Array(memory.buffer, ptr, n) : new Int32Array(n);
+  loaded = { k: facade(raw, i32), raw, module, memory, ctrl, base, residentTop: base, free: [], held: 0 };
   growTo('init', loaded, base, 'the control block needs');
+  peak = 0;
   return loaded;
 }
 
@@ -187,7 +192,7 @@ function isSource(v: unknown): v is WasmSource {
 function givenSource(options: unknown): WasmSource | undefined {
   if (options === undefined || isSource(options)) return options;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    fail(`init: options must be an object { wasm } or a WebAssembly source, got ${describe(options)}`);
+    fail(`init: options must be an object { wasm, threads } or a WebAssembly source, got ${describe(options)}`);
   }
   checkKeys('init', 'options', options, INIT_KEYS);
   return (options as InitOptions).wasm;
