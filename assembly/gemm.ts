@@ -268,9 +268,35 @@ function gemm_f64x2_2x8(kc: i32, pa: usize, pb: usize, o: usize, ldo: usize, add
   v128.store(o1, c13, 48);
 }
 
+// An edge tile of at most NARROW values (mr × nr, cut by the edge of out): each value
+// summed on its own, in the order the microkernel's lanes sum it (acc = 0; acc += a·b for
+// p in order; then out + acc), so that the bits are the microkernel's, at a cost that
+// follows the values there are rather than a whole MR×NR tile.
+const NARROW: i32 = 8;
+
+// @ts-ignore: decorator
+@inline
+function gemm_narrow(kc: i32, mr: i32, nr: i32, pa: usize, pb: usize, o: usize, ldo: usize, add: bool): void {
+  for (let r = 0; r < mr; r++) {
+    for (let c = 0; c < nr; c++) {
+      let acc = 0.0;
+      let a = pa + (<usize>r << 3);
+      let b = pb + (<usize>c << 3);
+      for (let p = 0; p < kc; p++) {
+        acc += load<f64>(a) * load<f64>(b);
+        a += <usize>MR << 3;
+        b += <usize>NR << 3;
+      }
+      const dst = o + <usize>r * ldo + (<usize>c << 3);
+      store<f64>(dst, add ? load<f64>(dst) + acc : acc);
+    }
+  }
+}
+
 // Runs the microkernel over one packed block: an MR×NR tile at a time, B's panel held in
 // L1 while the ir loop walks the A block. Tiles cut by the edge of out go through the
-// workspace tile and only their valid part is written back (the remainder path).
+// workspace tile and only their valid part is written back (the remainder path); small
+// ones (at most NARROW values) are summed value by value instead (gemm_narrow).
 function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, out: usize, ldo: i32, add: bool, tile: usize): void {
   const ldob = <usize>ldo << 3;
   for (let jr = 0; jr < nc; jr += NR) {
@@ -282,6 +308,8 @@ function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, out: usiz
       const o = out + (<usize>ir * ldob) + (<usize>jr << 3);
       if (mr == MR && nr == NR) {
         gemm_f64x2_2x8(kc, pai, pbj, o, ldob, add);
+      } else if (mr * nr <= NARROW) {
+        gemm_narrow(kc, mr, nr, pai, pbj, o, ldob, add);
       } else {
         gemm_f64x2_2x8(kc, pai, pbj, tile, <usize>(NR << 3), false);
         for (let r = 0; r < mr; r++) {

@@ -67,8 +67,15 @@ const TEXT_CHARS = 200;
 /** Size in bytes of the control block. */
 export const CONTROL_BYTES = TEXT_BYTE + MAX_THREADS * TEXT_CHARS * 2;
 
-/** Polls before a waiting thread sleeps: tens of microseconds, so back-to-back ops need no wake-up. */
-const SPIN = 2000;
+/**
+ * How long a worker polls for the next op before it sleeps, in milliseconds: the ops of a
+ * training step follow each other within this, so a step wakes its workers once (waking a
+ * sleeping thread costs tens to hundreds of microseconds on a VM), while an idle pool
+ * sleeps at once. Short, since a poll takes a core another process may need.
+ */
+const SPIN_MS = 0.25;
+/** How long the calling thread polls for a part to finish before it sleeps (where it may). */
+const JOIN_SPIN_MS = 1;
 
 /**
  * The worker. Plain JavaScript in a string, so that it runs unchanged from a file, a bundle
@@ -100,7 +107,13 @@ function run(d, post) {
   let seen = Atomics.load(I, L.GEN);
   for (;;) {
     let g = Atomics.load(I, L.GEN);
-    for (let s = 0; g === seen && s < L.SPIN; s++) g = Atomics.load(I, L.GEN);
+    if (g === seen) {
+      const until = performance.now() + L.SPIN_MS;
+      for (let s = 1; g === seen; s++) {
+        g = Atomics.load(I, L.GEN);
+        if ((s & 255) === 0 && performance.now() > until) break;
+      }
+    }
     if (g === seen) {
       Atomics.wait(I, L.GEN, seen);
       continue;
@@ -197,7 +210,7 @@ export function threadCount(): number {
 }
 
 function layout(): Record<string, unknown> {
-  return { INTS, ARGS_BYTE, TEXT_BYTE, TEXT_CHARS, MAX_ARGS, MAX_THREADS, GEN, PARTS, OP, NARGS, WORK, WSIZE, READY, CLAIM, DONE, ERR, INFO, SPIN, names };
+  return { INTS, ARGS_BYTE, TEXT_BYTE, TEXT_CHARS, MAX_ARGS, MAX_THREADS, GEN, PARTS, OP, NARGS, WORK, WSIZE, READY, CLAIM, DONE, ERR, INFO, SPIN_MS, names };
 }
 
 function canBlock(): boolean {
@@ -438,7 +451,12 @@ export function runParts(raw: RawKernels, op: number, args: number[], parts: num
 /** Waits until a claimed part is done: polls briefly, then sleeps where the thread may. */
 function join(p: Pool, q: number): void {
   const I = p.I;
-  for (let s = 0; s < SPIN; s++) if (Atomics.load(I, DONE + q) === 1) return;
+  if (Atomics.load(I, DONE + q) === 1) return;
+  const until = performance.now() + JOIN_SPIN_MS;
+  for (let s = 1; ; s++) {
+    if (Atomics.load(I, DONE + q) === 1) return;
+    if ((s & 255) === 0 && performance.now() > until) break;
+  }
   while (Atomics.load(I, DONE + q) !== 1) {
     if (p.canWait) Atomics.wait(I, DONE + q, 0, 1000);
   }
