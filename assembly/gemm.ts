@@ -54,6 +54,22 @@ function pack_a(A: usize, lda: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc:
           dst += 16;
         }
       }
+    } else if (rows == MR) {
+      // Two rows of A: pairs of adjacent values of each, interleaved by two shuffles.
+      const r0 = A + ((<usize>(i0 + ip) * lda + p0) << 3);
+      const r1 = r0 + (<usize>lda << 3);
+      let p = 0;
+      for (; p + 2 <= kc; p += 2) {
+        const o = <usize>p << 3;
+        const a = v128.load(r0 + o), b = v128.load(r1 + o);
+        v128.store(dst0 + (o << 1), v128.shuffle<f64>(a, b, 0, 2));
+        v128.store(dst0 + (o << 1), v128.shuffle<f64>(a, b, 1, 3), 16);
+      }
+      if (p < kc) {
+        const o = <usize>p << 3;
+        store<f64>(dst0 + (o << 1), load<f64>(r0 + o));
+        store<f64>(dst0 + (o << 1), load<f64>(r1 + o), 8);
+      }
     } else {
       for (let r = 0; r < MR; r++) {
         let dst = dst0 + (<usize>r << 3);
@@ -92,6 +108,26 @@ function pack_b(B: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc:
         v128.store(dst, v128.load(src, 48), 48);
         src += <usize>ldb << 3;
         dst += 64;
+      }
+    } else if (transB && cols == NR) {
+      // Column j of op(B) is row j of B: two rows at a time, pairs of adjacent values of
+      // each interleaved by two shuffles into two rows of the panel.
+      for (let c = 0; c < NR; c += 2) {
+        const s0 = B + ((<usize>(j0 + jp + c) * ldb + p0) << 3);
+        const s1 = s0 + (<usize>ldb << 3);
+        const d = dst0 + (<usize>c << 3);
+        let p = 0;
+        for (; p + 2 <= kc; p += 2) {
+          const a = v128.load(s0 + (<usize>p << 3)), b = v128.load(s1 + (<usize>p << 3));
+          const o = d + (<usize>p << 6);
+          v128.store(o, v128.shuffle<f64>(a, b, 0, 2));
+          v128.store(o, v128.shuffle<f64>(a, b, 1, 3), 64);
+        }
+        if (p < kc) {
+          const o = d + (<usize>p << 6);
+          store<f64>(o, load<f64>(s0 + (<usize>p << 3)));
+          store<f64>(o, load<f64>(s1 + (<usize>p << 3)), 8);
+        }
       }
     } else if (transB) {
       // Column j of op(B) is row j of B: walk it contiguously.
@@ -268,27 +304,32 @@ function gemm_f64x2_2x8(kc: i32, pa: usize, pb: usize, o: usize, ldo: usize, add
   v128.store(o1, c13, 48);
 }
 
-// An edge tile of at most NARROW values (mr × nr, cut by the edge of out): each value
-// summed on its own, in the order the microkernel's lanes sum it (acc = 0; acc += a·b for
-// p in order; then out + acc), so that the bits are the microkernel's, at a cost that
-// follows the values there are rather than a whole MR×NR tile.
-const NARROW: i32 = 8;
+// An edge tile at most NARROW columns wide (cut by the right edge of out): one column at a
+// time, its MR rows in the lanes of one f64x2 accumulator, summed in the order the
+// microkernel's lanes sum it (acc = 0; acc += a·b for p in order; then out + acc), so that
+// the bits are the microkernel's, at a cost that follows the columns there are rather than
+// a whole MR×NR tile. (A row past M is zero in the packed A; its lane is never stored.)
+const NARROW: i32 = 4;
 
 // @ts-ignore: decorator
 @inline
 function gemm_narrow(kc: i32, mr: i32, nr: i32, pa: usize, pb: usize, o: usize, ldo: usize, add: bool): void {
-  for (let r = 0; r < mr; r++) {
-    for (let c = 0; c < nr; c++) {
-      let acc = 0.0;
-      let a = pa + (<usize>r << 3);
-      let b = pb + (<usize>c << 3);
-      for (let p = 0; p < kc; p++) {
-        acc += load<f64>(a) * load<f64>(b);
-        a += <usize>MR << 3;
-        b += <usize>NR << 3;
-      }
-      const dst = o + <usize>r * ldo + (<usize>c << 3);
-      store<f64>(dst, add ? load<f64>(dst) + acc : acc);
+  for (let c = 0; c < nr; c++) {
+    let acc = f64x2.splat(0.0);
+    let a = pa;
+    let b = pb + (<usize>c << 3);
+    for (let p = 0; p < kc; p++) {
+      acc = f64x2.add(acc, f64x2.mul(v128.load(a), v128.load64_splat(b)));
+      a += <usize>MR << 3;
+      b += <usize>NR << 3;
+    }
+    const dst = o + (<usize>c << 3);
+    const v0 = f64x2.extract_lane(acc, 0);
+    store<f64>(dst, add ? load<f64>(dst) + v0 : v0);
+    if (mr > 1) {
+      const d1 = dst + ldo;
+      const v1 = f64x2.extract_lane(acc, 1);
+      store<f64>(d1, add ? load<f64>(d1) + v1 : v1);
     }
   }
 }
@@ -308,7 +349,7 @@ function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, out: usiz
       const o = out + (<usize>ir * ldob) + (<usize>jr << 3);
       if (mr == MR && nr == NR) {
         gemm_f64x2_2x8(kc, pai, pbj, o, ldob, add);
-      } else if (mr * nr <= NARROW) {
+      } else if (nr <= NARROW) {
         gemm_narrow(kc, mr, nr, pai, pbj, o, ldob, add);
       } else {
         gemm_f64x2_2x8(kc, pai, pbj, tile, <usize>(NR << 3), false);
