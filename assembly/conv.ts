@@ -2,7 +2,7 @@
 // buffer; the forward gathers the same columns while the GEMM packs them (gemm_im2col).
 // cols (C*HH*WW, H2*W2): cols[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i, w2*SW + j]
 // The geometry comes as a ConvGeom record (assembly/geometry.ts).
-import { gemm_whole, gemm_im2col, gemm_workspace_bytes, NR } from './gemm';
+import { gemm_whole, gemm_im2col, gemm_workspace_bytes, NR, KC } from './gemm';
 import { ConvGeom, conv_geometry_ok, in_memory, prod } from './geometry';
 import { feature_sum } from './reduce';
 import { lo, hi, part, parts, cut_of, workspace } from './parts';
@@ -188,5 +188,71 @@ export function conv_backward(dout: usize, x: usize, w: usize, dx: usize, dw: us
         col2im(mine, dxn, g);
       }
     }
+  }
+}
+
+// dw by images, for a conv whose K = C*HH*WW is small, where splitting dw by its columns
+// leaves each part packing all of dout for a sliver of dw. First conv_dw_images: each part
+// takes a range of images, gathers each image's columns into its own (K,Q) block of cols
+// and writes, for every block of KC values of q, that block's product into its own slot:
+//   slots[n, b] (F,K) = dout[n][:, qb] (F,kc) · cols[n][:, qb]ᵀ (kc,K),  qb = [b·KC, b·KC + kc)
+// Then sum_slots adds the slots in order (n, then b) from 0: the very sums, in the very
+// order, that conv_backward's GEMM adds into dw (dw = 0; for n, for b: dw += product), so
+// dw has the same bits either way. slots holds N·⌈Q/KC⌉ blocks of F·K values.
+export function conv_dw_images(dout: usize, x: usize, cols: usize, slots: usize, g: ConvGeom): void {
+  assert(conv_geometry_ok(g), 'conv_dw_images: the geometry record is outside memory or inconsistent');
+  const N = g.N, C = g.C, F = g.F;
+  const X = C * g.H * g.W;
+  const K = C * g.HH * g.WW;
+  const Q = g.H2 * g.W2;
+  const B = (Q + KC - 1) / KC;
+  const pointwise = isPointwise(g);
+  const work = workspace();
+  assert(in_memory(dout, prod(N, F, g.H2, g.W2)) && in_memory(x, prod(N, C, g.H, g.W)), 'conv_dw_images: dout or x lies outside memory');
+  assert(pointwise || cols != 0 && in_memory(cols, prod(C, g.HH, g.WW, g.H2, g.W2) * <u64>parts()),
+    'conv_dw_images: cols (one block per part) is missing or outside memory');
+  assert(in_memory(slots, prod(N, B, F, K)), 'conv_dw_images: slots lies outside memory');
+  assert(in_memory(work, <u64>gemm_workspace_bytes(), 1), 'conv_dw_images: the workspace lies outside memory');
+  const mine = cols + (<usize>part() * K * Q << 3);
+  const n1 = hi(N);
+  for (let n = lo(N); n < n1; n++) {
+    const xn = x + (<usize>(n * X) << 3);
+    const dn = dout + (<usize>(n * F * Q) << 3);
+    let src = xn;
+    if (!pointwise) {
+      im2col_rows(xn, mine, g, 0, K);
+      src = mine;
+    }
+    for (let b = 0; b < B; b++) {
+      const q0 = b * KC;
+      const slot = slots + ((<usize>(n * B + b) * F * K) << 3);
+      gemm_whole(0, 1, F, K, min(KC, Q - q0), dn + (<usize>q0 << 3), Q, src + (<usize>q0 << 3), Q, slot, K, 0, work);
+    }
+  }
+}
+
+// slots (count, len) -> out (len): out[i] = 0 + Σ_j slots[j, i], j in order. Parts: ranges of i.
+export function sum_slots(slots: usize, out: usize, count: i32, len: i32): void {
+  assert(count > 0 && len > 0 && in_memory(slots, <u64>count * <u64>len) && in_memory(out, <u64>len),
+    'sum_slots: a dimension is not positive or a buffer lies outside memory');
+  const i1 = hi(len, 2);
+  let i = lo(len, 2);
+  for (; i + 2 <= i1; i += 2) {
+    let acc = f64x2.splat(0.0);
+    let p = slots + (<usize>i << 3);
+    for (let j = 0; j < count; j++) {
+      acc = f64x2.add(acc, v128.load(p));
+      p += <usize>len << 3;
+    }
+    v128.store(out + (<usize>i << 3), acc);
+  }
+  for (; i < i1; i++) {
+    let acc = 0.0;
+    let p = slots + (<usize>i << 3);
+    for (let j = 0; j < count; j++) {
+      acc += load<f64>(p);
+      p += <usize>len << 3;
+    }
+    store<f64>(out + (<usize>i << 3), acc);
   }
 }

@@ -25,6 +25,11 @@ const ROW0: usize = TILE + (<usize>(MR * NR) << 3);
 const COL0: usize = ROW0 + (<usize>NR << 2);
 const WORK_BYTES: usize = COL0 + (<usize>NR << 2);
 
+/** The depth of the GEMM's blocks: it sums q in blocks of KC (conv_dw_images follows them). */
+export function gemm_kc(): i32 {
+  return KC;
+}
+
 /** Size in bytes of the workspace gemm needs (packed A block, packed B block, edge tile, im2col offsets). */
 export function gemm_workspace_bytes(): i32 {
   return <i32>WORK_BYTES;

@@ -1,9 +1,9 @@
 // The kernels. Each takes raw addresses into linear memory and plain integer
 // dimensions, allocates nothing, and knows nothing of JavaScript.
-export { gemm, gemm_workspace_bytes } from './gemm';
+export { gemm, gemm_workspace_bytes, gemm_kc } from './gemm';
 export { set_part } from './parts';
 export { conv_geometry_bytes, pool_geometry_bytes } from './geometry';
-export { conv_forward, conv_backward } from './conv';
+export { conv_forward, conv_backward, conv_dw_images, sum_slots } from './conv';
 export { maxpool_forward, maxpool_backward, avgpool_forward, avgpool_backward } from './pool';
 export { batchnorm_forward, batchnorm_backward } from './batchnorm';
 export { relu_forward, relu_backward, fill_rows, sum_rows, softmax_loss, softmax_loss_total } from './elementwise';

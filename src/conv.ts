@@ -1,6 +1,8 @@
 import { Tensor, make } from './tensor.js';
 import { ConvParam, ConvBackwardParam, ConvGeometry, convGeometry, convBackwardWants, checkDout } from './params.js';
 import { kernels, reserve, put, take, i32, threadCount } from './wasm.js';
+import { maxParts } from './threads.js';
+import type { Kernels } from './kernels.js';
 import { Cache, seal, openCache } from './cache.js';
 
 export type ConvCache = Cache<'conv'>;
@@ -25,6 +27,29 @@ export const CONV_GEOMETRY_BYTES = CONV_FIELDS.length * 4;
 /** Writes g at ptr (CONV_GEOMETRY_BYTES reserved there) as the conv kernels read it. */
 export function putConvGeometry(ptr: number, g: ConvGeometry): void {
   i32(ptr, CONV_FIELDS.length).set(CONV_FIELDS.map((f) => g[f]));
+}
+
+/**
+ * Whether dw is split by images (conv_dw_images, then sum_slots) rather than by its columns:
+ * when ops may run in several parts, there are images enough for them, and K = C·HH·WW is
+ * small, so that a part that took a few of dw's columns would spend most of its time
+ * packing dout, which every column part packs whole. Either way dw has the same bits.
+ */
+export function dwByImages(g: ConvGeometry): boolean {
+  return maxParts() > 1 && g.N >= maxParts() && g.C * g.HH * g.WW < DW_BY_IMAGES_BELOW_K;
+}
+const DW_BY_IMAGES_BELOW_K = 128;
+
+/** The float64 values of the slots of dw by images: N·⌈Q/KC⌉ blocks of F·K. */
+export function dwSlotsLength(g: ConvGeometry, k: Kernels): number {
+  return g.N * Math.ceil((g.H2 * g.W2) / k.gemm_kc()) * g.F * g.C * g.HH * g.WW;
+}
+
+/** dw by images: slots, then their sum in order into dw (see assembly/conv.ts conv_dw_images). */
+export function convDwByImages(k: Kernels, g: ConvGeometry, pdout: number, px: number, pcols: number, pslots: number,
+  pdw: number, pwork: number, pgeom: number): void {
+  k.conv_dw_images(pdout, px, pcols, pslots, pwork, pgeom);
+  k.sum_slots(pslots, pdw, g.N * Math.ceil((g.H2 * g.W2) / k.gemm_kc()), g.F * g.C * g.HH * g.WW);
 }
 
 /** A 1x1 stride-1 unpadded conv reads x directly: no column buffer. */
@@ -71,18 +96,23 @@ export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackw
   const nCols = colsLength(g);
   const nx = c.x.length, nw = c.w.length;
   // Only what the asked-for gradients read is reserved and copied in: x and cols for dw,
-  // w and dcols (one block per thread) for dx; the kernel gets 0 for the rest.
-  const [pgeom, pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork] = reserve(fn, [
+  // w and dcols (one block per thread) for dx; the kernel gets 0 for the rest. dw by
+  // images needs one cols block per thread and the slots.
+  const byImages = want.dw && dwByImages(g);
+  const [pgeom, pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork, pslots] = reserve(fn, [
     CONV_GEOMETRY_BYTES, dout.data.length * F64,
     want.dw ? nx * F64 : 0, want.dx ? nw * F64 : 0, want.dx ? nx * F64 : 0, want.dw ? nw * F64 : 0, g.F * F64,
-    want.dw ? nCols * F64 : 0, want.dx ? nCols * threadCount() * F64 : 0, want.dx || want.dw ? k.gemm_workspace_bytes() : 0,
+    want.dw ? nCols * (byImages ? threadCount() : 1) * F64 : 0, want.dx ? nCols * threadCount() * F64 : 0,
+    want.dx || want.dw ? k.gemm_workspace_bytes() : 0, byImages ? dwSlotsLength(g, k) * F64 : 0,
   ]);
   putConvGeometry(pgeom, g);
   put(pdout, dout.data);
   if (want.dw) put(px, c.x);
   if (want.dx) put(pw, c.w);
-  k.conv_backward(pdout, want.dw ? px : 0, want.dx ? pw : 0, want.dx ? pdx : 0, want.dw ? pdw : 0, pdb,
-    want.dw && nCols ? pcols : 0, want.dx && nCols ? pdcols : 0, pwork, pgeom);
+  const direct = want.dw && !byImages;
+  k.conv_backward(pdout, direct ? px : 0, want.dx ? pw : 0, want.dx ? pdx : 0, direct ? pdw : 0, pdb,
+    direct && nCols ? pcols : 0, want.dx && nCols ? pdcols : 0, pwork, pgeom);
+  if (byImages) convDwByImages(k, g, pdout, px, nCols ? pcols : 0, pslots, pdw, pwork, pgeom);
   const db = make(take(pdb, g.F), [g.F]);
   return {
     ...(want.dx ? { dx: make(take(pdx, nx), [g.N, g.C, g.H, g.W]) } : {}),

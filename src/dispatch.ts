@@ -38,6 +38,8 @@ const SPECS: [string, Spec][] = [
   ['gemm', { work: 12, units: (a) => a[2] * a[3] * a[4], perPart: MACS_PER_PART }],
   ['conv_forward', { work: 4, units: (a, i32) => convMacs(i32(a[4], CONV_FIELDS)), perPart: MACS_PER_PART }],
   ['conv_backward', { work: 8, units: (a, i32) => 2 * convMacs(i32(a[8], CONV_FIELDS)), perPart: MACS_PER_PART }],
+  ['conv_dw_images', { work: 4, units: (a, i32) => convMacs(i32(a[4], CONV_FIELDS)), perPart: MACS_PER_PART }],
+  ['sum_slots', { units: (a) => a[2] * a[3], perPart: VALUES_PER_PART }],
   ['maxpool_forward', { units: (a, i32) => poolValues(i32(a[3], POOL_FIELDS)), perPart: VALUES_PER_PART }],
   ['maxpool_backward', { units: (a, i32) => poolValues(i32(a[3], POOL_FIELDS)), perPart: VALUES_PER_PART }],
   ['avgpool_forward', { units: (a, i32) => poolValues(i32(a[2], POOL_FIELDS)), perPart: VALUES_PER_PART }],
@@ -74,6 +76,7 @@ export function facade(raw: RawKernels, i32: (ptr: number, n: number) => Int32Ar
   const k: Record<string, unknown> = {
     heap_base: raw.heap_base,
     gemm_workspace_bytes: raw.gemm_workspace_bytes,
+    gemm_kc: raw.gemm_kc,
     conv_geometry_bytes: raw.conv_geometry_bytes,
     pool_geometry_bytes: raw.pool_geometry_bytes,
   };

@@ -16,6 +16,11 @@ export interface Kernels {
   /** dx = 0 skips dx, dw = 0 skips dw (see assembly/conv.ts). dcols holds one (K,Q) block per thread (threadCount()). */
   conv_backward(dout: number, x: number, w: number, dx: number, dw: number, db: number,
     cols: number, dcols: number, work: number, geom: number): void;
+  /** The depth of the GEMM's blocks along its sum (KC). */
+  gemm_kc(): number;
+  /** dw by images into slots (N·⌈Q/KC⌉ blocks of F·K), cols one (K,Q) block per thread; then sum_slots(slots, dw, N·⌈Q/KC⌉, F·K). */
+  conv_dw_images(dout: number, x: number, cols: number, slots: number, work: number, geom: number): void;
+  sum_slots(slots: number, out: number, count: number, len: number): void;
   maxpool_forward(x: number, out: number, argmax: number, geom: number, wide: number): void;
   maxpool_backward(dout: number, argmax: number, dx: number, geom: number, wide: number): void;
   avgpool_forward(x: number, out: number, geom: number): void;

@@ -375,6 +375,11 @@ export function capParts(n: number): number {
   return was;
 }
 
+/** The most parts an op can run as now: the threads, under the cap of capParts. */
+export function maxParts(): number {
+  return Math.min(threadCount(), partsCap);
+}
+
 let splitAll = false;
 let regions = 0;
 

@@ -7,7 +7,8 @@ import { fail } from '../errors.js';
 import { Tensor, make } from '../tensor.js';
 import { ConvGeometry, PoolGeometry } from '../params.js';
 import { kernels, put, take, i32 } from '../wasm.js';
-import { CONV_GEOMETRY_BYTES, putConvGeometry, colsLength } from '../conv.js';
+import { CONV_GEOMETRY_BYTES, putConvGeometry, colsLength, dwByImages, dwSlotsLength, convDwByImages } from '../conv.js';
+import { threadCount } from '../threads.js';
 import { POOL_GEOMETRY_BYTES, putPoolGeometry } from '../pool.js';
 import { Generator } from './random.js';
 import { ParamSet, Blocks, storeOf, disposeModel, trainSteps } from './params.js';
@@ -38,9 +39,11 @@ export type ThreeLayerConvNetGrads = Record<'W1' | 'b1' | 'W2' | 'b2' | 'W3' | '
 /** The model's activations for batches of up to `capacity` rows, in WebAssembly memory. */
 interface Activations {
   capacity: number;
+  /** The thread count the per-thread buffers (the conv's column blocks for dw by images) are sized for. */
+  threads: number;
   blocks: Blocks;
   x: number; h1: number; p1: number; argmax: number; h2: number; s: number; y: number;
-  ds: number; dh2: number; dp1: number; dh1: number; cols: number; work: number; rowloss: number;
+  ds: number; dh2: number; dp1: number; dh1: number; cols: number; work: number; rowloss: number; slots: number;
   convGeom: number; poolGeom: number;
 }
 
@@ -73,7 +76,7 @@ export class ThreeLayerConvNet {
     if (g.conv.H2 < 2 || g.conv.W2 < 2) fail(`${fn}: a ${g.conv.HH}x${g.conv.WW} filter leaves ${g.conv.H2}x${g.conv.W2} maps from ${H}x${W} images, too small for the 2x2 pool`);
     const gen = new Generator(seedOf(fn, o.seed));
     const s = this.weightScale;
-    const activations: Activations = { capacity: 0, blocks: new Blocks() } as Activations;
+    const activations: Activations = { capacity: 0, threads: 0, blocks: new Blocks() } as Activations;
     acts.set(this, activations);
     const p = new ParamSet(fn, this, [activations.blocks]);
     trainSteps.set(this, (x, labels) => this.trainStep(x, labels));
@@ -99,20 +102,24 @@ export class ThreeLayerConvNet {
   /** The activation buffers for a batch of N, made once for the largest N seen. */
   private activations(N: number): Activations {
     const a = acts.get(this)!;
-    if (N > a.capacity) {
+    if (N > a.capacity || a.threads !== threadCount()) {
       a.blocks.free();
-      const g = this.geometry(N);
+      const cap = Math.max(N, a.capacity);
+      const g = this.geometry(cap);
+      // dw by images (with a pool) needs a cols block per thread and the slots.
+      const T = threadCount();
+      const slots = T > 1 ? dwSlotsLength(g.conv, kernels()) : 0;
       const fn = 'ThreeLayerConvNet.loss';
-      const nx = N * this.inputDim[0] * this.inputDim[1] * this.inputDim[2];
-      const n1 = N * this.numFilters * g.conv.H2 * g.conv.W2;
-      const np = N * g.pooled;
-      const nh = N * this.hiddenDim;
-      const ns = N * this.numClasses;
+      const nx = cap * this.inputDim[0] * this.inputDim[1] * this.inputDim[2];
+      const n1 = cap * this.numFilters * g.conv.H2 * g.conv.W2;
+      const np = cap * g.pooled;
+      const nh = cap * this.hiddenDim;
+      const ns = cap * this.numClasses;
       const f = (n: number): number => a.blocks.alloc(fn, n * F64);
       Object.assign(a, {
-        capacity: N, x: f(nx), h1: f(n1), p1: f(np), argmax: a.blocks.alloc(fn, np), h2: f(nh), s: f(ns),
-        y: a.blocks.alloc(fn, N * 4), ds: f(ns), dh2: f(nh), dp1: f(np), dh1: f(n1), cols: f(colsLength(g.conv)),
-        work: a.blocks.alloc(fn, kernels().gemm_workspace_bytes()), rowloss: f(N),
+        capacity: cap, threads: T, slots: slots ? f(slots) : 0, x: f(nx), h1: f(n1), p1: f(np), argmax: a.blocks.alloc(fn, np), h2: f(nh), s: f(ns),
+        y: a.blocks.alloc(fn, cap * 4), ds: f(ns), dh2: f(nh), dp1: f(np), dh1: f(n1), cols: f(colsLength(g.conv) * T),
+        work: a.blocks.alloc(fn, kernels().gemm_workspace_bytes()), rowloss: f(cap),
         convGeom: a.blocks.alloc(fn, CONV_GEOMETRY_BYTES), poolGeom: a.blocks.alloc(fn, POOL_GEOMETRY_BYTES),
       });
     }
@@ -200,7 +207,12 @@ export class ThreeLayerConvNet {
     const n1 = N * this.numFilters * g.conv.H2 * g.conv.W2;
     k.maxpool_backward(a.dp1, a.argmax, a.dh1, a.poolGeom, 0);
     k.relu_backward(a.dh1, a.h1, a.dh1, n1);
-    k.conv_backward(a.dh1, a.x, 0, 0, p.get('W1').grad, p.get('b1').grad, a.cols, 0, a.work, a.convGeom);
+    if (a.slots && dwByImages(g.conv)) {
+      k.conv_backward(a.dh1, 0, 0, 0, 0, p.get('b1').grad, 0, 0, a.work, a.convGeom);
+      convDwByImages(k, g.conv, a.dh1, a.x, a.cols, a.slots, p.get('W1').grad, a.work, a.convGeom);
+    } else {
+      k.conv_backward(a.dh1, a.x, 0, 0, p.get('W1').grad, p.get('b1').grad, a.cols, 0, a.work, a.convGeom);
+    }
     return data + p.l2(['W1', 'W2', 'W3'], this.reg, true);
   }
 
