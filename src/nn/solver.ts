@@ -93,10 +93,10 @@ function checkData(fn: string, model: Model, data: unknown): { XTrain: Tensor; y
   return { XTrain, yTrain, XVal, yVal };
 }
 
-/** The rows of X at the given indices, as a fresh Tensor. */
-function rows(X: Tensor, idx: ArrayLike<number>): Tensor {
+/** The rows of X at the given indices, as a Tensor over `into` (of the right length) or a fresh array. */
+function rows(X: Tensor, idx: ArrayLike<number>, into?: Float64Array): Tensor {
   const row = X.data.length / X.shape[0];
-  const out = new Float64Array(idx.length * row);
+  const out = into ?? new Float64Array(idx.length * row);
   for (let i = 0; i < idx.length; i++) out.set(X.data.subarray(idx[i] * row, (idx[i] + 1) * row), i * row);
   return make(out, [idx.length, ...X.shape.slice(1)]);
 }
@@ -118,6 +118,7 @@ export class Solver {
   private slots: Record<string, Slot> = {};
   private readonly blocks = new Blocks();
   private bestParams: Record<string, Tensor> | null = null;
+  private batch: Float64Array | null = null;
 
   constructor(model: Model, data: SolverData, options?: SolverOptions) {
     const fn = 'Solver';
@@ -175,7 +176,10 @@ export class Solver {
     const N = this.data.XTrain.shape[0];
     const idx = new Int32Array(this.s.batchSize);
     for (let i = 0; i < idx.length; i++) idx[i] = this.rng.below(N);
-    const X = rows(this.data.XTrain, idx);
+    // The batch is gathered into one array kept for the solver's life (the model copies it in).
+    const per = this.data.XTrain.data.length / N;
+    if (this.batch?.length !== idx.length * per) this.batch = new Float64Array(idx.length * per);
+    const X = rows(this.data.XTrain, idx, this.batch);
     const y = idx.map((i) => this.data.yTrain[i]);
     const loss = trainSteps.get(this.model)!(X, y);
     this.lossHistory.push(loss);
