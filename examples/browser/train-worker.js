@@ -13,7 +13,7 @@
 //   { type: 'check', iteration, epoch, trainAcc, valAcc, epochEnd }
 //   { type: 'state', state }          'running', 'paused', 'done'
 //   { type: 'error', message }
-import { init, ThreeLayerConvNet, Solver } from '/dist/convcore.browser.js';
+import { init, threadCount, ThreeLayerConvNet, Solver } from '/dist/convcore.browser.js';
 import { parseDigits, centredTensor, meanImageOf } from './digits-bin.js';
 
 /** How long the worker steps before it looks at its messages (a pause waits at most this long). */
@@ -111,7 +111,7 @@ function sendModel() {
 function info() {
   return {
     train: data.yTrain.length, val: data.yVal.length, batch: config.batch, epochs: config.epochs,
-    iterationsPerEpoch: solver.iterationsPerEpoch, numIterations: solver.numIterations,
+    iterationsPerEpoch: solver.iterationsPerEpoch, numIterations: solver.numIterations, threads: threadCount(),
   };
 }
 
@@ -156,7 +156,8 @@ function run(gen) {
 
 const handlers = {
   async init(msg) {
-    await init();
+    // Every core when the page is cross-origin isolated (npm run demo sends the headers), else one thread.
+    await init({ threads: 'auto' });
     config = msg.config;
     digits = parseDigits(msg.buffer);
     makeData();

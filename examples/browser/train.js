@@ -215,7 +215,8 @@ const onMessage = {
     for (const id of ['iteration', 'epoch', 'loss', 'rate', 'time', 'val']) $(`stat-${id}`).textContent = '–';
     $('epochs').tBodies[0].replaceChildren();
     $('settings').textContent = `${info.train} training, ${info.val} validation images · batch ${info.batch} · `
-      + `${info.epochs} epoch${info.epochs > 1 ? 's' : ''} of ${info.iterationsPerEpoch} steps · adam`;
+      + `${info.epochs} epoch${info.epochs > 1 ? 's' : ''} of ${info.iterationsPerEpoch} steps · adam · `
+      + `${info.threads} thread${info.threads > 1 ? 's' : ''}`;
     drawCharts();
   },
   model(msg) {
