@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ThreeLayerConvNet, Solver } from 'convcore';
+import { ThreeLayerConvNet, Solver, init, threadCount } from 'convcore';
 import { loadDigits, SPLIT } from './digits.js';
 
 const FLAGS = {
@@ -16,6 +16,7 @@ const FLAGS = {
   'update-rule': { type: 'string', default: 'adam', help: 'sgd, sgdMomentum, rmsprop or adam' },
   model: { type: 'string', default: 'digits-model.json', help: 'where the trained model is saved (JSON)' },
   seed: { type: 'string', default: '0', help: 'seeds the weights and the minibatches' },
+  threads: { type: 'string', default: 'auto', help: 'threads to train on ("auto": every core); the results are the same bits on any count' },
   help: { type: 'boolean', default: false, help: 'show this help' },
 };
 
@@ -54,7 +55,13 @@ function parse() {
     console.error(`--seed must be a non-negative integer, got "${values.seed}"`);
     process.exit(2);
   }
+  const threads = values.threads === 'auto' ? 'auto' : Number(values.threads);
+  if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+    console.error(`--threads must be "auto" or an integer in [1, 64], got "${values.threads}"`);
+    process.exit(2);
+  }
   return {
+    threads,
     epochs: num('epochs', true), batchSize: num('batch-size', true), learningRate: num('learning-rate', false),
     lrDecay: num('lr-decay', false),
     updateRule: values['update-rule'], model: resolve(values.model), seed,
@@ -101,6 +108,7 @@ function printConfusion(m) {
 }
 
 const args = parse();
+await init({ threads: args.threads });
 const BATCH = args.batchSize;
 const t0 = performance.now();
 const { train, val, test } = loadDigits();
@@ -120,7 +128,7 @@ try {
   console.error(`${e.message}\n\n${usage()}`);
   process.exit(2);
 }
-console.log(`ThreeLayerConvNet 32 7x7 filters, hidden 100; ${args.updateRule}, learning rate ${args.learningRate} (×${args.lrDecay} per epoch), batch ${args.batchSize}, ${args.epochs} epochs of ${solver.iterationsPerEpoch} steps`);
+console.log(`ThreeLayerConvNet 32 7x7 filters, hidden 100; ${args.updateRule}, learning rate ${args.learningRate} (×${args.lrDecay} per epoch), batch ${args.batchSize}, ${args.epochs} epochs of ${solver.iterationsPerEpoch} steps, ${threadCount()} thread${threadCount() > 1 ? 's' : ''}`);
 
 const perEpoch = solver.iterationsPerEpoch;
 let epochStart = performance.now();
