@@ -67,7 +67,10 @@ window.__done = (async () => {
   await cc.init({ threads: 1 });
   const one = run();
   const same = pool.every((a, i) => a.length === one[i].length && a.every((v, j) => Object.is(v, one[i][j])));
-  return { ...report, threads: { isolated: crossOriginIsolated, threads, after: cc.threadCount(), same } };
+  const after = cc.threadCount();
+  await cc.init({ threads: 'auto' });
+  const auto = cc.threadCount();
+  return { ...report, threads: { isolated: crossOriginIsolated, threads, after, same, auto, cores: navigator.hardwareConcurrency } };
 })();
 </script></body></html>`,
   };
@@ -90,7 +93,7 @@ window.__done = (async () => runPage(cc, ref, grad, ${sources}))();
   };
 }
 
-interface ThreadsReport { isolated: boolean; threads: number; after: number; same: boolean }
+interface ThreadsReport { isolated: boolean; threads: number; after: number; same: boolean; auto: number; cores: number }
 interface Visit { report: PageReport & { threads?: ThreadsReport }; requests: string[]; console: string[] }
 
 /** Opens a suite page and returns its report, the files it fetched and its console problems. */
@@ -238,10 +241,11 @@ describe('convcore in headless Chromium', () => {
     const v = await visit(`${isolatedServer.url}/threads.html`);
     expectSuitePassed(v);
     expect(v.report.attempts).toMatchObject([{ source: 'object', ok: true }]);
-    expect(v.report.threads).toEqual({ isolated: true, threads: 2, after: 1, same: true });
+    const t = v.report.threads!;
+    expect(t).toEqual({ isolated: true, threads: 2, after: 1, same: true, auto: Math.min(64, t.cores), cores: t.cores });
   });
 
-  it('threads: a page that is not cross-origin isolated runs on one thread and says why once', async () => {
+  it('threads: a page that is not cross-origin isolated runs on one thread and says why once (threads: 2), and not for "auto"', async () => {
     const warning = /^convcore: init\(\{ threads: 2 \}\) runs on one thread: this page is not cross-origin isolated, .*"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"\.$/;
     const w = await watchedPage(browser, server.url);
     const warnings: string[] = [];
@@ -250,7 +254,8 @@ describe('convcore in headless Chromium', () => {
       await w.page.goto(`${server.url}/threads.html`);
       await w.page.waitForFunction(() => (window as unknown as { __done?: unknown }).__done !== undefined, null, { timeout: 20_000 });
       const report = await w.page.evaluate(() => (window as unknown as { __done: Promise<PageReport & { threads: ThreadsReport }> }).__done);
-      expect(report.threads).toEqual({ isolated: false, threads: 1, after: 1, same: true });
+      // 'auto' falls back silently: the one warning is threads: 2's.
+      expect(report.threads).toEqual({ isolated: false, threads: 1, after: 1, same: true, auto: 1, cores: report.threads.cores });
       expect(report.cases.filter((c) => !(c.err <= TOL))).toEqual([]);
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(warning);
