@@ -1,12 +1,14 @@
 // Measuring one row of the table: every peer checked against the reference loops, then
 // timed with Benchmark.js (timing.js). A row keeps raw times only; report.js derives the
-// rest from the times as printed.
+// rest from the times as printed. convcore (its API, then its kernels alone) is measured on
+// one thread and on the pool, the two timed in turns (measureThreads).
 
 import * as convcore from 'convcore';
 import { check } from './data.js';
 import { OUTPUTS, firstImages } from './cases.js';
-import { time, SAMPLING, SLOW_CALL_MS } from './timing.js';
+import { time, timeInTurns, SAMPLING, SLOW_CALL_MS } from './timing.js';
 import { kernelPeer } from './peers/kernel.js';
+import { oneThread, onPool, countSplits } from './threads.js';
 
 /** Images of a conv batch the plain-JS peers run on in --quick. */
 export const QUICK_IMAGES = 1;
@@ -86,15 +88,84 @@ async function referenceRow(row, checkP, scale, env) {
   return { timing, expected: pick(op.outputs(first), OUTPUTS[row.kind]) };
 }
 
-/** One row of the table: the reference, convcore (its API and its kernels alone) and every other peer. */
+/** Copies of an op's outputs: a kernel's are views of Wasm memory, which its next call overwrites. */
+const copy = (outputs) => Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.slice()]));
+
+/** Throws unless every output of the pool is bit for bit one thread's (Object.is on every value). */
+function identical(who, pool, one) {
+  for (const [key, a] of Object.entries(one)) {
+    const b = pool[key];
+    if (!b || b.length !== a.length) throw new Error(`${who}: on the pool, '${key}' has ${b?.length ?? 'no'} values; on one thread ${a.length}`);
+    for (let i = 0; i < a.length; i++) {
+      if (!Object.is(a[i], b[i])) throw new Error(`${who}: on the pool, '${key}'[${i}] is ${b[i]}; on one thread ${a[i]} (not bit-identical)`);
+    }
+  }
+}
+
+/**
+ * A fresh op of `peer` on problem q, called once on one thread or on the pool: the op, the
+ * call's ms, its outputs (copied) and how many of its kernels ran in more than one part.
+ * Fresh, because an update rule's kernel steps its buffers in place.
+ */
+function callOnce(peer, kind, q, pool) {
+  const op = peer.prepare(kind, q);
+  if (op.na) return op;
+  const t0 = performance.now();
+  const { value, splits } = pool ? countSplits(op.run) : { value: oneThread(op.run), splits: 0 };
+  const ms = performance.now() - t0;
+  return { op, ms, splits, outputs: copy(op.outputs(value)) };
+}
+
+/**
+ * Measures a convcore peer (its API or its kernels alone) on one thread and on the pool. Each
+ * is checked against the reference outputs where the reference ran (checkP), and on the timed
+ * problem p the pool's outputs must be bit-identical to one thread's; then the same op is timed
+ * on one thread and on the pool in turns (timeInTurns), so that both see the same drift of the
+ * machine's speed. Resolves to { ms, samples, rounds, pool: { ms, samples, splits } } or { na }.
+ */
+async function measureThreads(peer, row, { p, checkP, expected, mode }) {
+  const who = `${peer.name} ${row.label} ${row.shape}`;
+  if (checkP !== p) {
+    // --quick conv rows: checked on the first images (where the reference ran), timed on the batch.
+    for (const pool of [false, true]) {
+      const c = callOnce(peer, row.kind, checkP, pool);
+      if (c.na) return { na: c.na };
+      check(`${who}${pool ? ' (pool)' : ''}`, c.outputs, expected, peer.tolerance);
+    }
+  }
+  const one = callOnce(peer, row.kind, p, false);
+  if (one.na) return { na: one.na };
+  const pool = callOnce(peer, row.kind, p, true);
+  if (checkP === p) {
+    check(who, one.outputs, expected, peer.tolerance);
+    check(`${who} (pool)`, pool.outputs, expected, peer.tolerance);
+  }
+  identical(who, pool.outputs, one.outputs);
+  const { fast, slow, turns } = SAMPLING[mode];
+  const settings = mode === 'full' && one.ms >= SLOW_CALL_MS ? slow : fast;
+  const { op } = pool;
+  try {
+    const [t1, tN] = await timeInTurns([() => oneThread(op.run), () => onPool(op.run)], settings, turns);
+    return { ms: t1.ms, samples: t1.samples, rounds: t1.rounds, pool: { ms: tN.ms, samples: tN.samples, splits: pool.splits } };
+  } finally {
+    one.op.dispose?.();
+    op.dispose?.();
+  }
+}
+
+/**
+ * One row of the table: the reference, convcore (its API and its kernels alone, each on one
+ * thread and on the pool) and every other peer. Everything but measureThreads' pool timings
+ * runs on one thread (bench/threads.js caps every op to one part).
+ */
 export async function measureRow(row, env, log) {
   const p = row.problem(convcore.tensor);
   const { checkP, scale } = checkProblem(row, p, env);
   const { timing, expected } = await referenceRow(row, checkP, scale, env);
   const peers = { [env.ref.name]: timing };
   const ctx = { p, checkP, expected, mode: env.mode, scale, warm: !env.quick };
-  const mine = await measure(env.cc, row, ctx); // a mismatch here throws: the run fails
-  mine.kernel = await measure(kernelPeer, row, ctx); // the same, kernels only
+  const mine = await measureThreads(env.cc, row, ctx); // a mismatch here throws: the run fails
+  mine.kernel = await measureThreads(kernelPeer, row, ctx); // the same, kernels only
   if (mine.kernel.na) mine.kernel = { na: 'bench/peers/kernel.js does not time this kernel alone' };
   for (const peer of env.others) {
     try {

@@ -2,6 +2,8 @@
 
 export interface Timing { ms: number; samples?: number; scaledFrom?: number; note?: string }
 export interface Missing { na: string; mismatch?: boolean }
+/** A convcore time on the pool: ms, and how many of its ops ran in more than one part. */
+export interface PoolTiming { ms: number; samples?: number; splits?: number }
 
 export interface BenchRow {
   label: string;
@@ -10,13 +12,15 @@ export interface BenchRow {
   shapeName?: string;
   shape: string;
   flops?: number;
-  convcore: Timing & { kernel: Partial<Timing & Missing> };
+  convcore: Timing & { rounds?: number; pool: PoolTiming; kernel: Partial<Timing & Missing & { rounds: number; pool: PoolTiming }> };
   peers: Record<string, Partial<Timing & Missing>>;
 }
 
 export interface BenchDoc {
   quick: boolean;
   quickImages?: number;
+  /** The pool's thread count, the calling thread included. */
+  threads: number;
   machine: { cpu: string; cores: number; os: string; node: string; v8: string; date: string };
   peak: { gflops: number; start: number; end: number; runs: number };
   sampling: { rule: string };
@@ -29,9 +33,11 @@ export interface BenchDoc {
 export type Cells = Record<string, string>;
 export interface Target { what: string; target: string; values: Record<string, number>; met: boolean; text: string }
 
-export function columns(peerNames: string[]): string[];
+export function threadColumns(n: number): { ms: string; x: string; kms: string; kx: string };
+export function columns(peerNames: string[], threads: number): string[];
+export function heading(column: string): string;
 export function value(cell: string | undefined): number | undefined;
 export function halfUnit(cell: string | undefined): number;
 export function tableRows(doc: BenchDoc, notes?: string[]): Cells[];
-export function acceptance(cells: Cells[]): Target[];
+export function acceptance(cells: Cells[], threads: number): Target[];
 export function report(doc: BenchDoc): { md: string; cells: Cells[]; targets: Target[] };

@@ -4,18 +4,34 @@
 // every other number of a row is derived from the numbers printed in that row and in the
 // header, after rounding, so that a reader who redoes the arithmetic gets what is printed:
 //   GFLOP/s = FLOPs / ms,  % peak = GFLOP/s / the peak in the header,
-//   × = the peer's ms / convcore's ms.
+//   × = the peer's ms / convcore's ms,
+//   N threads × = convcore ms / N threads ms,  kernel N threads × = kernel ms / kernel N threads ms.
 // Each target line is computed from cells of the same table. bench/consistency.js reads a
 // document back and checks all of it.
 //
-// A result row is { label, kind, shape, flops?, convcore: { ms, kernel: { ms } | { na } },
-// peers: { name: { ms, scaledFrom?, note? } | { na, mismatch? } } }.
+// A result row is { label, kind, shape, flops?, convcore: { ms, pool: { ms, splits },
+// kernel: { ms, pool: { ms, splits } } | { na } }, peers: { name: { ms, scaledFrom?, note? } |
+// { na, mismatch? } } }, and the document's `threads` is the pool's thread count.
 
-/** The columns of the table, in order; a peer has `${name} ms` and `${name} ×`. */
-export function columns(peerNames) {
-  return ['op', 'shape', 'convcore ms', 'GFLOP/s', '% peak', 'kernel ms', 'kernel GFLOP/s', 'kernel % peak',
-    ...peerNames.flatMap((n) => [`${n} ms`, `${n} ×`])];
+import { MACS_PER_PART, VALUES_PER_PART } from '../dist/dispatch.js';
+
+/** The names of the pool's columns for a pool of n threads. */
+export function threadColumns(n) {
+  return { ms: `${n} threads ms`, x: `${n} threads ×`, kms: `kernel ${n} threads ms`, kx: `kernel ${n} threads ×` };
 }
+
+/**
+ * The columns of the table, in order: convcore's, its kernels', both again on the pool of
+ * `threads` threads, then each peer's `${name} ms` and `${name} ×`.
+ */
+export function columns(peerNames, threads) {
+  const T = threadColumns(threads);
+  return ['op', 'shape', 'convcore ms', 'GFLOP/s', '% peak', 'kernel ms', 'kernel GFLOP/s', 'kernel % peak',
+    T.ms, T.x, T.kms, T.kx, ...peerNames.flatMap((n) => [`${n} ms`, `${n} ×`])];
+}
+
+/** How a column is headed: a peer's × column shows just ×, after its ms column. */
+export const heading = (col) => (col.endsWith(' ×') && !/^(kernel )?\d+ threads ×$/.test(col) ? '×' : col);
 
 // ---------------------------------------------------------------- numbers as printed
 
@@ -43,6 +59,8 @@ export const derive = {
   gflops: (flops, msCell) => flops / value(msCell) / 1e6,
   pct: (gflopsCell, peakCell) => (100 * value(gflopsCell)) / value(peakCell),
   times: (peerMsCell, ccMsCell) => value(peerMsCell) / value(ccMsCell),
+  /** One thread's ms over the pool's: the pool's speedup. */
+  speedup: (oneMsCell, poolMsCell) => value(oneMsCell) / value(poolMsCell),
 };
 
 // ---------------------------------------------------------------- the table
@@ -64,6 +82,12 @@ export function tableRows(doc, notes = []) {
     c['% peak'] = r.flops ? fmt.pct(derive.pct(c['GFLOP/s'], peak)) : '';
     c['kernel GFLOP/s'] = r.flops && c['kernel ms'] ? fmt.gflops(derive.gflops(r.flops, c['kernel ms'])) : '';
     c['kernel % peak'] = c['kernel GFLOP/s'] ? fmt.pct(derive.pct(c['kernel GFLOP/s'], peak)) : '';
+    const T = threadColumns(doc.threads);
+    const kp = k && !k.na ? k.pool : undefined;
+    c[T.ms] = r.convcore.pool ? fmt.ms(r.convcore.pool.ms) : '';
+    c[T.x] = c[T.ms] ? fmt.times(derive.speedup(c['convcore ms'], c[T.ms])) : '';
+    c[T.kms] = kp && c['kernel ms'] ? fmt.ms(kp.ms) : '';
+    c[T.kx] = c[T.kms] ? fmt.times(derive.speedup(c['kernel ms'], c[T.kms])) : '';
     for (const name of doc.peerNames) {
       const p = r.peers[name];
       if (!p || p.na) {
@@ -118,15 +142,38 @@ const TARGETS = [
   },
 ];
 
+/** The pool's targets (issue "Threads"), for a pool of n threads. */
+function threadTargets(n) {
+  const T = threadColumns(n);
+  const over = `${n} threads over one`;
+  const memoryBound = 'max pool, batchnorm, layernorm, groupnorm, dropout and the update rules';
+  return [
+    { what: `conv fwd, ${over}, public API`, target: 1.8, unit: '×', rows: (c) => c.op === 'conv fwd', col: T.x },
+    { what: `conv fwd, ${over}, kernel alone`, target: 1.8, unit: '×', rows: (c) => c.op === 'conv fwd', col: T.kx },
+    { what: `conv bwd dx+dw+db, ${over}, public API`, target: 1.8, unit: '×', rows: (c) => c.op === 'conv bwd dx+dw+db', col: T.x },
+    { what: `conv bwd dx+dw+db, ${over}, kernel alone`, target: 1.8, unit: '×', rows: (c) => c.op === 'conv bwd dx+dw+db', col: T.kx },
+    { what: `${memoryBound}, ${over}, public API`, target: 1.5, unit: '×', rows: (c) => !isConv(c), col: T.x },
+    { what: `${memoryBound}, ${over}, kernel alone`, target: 1.5, unit: '×', rows: (c) => !isConv(c), col: T.kx },
+    {
+      what: `conv fwd, tfjs-wasm ms (one thread) / convcore ${n} threads ms, public API`, target: 1, unit: '×',
+      rows: (c) => c.op === 'conv fwd', ratio: ['tfjs-wasm ms', T.ms],
+    },
+    {
+      what: `conv fwd, tfjs-wasm ms (one thread) / convcore kernel ${n} threads ms (both on data already in Wasm memory)`, target: 1, unit: '×',
+      rows: (c) => c.op === 'conv fwd', ratio: ['tfjs-wasm ms', T.kms],
+    },
+  ];
+}
+
 const targetText = (t) => `>= ${t.target}${t.unit}`;
 
 /**
- * The target lines, from the table's cells: each value is the cell as printed (or the
- * ratio of two printed cells, formatted as × is), and a target is met when every row it
- * names has a value and each value, as printed, reaches it.
+ * The target lines, from the table's cells (of a pool of `threads` threads): each value is
+ * the cell as printed (or the ratio of two printed cells, formatted as × is), and a target
+ * is met when every row it names has a value and each value, as printed, reaches it.
  */
-export function acceptance(cells) {
-  return TARGETS.map((t) => {
+export function acceptance(cells, threads) {
+  return [...TARGETS, ...threadTargets(threads)].map((t) => {
     const rows = cells.filter(t.rows);
     const shown = rows.map((c) => {
       if (t.ratio) {
@@ -155,25 +202,36 @@ export function acceptance(cells) {
 
 // ---------------------------------------------------------------- the document
 
+/** Whether each row's pool calls ran in parts (above the cut-over), in words. */
+function cutOver(rows) {
+  const whole = rows.filter((r) => !(r.convcore.pool?.splits > 0) || (r.convcore.kernel?.pool && !(r.convcore.kernel.pool.splits > 0)));
+  if (whole.length === 0) return 'Every row of this table is above it: on the pool, each row\'s call and kernel ran in parts.';
+  return `On the pool, these rows ran in one part (below the cut-over): ${whole.map((r) => `${r.label} ${r.shape}`).join('; ')}.`;
+}
+
 /** The whole Markdown document: header, table, notes and targets; also returns the cells and targets. */
 export function report(doc) {
   const { machine, peak, peers, quick } = doc;
   const names = doc.peerNames;
   const notes = [];
   const cells = tableRows(doc, notes);
-  const targets = acceptance(cells);
-  const cols = columns(names);
-  const head = cols.map((c) => (c.endsWith(' ×') ? '×' : c));
+  const n = doc.threads;
+  const T = threadColumns(n);
+  const targets = acceptance(cells, n);
+  const cols = columns(names, n);
+  const head = cols.map(heading);
   const out = [];
   out.push(`# convcore benchmark${quick ? ' (--quick: indicative only)' : ''}`, '');
   out.push(
     `- Machine: ${machine.cpu} (${machine.cores} logical cores), ${machine.os}; Node ${machine.node} (V8 ${machine.v8}); ${machine.date}.`,
-    `- Single thread. Every time is the median of the Benchmark.js samples of one call ` +
-      `(${doc.sampling.rule}; the counts are in the .json).`,
+    `- Threads: a pool of ${n} threads in all, started once (init({ threads: ${n} })). Every column runs on one thread ` +
+      `(each op capped to one part, the pool left idle) except the four "${n} threads" columns. Every time is the median of ` +
+      `the Benchmark.js samples of one call (${doc.sampling.rule}; the counts are in the .json).`,
     `- Wasm f64x2 multiply-add peak (bench/peak.ts, the higher of the medians of ${peak.runs} runs at the start ` +
       `(${fmt.gflops(peak.start)}) and at the end (${fmt.gflops(peak.end)}) of the run): **${fmt.gflops(peak.gflops)} GFLOP/s**.`,
     '- Every number of a row comes from the times printed in it: GFLOP/s = FLOPs / ms, ' +
       '% peak = GFLOP/s / the peak above, × = the peer\'s ms / convcore\'s ms (convcore\'s speedup), ' +
+      `${T.x} = convcore ms / ${T.ms} and ${T.kx} = kernel ms / ${T.kms} (the pool's speedup over one thread), ` +
       'each computed from the rounded numbers as printed; each target below takes its values from the table.',
     `- Peers: ${peers.join('; ')}.`,
     '- FLOPs: conv fwd 2·N·F·H2·W2·C·HH·WW; conv bwd dx+dw+db twice that; conv dx alone once that.',
@@ -190,7 +248,18 @@ export function report(doc) {
       'as tfjs-wasm is timed. The difference from the public API is the copies in and out and, above all, the first ' +
       'touch of the fresh result arrays (and a forward\'s cache): on this VM a page touched for the first time costs ' +
       'about 3 ms per MiB, so whether the allocator hands back recycled or fresh pages moves an API time by up to that much.',
-    '- Each cell of a row is measured at its own time, one peer after the other; this VM\'s speed drifts over minutes, ' +
+    `- ${T.ms}: the same public API call with the pool, each kernel free to run in up to ${n} parts on ${n} threads; ` +
+      `${T.kms}: the same for the kernels alone. Only the kernels run in parts: the argument checks, the copies into Wasm memory ` +
+      'and out into fresh arrays (and the first touch of their pages) stay serial on the calling thread, so no thread count ' +
+      `speeds them up, and ${T.x} is below ${T.kx} by as much as the copies weigh in the call (most on the memory-bound rows).`,
+    `- Where the split starts: an op runs as min(threads, ⌊work / per part⌋) parts, with at least ${MACS_PER_PART} ` +
+      `(2^${Math.log2(MACS_PER_PART)}) multiply-adds per part for a GEMM or a convolution (MACS_PER_PART) and ${VALUES_PER_PART} ` +
+      `(2^${Math.log2(VALUES_PER_PART)}) values read or written per part for a memory-bound op (VALUES_PER_PART, src/dispatch.ts); ` +
+      `below two parts' work an op stays on the calling thread. ${cutOver(doc.rows)}`,
+    `- convcore's one-thread and ${n}-thread times are of the same prepared call, timed in alternating turns (the sampling rule above), so that both see the same drift of this VM's speed. ` +
+      `Before they were timed, the pool's outputs were checked against the reference loops as the one-thread ones were, and found ` +
+      'bit-identical to the one-thread outputs (Object.is on every value), so both columns time the same work.',
+    '- Every other cell of a row is measured at its own time, one peer after the other; this VM\'s speed drifts over minutes, ' +
       'which moves a ratio of two cells by as much as it moves the cells.',
   );
   if (quick) {

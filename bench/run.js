@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --out-dir DIR] [-- --only TEXT]
+// npm run bench [-- --quick] [-- --out-dir DIR] [-- --only TEXT] [-- --threads N]
 //
 // Times convcore against its reference loops, convnetjs and tfjs-backend-wasm in one
 // process, on the shapes of DESIGN.md, and measures this machine's Wasm f64x2 peak
@@ -14,6 +14,9 @@
 // conv batch, scaled by N (marked ~ in the table). Under a minute.
 // --only TEXT: only the rows whose op or shape contains TEXT (writes no file unless
 // --out-dir is given).
+// --threads N: the pool's thread count, the calling thread included (default 2). The pool is
+// started once; every column runs on one thread (bench/threads.js caps each op to one part)
+// except convcore's "N threads" columns, timed in turns with the one-thread ones.
 
 import os from 'node:os';
 import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
@@ -32,15 +35,21 @@ import { report } from './report.js';
 import { checkConsistency } from './consistency.js';
 import { runTraining } from './training.js';
 import { trainingReport } from './training-report.js';
+import { startPool } from './threads.js';
 
 function parseArgs(argv) {
-  const opts = { quick: false, outDir: null, only: null };
+  const opts = { quick: false, outDir: null, only: null, threads: 2 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--out-dir') opts.outDir = argv[++i];
     else if (a === '--only') opts.only = argv[++i];
-    else throw new Error(`bench: unknown argument ${a} (expected --quick, --out-dir DIR or --only TEXT)`);
+    else if (a === '--threads') {
+      opts.threads = Number(argv[++i]);
+      if (!Number.isInteger(opts.threads) || opts.threads < 2 || opts.threads > 64) {
+        throw new Error(`bench: --threads takes an integer in [2, 64], got ${argv[i]}`);
+      }
+    } else throw new Error(`bench: unknown argument ${a} (expected --quick, --out-dir DIR, --only TEXT or --threads N)`);
   }
   return opts;
 }
@@ -98,6 +107,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const mode = opts.quick ? 'quick' : 'full';
   const started = performance.now();
+  const threads = await startPool(opts.threads);
   const tfjsInfo = await initTfjs();
   const env = {
     quick: opts.quick,
@@ -109,7 +119,7 @@ async function main() {
   };
   const peerNames = [env.ref.name, ...env.others.map((p) => p.name)];
 
-  log(`bench (${mode}): measuring the Wasm f64x2 peak`);
+  log(`bench (${mode}, a pool of ${threads} threads): measuring the Wasm f64x2 peak`);
   const peakOpts = opts.quick ? { runs: 7, runMs: 50 } : { runs: 15, runMs: 100 };
   const peakStart = await measurePeak(peakOpts);
   const rows = [];
@@ -119,23 +129,26 @@ async function main() {
     rows.push(r);
     const k = r.convcore.kernel;
     const cells = peerNames.map((n) => `${n} ${r.peers[n].na ? 'n/a' : r.peers[n].ms.toFixed(1)}`).join(', ');
-    log(`  ${r.label} ${r.shape}: convcore ${r.convcore.ms.toFixed(2)} ms (kernel ${k.na ? 'n/a' : k.ms.toFixed(2)}), ${cells} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
+    const both = (t) => `${t.ms.toFixed(2)} ms, ${threads} threads ${t.pool.ms.toFixed(2)} ms`;
+    log(`  ${r.label} ${r.shape}: convcore ${both(r.convcore)} (kernel ${k.na ? 'n/a' : both(k)}), ${cells} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
     globalThis.gc?.();
   }
   const peakEnd = await measurePeak(peakOpts);
   // The higher of the two medians: a disturbed measurement can only lower the peak.
   const peak = { gflops: Math.max(peakStart.gflops, peakEnd.gflops), start: peakStart.gflops, end: peakEnd.gflops, runs: peakOpts.runs };
   // Whole training steps, after the op rows (it switches tfjs to its cpu backend and back); not with --only.
-  const training = opts.only ? undefined : await runTraining({ quick: opts.quick, log });
+  const training = opts.only ? undefined : await runTraining({ quick: opts.quick, log, threads });
 
   const doc = {
     quick: opts.quick,
     quickImages: opts.quick ? QUICK_IMAGES : undefined,
+    threads,
     machine: machine(),
     peak,
     sampling: { ...SAMPLING[mode], slowCallMs: SLOW_CALL_MS, rule: describeSampling(mode) },
     peers: [
-      'convcore: float64 Wasm f64x2, its public API (and, as "kernel", its Wasm kernels alone on data already in Wasm memory)',
+      'convcore: float64 Wasm f64x2, its public API (and, as "kernel", its Wasm kernels alone on data already in Wasm memory), ' +
+        `on one thread and, in the "${threads} threads" columns, on the pool`,
       'reference: convcore/reference, float64 plain-JS loops',
       'convnetjs 0.3: float64 plain JS, a loop over the batch',
       tfjsInfo,

@@ -22,20 +22,25 @@ export const SAMPLING = {
     fast: { minSamples: 10, maxTime: 3 },
     // At least 3 calls, and more while the 5 s budget lasts: a 1 s call gets 5.
     slow: { minSamples: 3, maxTime: 5 },
+    // convcore on one thread and on the pool: timed in this many turns each (timeInTurns).
+    turns: 3,
   },
   quick: {
     fast: { minSamples: 3, maxTime: 0.2 },
     // One timed call, which is also the one whose result is checked.
     slow: { once: true, minSamples: 1 },
+    turns: 2,
   },
 };
 
 /** The sampling rule in words, for the table header. */
 export function describeSampling(mode) {
-  const { fast, slow } = SAMPLING[mode];
-  return mode === 'quick'
+  const { fast, slow, turns } = SAMPLING[mode];
+  const rule = mode === 'quick'
     ? `at least ${fast.minSamples} samples for convcore and tfjs-wasm; one call for the plain-JS peers`
     : `at least ${fast.minSamples} samples for a call under ${SLOW_CALL_MS} ms, at least ${slow.minSamples} for a longer one`;
+  return `${rule}; convcore on one thread and on the pool in ${turns} alternating turns, each with 1/${turns} of the samples and time ` +
+    'of one Benchmark.js run, the median taken over all the samples of its turns';
 }
 
 export function median(values) {
@@ -54,7 +59,8 @@ export function time(fn, { minSamples, maxTime, once = false }) {
   if (once) {
     const t0 = performance.now();
     value = fn();
-    return Promise.resolve({ ms: performance.now() - t0, samples: 1, value });
+    const ms = performance.now() - t0;
+    return Promise.resolve({ ms, samples: 1, value, sample: [ms] });
   }
   return new Promise((resolve, reject) => {
     const bench = new Benchmark({
@@ -67,9 +73,29 @@ export function time(fn, { minSamples, maxTime, once = false }) {
       },
       onComplete() {
         if (bench.error) reject(bench.error);
-        else resolve({ ms: median(bench.stats.sample) * 1e3, samples: bench.stats.sample.length, value });
+        else {
+          const sample = bench.stats.sample.map((s) => s * 1e3);
+          resolve({ ms: median(sample), samples: sample.length, value, sample });
+        }
       },
     });
     bench.run({ async: true });
   });
+}
+
+/**
+ * Times several functions in turns: `rounds` rounds, each timing every function in order
+ * with Benchmark.js on 1/rounds of the settings' time budget and samples, so that slow drift
+ * of the machine's speed falls on all of them alike. Resolves to one { ms, samples, rounds }
+ * per function: the median of all its samples, over every round.
+ */
+export async function timeInTurns(fns, settings, rounds) {
+  const per = settings.once
+    ? settings
+    : { ...settings, minSamples: Math.ceil(settings.minSamples / rounds), maxTime: settings.maxTime / rounds };
+  const samples = fns.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, fn] of fns.entries()) samples[i].push(...(await time(fn, per)).sample);
+  }
+  return samples.map((s) => ({ ms: median(s), samples: s.length, rounds }));
 }

@@ -15,6 +15,8 @@ export interface TrainingResult {
   peers: Record<'convcore' | 'convnetjs' | 'tfjs-cpu', TrainingPeer>;
   peerInfo: Record<'convnetjs' | 'tfjs-cpu', string>;
   kernels: { sumMs: number; calls: number; stepsPerSample: number; byKernel: { name: string; calls: number; ms: number }[] };
+  /** convcore's step on the pool of `count` threads (peers.convcore is its step on one thread). */
+  threads: { count: number; ms: number; samples: number[]; identicalSteps: number; splitsPerStep: number };
   seconds?: number;
 }
 
@@ -25,8 +27,9 @@ export interface TrainingTarget { what: string; target: string; values: Record<s
 export const SECTION: string;
 export const PEER_COLUMNS: string[];
 export const STEP_COLUMNS: string[];
-export function trainingCells(result: TrainingResult): { peers: Cells[]; step: Cells };
-export function trainingTargets(cells: { peers: Cells[]; step: Cells }): TrainingTarget[];
-export function trainingReport(result: TrainingResult): { md: string; cells: { peers: Cells[]; step: Cells }; targets: TrainingTarget[] };
+export const THREAD_COLUMNS: string[];
+export function trainingCells(result: TrainingResult): { peers: Cells[]; step: Cells; threads: Cells[] };
+export function trainingTargets(cells: { peers: Cells[]; step: Cells; threads: Cells[] }): TrainingTarget[];
+export function trainingReport(result: TrainingResult): { md: string; cells: { peers: Cells[]; step: Cells; threads: Cells[] }; targets: TrainingTarget[] };
 /** The disagreements between the printed numbers of a training section; none when it is consistent. */
 export function checkTraining(md: string): string[];

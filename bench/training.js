@@ -9,14 +9,20 @@
 // batch are checked against convcore's (the same network and weights), and it is trained a
 // few steps on fixed batches whose mean loss must then be lower than before.
 //
-// Timing: a round times a block of convcore steps (about blockMs), then each kernel of a
-// convcore step alone, then one step of each slow peer (until it has its samples); the
-// figures are the medians over the rounds, and every ratio is taken from those medians, as
-// printed. tfjs-cpu's step takes over ten seconds (its Conv2DBackpropFilter is a loop of
+// convcore's step is also timed on the thread pool (bench/threads.js): the same solver, its
+// ops free to run in parts. Before it is timed, a second solver from the same seed trains the
+// same steps on the pool, and its losses and parameters must be bit-identical to the
+// one-thread solver's. Everything else runs on one thread, as the peers are compared with
+// convcore on one thread.
+//
+// Timing: a round times a block of convcore steps (about blockMs) on one thread and a block on
+// the pool (in either order, swapped every round), then each kernel of a one-thread convcore
+// step alone, then one step of each slow peer (until it has its samples); the figures are the
+// medians over the rounds, and every ratio is taken from those medians, as printed. tfjs-cpu's step takes over ten seconds (its Conv2DBackpropFilter is a loop of
 // TensorBuffer.get calls), so it has one sample in a full run: its ratio to convcore is two
 // orders of magnitude beyond the target, which no drift of this machine's speed changes.
 //
-// Standalone: node --expose-gc bench/training.js [--quick]
+// Standalone: node --expose-gc bench/training.js [--quick] (a pool of 2 threads)
 
 import { pathToFileURL } from 'node:url';
 import { loadDigits } from '../examples/digits.js';
@@ -26,6 +32,7 @@ import { prepareConvcore, slice, mean } from './peers/convcore-train.js';
 import { convnetjsTrainPeer } from './peers/convnetjs-train.js';
 import { tfjsTrainPeer } from './peers/tfjs-train.js';
 import { trainingReport, checkTraining } from './training-report.js';
+import { startPool, onPool, countSplits } from './threads.js';
 
 /** The network and batch of the section (DESIGN.md, "Training: models and the solver"). */
 export const TRAINING = { inputDim: [1, 28, 28], numFilters: 32, filterSize: 7, hiddenDim: 100, numClasses: 10, batchSize: 50 };
@@ -84,14 +91,44 @@ function checkScores(name, actual, expected, tolerance) {
   return err;
 }
 
+/** Throws unless a and b hold the same numbers bit for bit (Object.is on every value). */
+function identical(what, a, b) {
+  if (a.length !== b.length) throw new Error(`training: on the pool, ${what} has ${b.length} values; on one thread ${a.length}`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) throw new Error(`training: on the pool, ${what}[${i}] is ${b[i]}; on one thread ${a[i]} (not bit-identical)`);
+  }
+}
+
+/**
+ * A second solver from the same seed trains `steps` steps on the pool; its loss history and
+ * parameters must be bit-identical to `cc`'s after its `steps` one-thread steps. Returns the
+ * number of ops per step that ran in parts.
+ */
+function checkPoolIdentical(cc, batches, steps) {
+  const pool = prepareConvcore(TRAINING, batches, { learningRate: LEARNING_RATE, seed: SEED });
+  try {
+    const { splits } = countSplits(() => { for (let i = 0; i < steps; i++) pool.step(); });
+    identical('the loss history', cc.solver.lossHistory, pool.solver.lossHistory);
+    const one = cc.model.params;
+    const many = pool.model.params;
+    for (const key of Object.keys(one)) identical(`parameter ${key}`, one[key].data, many[key]?.data ?? []);
+    if (!(splits > 0)) throw new Error('training: on the pool, no op of a convcore step ran in parts');
+    return splits / steps;
+  } finally {
+    pool.dispose();
+  }
+}
+
 /**
  * Runs the section; resolves to raw times, from which training-report.js derives the rest:
- * { spec, learningRate, quick, peers, peerInfo, kernels, seconds }, where peers maps a name to
- * { ms (per step of spec.batchSize images), samples (ms per step of the batch run), check:
- * { before, after, steps }, scoresError?, scaledFrom? } and kernels is { sumMs, calls,
- * stepsPerSample, byKernel: [{ name, calls, ms }] }.
+ * { spec, learningRate, quick, peers, peerInfo, kernels, threads, seconds }, where peers maps a
+ * name to { ms (per step of spec.batchSize images), samples (ms per step of the batch run),
+ * check: { before, after, steps }, scoresError?, scaledFrom? }, kernels is { sumMs, calls,
+ * stepsPerSample, byKernel: [{ name, calls, ms }] }, and threads is convcore's step on the pool:
+ * { count, ms, samples, identicalSteps, splitsPerStep }. The pool must have been started
+ * (bench/threads.js startPool); convcore.ms is its step on one thread.
  */
-export async function runTraining({ quick = false, log = () => {} } = {}) {
+export async function runTraining({ quick = false, log = () => {}, threads = 2 } = {}) {
   const started = performance.now();
   const s = SETTINGS[quick ? 'quick' : 'full'];
   const N = TRAINING.batchSize;
@@ -117,6 +154,9 @@ export async function runTraining({ quick = false, log = () => {} } = {}) {
     const { check, stepMs } = checkLowers('convcore', cc, s.checkSteps.convcore);
     peers.convcore = { check, samples: [] };
     log(`  training convcore: loss ${check.before.toFixed(6)} -> ${check.after.toFixed(6)} after ${check.steps} steps`);
+    const splitsPerStep = checkPoolIdentical(cc, batches, check.steps);
+    const pool = { count: threads, samples: [], identicalSteps: check.steps, splitsPerStep };
+    log(`  training convcore on ${threads} threads: ${check.steps} steps bit-identical to one thread's, ${splitsPerStep} ops per step in parts`);
 
     const { calls } = traceKernels(() => cc.step());
     const traced = new Set(calls.map((c) => c.name));
@@ -128,7 +168,14 @@ export async function runTraining({ quick = false, log = () => {} } = {}) {
     const perCall = calls.map(() => []);
     for (let r = 0; r < s.rounds; r++) {
       globalThis.gc?.();
-      peers.convcore.samples.push(timed(() => { for (let i = 0; i < reps; i++) cc.step(); }).ms / reps);
+      const block = () => timed(() => { for (let i = 0; i < reps; i++) cc.step(); }).ms / reps;
+      if (r % 2 === 0) {
+        peers.convcore.samples.push(block());
+        pool.samples.push(onPool(block));
+      } else {
+        pool.samples.push(onPool(block));
+        peers.convcore.samples.push(block());
+      }
       const weights = cc.model.params; // the replayed updates move them: put back afterwards
       const times = timeKernelsAlone(calls, s.kernel);
       cc.model.setParams(weights);
@@ -139,7 +186,7 @@ export async function runTraining({ quick = false, log = () => {} } = {}) {
         globalThis.gc?.();
         peers[peer.name].samples.push(timed(() => p.step(r)).ms);
       }
-      log(`  training round ${r + 1}/${s.rounds}: convcore ${peers.convcore.samples[r].toFixed(1)} ms, kernels ${sums[r].toFixed(1)} ms`);
+      log(`  training round ${r + 1}/${s.rounds}: convcore ${peers.convcore.samples[r].toFixed(1)} ms, ${threads} threads ${pool.samples[r].toFixed(1)} ms, kernels ${sums[r].toFixed(1)} ms`);
     }
 
     for (const [name, r] of Object.entries(peers)) {
@@ -147,6 +194,7 @@ export async function runTraining({ quick = false, log = () => {} } = {}) {
       r.ms = (median(r.samples) * N) / n;
       if (n !== N) r.scaledFrom = n;
     }
+    pool.ms = median(pool.samples);
     return {
       spec: TRAINING,
       learningRate: LEARNING_RATE,
@@ -154,6 +202,7 @@ export async function runTraining({ quick = false, log = () => {} } = {}) {
       peers,
       peerInfo: Object.fromEntries(SLOW_PEERS.map((p) => [p.name, p.describe])),
       kernels: { sumMs: median(sums), calls: calls.length, stepsPerSample: reps, byKernel: byKernel(calls, perCall.map(median)) },
+      threads: pool,
       seconds: (performance.now() - started) / 1e3,
     };
   } finally {
@@ -165,7 +214,8 @@ export async function runTraining({ quick = false, log = () => {} } = {}) {
 async function main() {
   const quick = process.argv.includes('--quick');
   const log = (line) => process.stderr.write(`${line}\n`);
-  const result = await runTraining({ quick, log });
+  const threads = await startPool(2);
+  const result = await runTraining({ quick, log, threads });
   const { md } = trainingReport(result);
   const problems = checkTraining(md);
   if (problems.length) throw new Error(`training: the section contradicts itself:\n${problems.join('\n')}`);

@@ -24,7 +24,10 @@ const OTHER_KINDS = [
   'sgd', 'sgdMomentum', 'rmsprop', 'adam',
 ];
 const PEERS = ['reference', 'convnetjs', 'tfjs-wasm'];
-const COLUMNS = '| op | shape | convcore ms | GFLOP/s | % peak | kernel ms | kernel GFLOP/s | kernel % peak | reference ms | × | convnetjs ms | × | tfjs-wasm ms | × |';
+const COLUMNS = '| op | shape | convcore ms | GFLOP/s | % peak | kernel ms | kernel GFLOP/s | kernel % peak | ' +
+  '2 threads ms | 2 threads × | kernel 2 threads ms | kernel 2 threads × | reference ms | × | convnetjs ms | × | tfjs-wasm ms | × |';
+/** The column indexes of the table (0 = op). */
+const COL = { gflops: 3, pct: 4, kernelPct: 7, poolMs: 8, poolX: 9, kernelPoolMs: 10, kernelPoolX: 11, referenceX: 13 };
 
 /** Which peer has which op: anything else must have been measured. */
 function expectedNa(kind: string, peer: string): boolean {
@@ -38,7 +41,7 @@ function run(outDir: string): Promise<{ code: number | null; stdout: string; std
     execFile(
       process.execPath,
       ['--expose-gc', 'bench/run.js', '--quick', '--out-dir', outDir],
-      { cwd: root, maxBuffer: 16 << 20, timeout: 280_000 },
+      { cwd: root, maxBuffer: 16 << 20, timeout: 400_000 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
     );
   });
@@ -69,6 +72,7 @@ describe('bench --quick', () => {
       expect(stdout).toContain(md.trim());
       expect(positive(doc.peak.gflops)).toBe(true);
       expect(doc.machine.node).toBe(process.versions.node);
+      expect(doc.threads).toBe(2);
 
       const rows: BenchRow[] = doc.rows;
       const kinds = [...CONV_KINDS.flatMap((k) => SHAPES.map((s) => `${k} ${s}`)), ...OTHER_KINDS];
@@ -78,6 +82,11 @@ describe('bench --quick', () => {
         expect(positive(r.convcore.ms), where).toBe(true);
         // Every row's kernels are also measured (and checked) alone, with the data already in Wasm memory.
         expect(positive(r.convcore.kernel?.ms), `kernel, ${where}`).toBe(true);
+        // And both again on the pool (checked, and bit-identical to one thread, by the run), split into parts.
+        expect(positive(r.convcore.pool?.ms), `pool, ${where}`).toBe(true);
+        expect(positive(r.convcore.kernel?.pool?.ms), `kernel on the pool, ${where}`).toBe(true);
+        expect(r.convcore.pool?.splits, `pool, ${where}`).toBeGreaterThan(0);
+        expect(r.convcore.kernel?.pool?.splits, `kernel on the pool, ${where}`).toBeGreaterThan(0);
         if (r.kind.startsWith('conv')) expect(positive(r.flops), where).toBe(true);
         for (const peer of PEERS) {
           const p = r.peers[peer];
@@ -87,22 +96,25 @@ describe('bench --quick', () => {
         }
       }
 
-      // The Markdown table: the header, a rule and one line of 14 cells per row.
+      // The Markdown table: the header, a rule and one line of 18 cells per row.
       const [ops] = md.split('\n## Training\n');
       const lines = tableLines(ops);
       expect(lines[0]).toBe(COLUMNS);
       expect(lines).toHaveLength(2 + rows.length);
-      for (const l of lines.slice(2)) expect(l.split('|').length - 2).toBe(14);
+      for (const l of lines.slice(2)) expect(l.split('|').length - 2).toBe(18);
       // Every derived number follows from the printed ones, and every target line from the table.
       expect(checkConsistency(md)).toEqual([]);
-      expect(doc.targets).toHaveLength(13);
+      expect(doc.targets).toHaveLength(21);
       for (const t of doc.targets) expect(typeof t.met).toBe('boolean');
-      expect(ops.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(13);
-      // And the check reads this table: a changed × is caught.
-      expect(checkConsistency(withCell(md, 'conv fwd | resnet', 9, '99×')).join('\n')).toMatch(/conv fwd resnet.*reference ×/);
+      expect(ops.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(21);
+      // And the check reads this table: a changed × is caught, a peer's and the pool's.
+      expect(checkConsistency(withCell(md, 'conv fwd | resnet', COL.referenceX, '99×')).join('\n')).toMatch(/conv fwd resnet.*reference ×/);
+      expect(checkConsistency(withCell(md, 'conv fwd | resnet', COL.poolX, '99×')).join('\n')).toMatch(/conv fwd resnet.*2 threads ×/);
+      expect(checkConsistency(withCell(md, 'adam step', COL.kernelPoolX, '99×')).join('\n')).toMatch(/adam step.*kernel 2 threads ×/);
 
       // The training section: each peer's loss fell before it was timed, the kernels of a step
-      // were timed alone, and its three target lines follow from its tables (checked above).
+      // were timed alone, convcore's step was also timed on the pool (after steps on the pool
+      // bit-identical to one thread's), and its four target lines follow from its tables.
       const training = doc.training;
       for (const name of ['convcore', 'convnetjs', 'tfjs-cpu']) {
         const p = training.peers[name];
@@ -110,13 +122,18 @@ describe('bench --quick', () => {
         expect(p.check.after, `training ${name}`).toBeLessThan(p.check.before);
       }
       expect(positive(training.kernels.sumMs)).toBe(true);
-      expect(training.targets).toHaveLength(3);
-      expect(md.slice(ops.length).match(/— \*\*(met|not met)\*\*/g)).toHaveLength(3);
+      expect(training.threads.count).toBe(2);
+      expect(positive(training.threads.ms)).toBe(true);
+      expect(training.threads.identicalSteps).toBeGreaterThan(0);
+      expect(training.threads.splitsPerStep).toBeGreaterThan(0);
+      expect(training.targets).toHaveLength(4);
+      expect(md.slice(ops.length).match(/— \*\*(met|not met)\*\*/g)).toHaveLength(4);
       expect(checkConsistency(withCell(md, '| tfjs-cpu |', 3, '1.00×')).join('\n')).toMatch(/training tfjs-cpu: ×/);
+      expect(checkConsistency(withCell(md, '| 2 threads |', 3, '9.99×')).join('\n')).toMatch(/training 2 threads: ×/);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, 420_000);
 });
 
 // ---------------------------------------------------------------- the report on synthetic results
@@ -127,9 +144,14 @@ const PEAK = 24.13;
 function syntheticDoc(seed: number): BenchDoc {
   const r = makeRng(seed);
   const t = (lo: number, hi: number): number => lo * (hi / lo) ** r.next();
+  /** A one-thread time and the pool's, at 0.9 to 2.1 times the speed. */
+  const both = (lo: number, hi: number) => {
+    const ms = t(lo, hi);
+    return { ms, pool: { ms: ms / t(0.9, 2.1), splits: 1 } };
+  };
   const conv = (label: string, kind: string, mult: number, shape: string, flops: number): BenchRow => ({
     label, kind, family: 'conv', shapeName: shape.split(' ')[0], shape, flops: mult * flops,
-    convcore: { ms: t(5, 300), kernel: kind === 'convBackwardDx' ? { na: 'not timed alone' } : { ms: t(5, 300) } },
+    convcore: { ...both(5, 300), kernel: kind === 'convBackwardDx' ? { na: 'not timed alone' } : both(5, 300) },
     peers: {
       reference: { ms: t(200, 9000), scaledFrom: 1 },
       convnetjs: kind === 'convBackwardDx' ? { na: 'no dx-only op' } : { ms: t(200, 9000), scaledFrom: 1 },
@@ -138,7 +160,7 @@ function syntheticDoc(seed: number): BenchDoc {
   });
   const other = (label: string, kind: string): BenchRow => ({
     label, kind, family: 'norm', shape: 'x(50,32768)',
-    convcore: { ms: t(0.1, 30), kernel: r.chance(0.5) ? { ms: t(0.05, 5) } : { na: 'not timed alone' } },
+    convcore: { ...both(0.1, 30), kernel: r.chance(0.5) ? both(0.05, 5) : { na: 'not timed alone' } },
     peers: {
       reference: { ms: t(0.5, 200) },
       convnetjs: { na: 'no such layer' },
@@ -157,6 +179,7 @@ function syntheticDoc(seed: number): BenchDoc {
   ];
   return {
     quick: false,
+    threads: 2,
     machine: { cpu: 'a CPU', cores: 2, os: 'an OS', node: '20', v8: '11', date: 'today' },
     peak: { gflops: PEAK, start: PEAK, end: 23.2, runs: 15 },
     sampling: { rule: 'some samples' },
@@ -176,6 +199,14 @@ describe('the report on synthetic results', () => {
 
   it('% of peak is the printed GFLOP/s over the printed peak, and × the ratio of the printed times', () => {
     const { cells } = report(syntheticDoc(7));
+    const times = (cell: string): number => Number(cell.replace('×', ''));
+    for (const c of cells) {
+      // The pool's speedup: one thread's ms over the pool's, as printed.
+      const x = Number(c['convcore ms']) / Number(c['2 threads ms']);
+      expect(times(c['2 threads ×'])).toBeCloseTo(x, x >= 10 ? 1 : 2);
+      if (c['kernel ms']) expect(times(c['kernel 2 threads ×'])).toBeCloseTo(Number(c['kernel ms']) / Number(c['kernel 2 threads ms']), 2);
+      else expect(c['kernel 2 threads ×']).toBe('');
+    }
     for (const c of cells.filter((x) => x.op === 'conv fwd')) {
       const gf = Number(c['GFLOP/s']);
       expect(Math.abs(Number(c['% peak'].replace('%', '')) - (100 * gf) / Number(PEAK.toFixed(1)))).toBeLessThanOrEqual(0.5);
@@ -187,14 +218,22 @@ describe('the report on synthetic results', () => {
   it('catches a changed cell or target line', () => {
     const { md } = report(syntheticDoc(3));
     const changed: [string, string][] = [
-      [withCell(md, 'conv fwd | cs231n', 3, '99.9'), 'GFLOP/s'],
-      [withCell(md, 'conv fwd | cs231n', 4, '1%'), '% peak'],
-      [withCell(md, 'conv bwd dx+dw+db | resnet', 7, '2%'), 'kernel % peak'],
-      [withCell(md, 'conv fwd | resnet', 9, '3.00×'), 'reference ×'],
+      [withCell(md, 'conv fwd | cs231n', COL.gflops, '99.9'), 'GFLOP/s'],
+      [withCell(md, 'conv fwd | cs231n', COL.pct, '1%'), '% peak'],
+      [withCell(md, 'conv bwd dx+dw+db | resnet', COL.kernelPct, '2%'), 'kernel % peak'],
+      [withCell(md, 'conv fwd | resnet', COL.referenceX, '3.00×'), 'reference ×'],
+      [withCell(md, 'conv bwd dx+dw+db | resnet', COL.poolX, '0.10×'), '2 threads ×'],
+      [withCell(md, 'conv bwd dx+dw+db | resnet', COL.kernelPoolX, '0.10×'), 'kernel 2 threads ×'],
+      [withCell(md, 'conv fwd | cs231n', COL.poolMs, '0.001'), '2 threads ×'],
+      [withCell(md, 'conv fwd | cs231n', COL.kernelPoolMs, '0.001'), 'kernel 2 threads ×'],
+      [withCell(md, 'conv bwd dx only | cs231n', COL.kernelPoolX, '1.00×'), 'kernel 2 threads × is "1.00×" with no kernel'],
+      [md.replace('init({ threads: 2 })', 'init({ threads: 3 })'), 'the header\'s pool has 3 threads'],
       [withCell(md, 'batchnorm fwd', 2, '1000'), 'reference ×'],
       [md.replace(/\*\*[\d.]+ GFLOP\/s\*\*/, '**48.3 GFLOP/s**'), '% peak'],
       [md.replace(/— \*\*met\*\*|— \*\*not met\*\*/, (m) => (m.includes('not') ? '— **met**' : '— **not met**')), 'target line'],
       [md.replace(/(conv fwd, speedup over reference \(target >= 15×\): cs231n )[\d.]+×/, '$1999×'), 'target line 5'],
+      [md.replace(/(conv fwd, 2 threads over one, public API \(target >= 1.8×\): cs231n )[\d.]+×/, '$19.99×'), 'target line 14'],
+      [md.replace(/(tfjs-wasm ms \(one thread\) \/ convcore 2 threads ms, public API \(target >= 1×\): )/, '$1deep 9.99×, '), 'target line 20'],
     ];
     for (const [text, says] of changed) {
       expect(text, says).not.toBe(md);

@@ -24,6 +24,7 @@ function synthetic(seed: number, scaled = false): TrainingResult {
     },
     peerInfo: { convnetjs: 'convnetjs', 'tfjs-cpu': 'tfjs-cpu' },
     kernels: { sumMs: step / t(0.6, 1.6), calls: 25, stepsPerSample: 8, byKernel: [{ name: 'gemm', calls: 6, ms: 9.5 }] },
+    threads: { count: 2, ms: step / t(0.9, 2.1), samples: [1], identicalSteps: 20, splitsPerStep: 9 },
   };
 }
 
@@ -55,6 +56,13 @@ describe('the training section agrees with itself', () => {
     expect(cells.step['convcore step ms']).toBe(cc['ms per step']);
     expect(Number(cells.step['overhead ms'])).toBeCloseTo(step - sum, 0);
     expect(Number(cells.step['step / Σ kernels'].replace('×', ''))).toBeCloseTo(step / sum, 2);
+    // On the pool: the same step, one thread's ms over the pool's.
+    const [one, pool] = cells.threads;
+    expect(one['convcore ms per step']).toBe(cc['ms per step']);
+    expect(pool.threads).toBe('2 threads');
+    const poolMs = Number(pool['convcore ms per step']);
+    expect(Number(pool['images/s'])).toBeCloseTo(50_000 / poolMs, 0);
+    expect(Number(pool['×'].replace('×', ''))).toBeCloseTo(ms(cc) / poolMs, 2);
   });
 
   it('meets a target only when the printed value reaches it', () => {
@@ -63,11 +71,13 @@ describe('the training section agrees with itself', () => {
     r.kernels.sumMs = 40 / 1.3;
     r.peers.convnetjs.ms = 40 * 14.9;
     r.peers['tfjs-cpu'].ms = 40 * 600;
+    r.threads.ms = 40 / 1.69;
     const { targets } = trainingReport(r);
-    expect(targets.map((t) => t.met)).toEqual([false, true, false]);
+    expect(targets.map((t) => t.met)).toEqual([false, true, false, false]);
     r.kernels.sumMs = 40 / 1.2;
     r.peers.convnetjs.ms = 40 * 15.2;
-    expect(trainingReport(r).targets.map((t) => t.met)).toEqual([true, true, true]);
+    r.threads.ms = 40 / 1.71;
+    expect(trainingReport(r).targets.map((t) => t.met)).toEqual([true, true, true, true]);
   });
 
   it('catches a changed cell or target line', () => {
@@ -81,6 +91,12 @@ describe('the training section agrees with itself', () => {
       [md.replace(/\| ([\d.]+)× \|\n\nThe/, '| 0.50× |\n\nThe'), 'step / Σ kernels'],
       [md.replace(/— \*\*met\*\*|— \*\*not met\*\*/, (m) => (m.includes('not') ? '— **met**' : '— **not met**')), 'target line'],
       [md.replace(/\n- training step, images\/s over tfjs-cpu[^\n]*/, ''), 'training target lines'],
+      [withCell(md, '| 2 threads |', 2, '9999'), 'images/s'],
+      [withCell(md, '| 2 threads |', 3, '9.99×'), 'training 2 threads: ×'],
+      [withCell(md, '| 1 thread |', 1, '1.00'), 'one-thread ms'],
+      [withCell(md, '| 1 thread |', 3, '1.00×'), 'training 1 thread: ×'],
+      [md.replace('| 2 threads |', '| 3 threads |'), 'convcore training step, 3 threads over one'],
+      [md.replace(/\n- convcore training step, 2 threads over one[^\n]*/, ''), 'training target lines'],
     ];
     for (const [text, says] of changed) {
       expect(text, says).not.toBe(md);

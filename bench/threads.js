@@ -1,0 +1,39 @@
+// The thread pool as the benchmark uses it: started once, and every op capped to one part
+// (capParts(1)) except inside onPool(), where ops may use the whole pool. The cap changes
+// how many parts an op runs as, not the pool: its workers stay up between the one-thread
+// and the pool timings, so the two can be taken in turns.
+
+import * as convcore from 'convcore';
+import { capParts, threadCount, splitOps, MAX_THREADS } from '../dist/threads.js';
+
+/** Starts a pool of `threads` threads in all and caps every op to one part; resolves to the live thread count. */
+export async function startPool(threads) {
+  await convcore.init({ threads });
+  capParts(1);
+  const n = threadCount();
+  if (n !== threads) throw new Error(`bench: init({ threads: ${threads} }) gave ${n} thread(s)`);
+  return n;
+}
+
+/** fn() with each op allowed `parts` parts, the cap put back afterwards. */
+function withParts(parts, fn) {
+  const was = capParts(parts);
+  try {
+    return fn();
+  } finally {
+    capParts(was);
+  }
+}
+
+/** fn() with every op on the calling thread. */
+export const oneThread = (fn) => withParts(1, fn);
+
+/** fn() with ops split over the whole pool where they hold enough work. */
+export const onPool = (fn) => withParts(MAX_THREADS, fn);
+
+/** fn() on the pool, and how many of its ops ran in more than one part. */
+export function countSplits(fn) {
+  const before = splitOps();
+  const value = onPool(fn);
+  return { value, splits: splitOps() - before };
+}
