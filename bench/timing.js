@@ -23,7 +23,7 @@ export const SAMPLING = {
     // At least 3 calls, and more while the 5 s budget lasts: a 1 s call gets 5.
     slow: { minSamples: 3, maxTime: 5 },
     // convcore on one thread and on the pool: timed in this many turns each (timeInTurns).
-    turns: 3,
+    turns: 5,
   },
   quick: {
     fast: { minSamples: 3, maxTime: 0.2 },
@@ -39,7 +39,7 @@ export function describeSampling(mode) {
   const rule = mode === 'quick'
     ? `at least ${fast.minSamples} samples for convcore and tfjs-wasm; one call for the plain-JS peers`
     : `at least ${fast.minSamples} samples for a call under ${SLOW_CALL_MS} ms, at least ${slow.minSamples} for a longer one`;
-  return `${rule}; convcore on one thread and on the pool in ${turns} alternating turns, each with 1/${turns} of the samples and time ` +
+  return `${rule}; convcore on one thread and on the pool in ${turns} turns (which goes first alternates), each with 1/${turns} of the samples and time ` +
     'of one Benchmark.js run, the median taken over all the samples of its turns';
 }
 
@@ -95,7 +95,11 @@ export async function timeInTurns(fns, settings, rounds) {
     : { ...settings, minSamples: Math.ceil(settings.minSamples / rounds), maxTime: settings.maxTime / rounds };
   const samples = fns.map(() => []);
   for (let r = 0; r < rounds; r++) {
-    for (const [i, fn] of fns.entries()) samples[i].push(...(await time(fn, per)).sample);
+    // Which goes first alternates from turn to turn, so that a drift of the machine's speed
+    // within a turn favours neither.
+    const order = [...fns.keys()];
+    if (r % 2) order.reverse();
+    for (const i of order) samples[i].push(...(await time(fns[i], per)).sample);
   }
   return samples.map((s) => ({ ms: median(s), samples: s.length, rounds }));
 }
