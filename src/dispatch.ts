@@ -22,6 +22,8 @@ type Units = (a: number[], i32: (ptr: number, n: number) => Int32Array) => numbe
 interface Spec {
   /** Index, in the wrapper's arguments, of the GEMM workspace (not passed to the kernel). */
   work?: number;
+  /** The kernel keeps no scratch per part, so it may run as more parts than threads (see partsFor). */
+  chunked?: boolean;
   units: Units;
   perPart: number;
 }
@@ -39,32 +41,32 @@ const SPECS: [string, Spec][] = [
   ['conv_forward', { work: 4, units: (a, i32) => convMacs(i32(a[4], CONV_FIELDS)), perPart: MACS_PER_PART }],
   ['conv_backward', { work: 8, units: (a, i32) => 2 * convMacs(i32(a[8], CONV_FIELDS)), perPart: MACS_PER_PART }],
   ['conv_dw_images', { work: 4, units: (a, i32) => convMacs(i32(a[4], CONV_FIELDS)), perPart: MACS_PER_PART }],
-  ['sum_slots', { units: (a) => a[2] * a[3], perPart: VALUES_PER_PART }],
-  ['maxpool_forward', { units: (a, i32) => poolValues(i32(a[3], POOL_FIELDS)), perPart: VALUES_PER_PART }],
-  ['maxpool_backward', { units: (a, i32) => poolValues(i32(a[3], POOL_FIELDS)), perPart: VALUES_PER_PART }],
-  ['avgpool_forward', { units: (a, i32) => poolValues(i32(a[2], POOL_FIELDS)), perPart: VALUES_PER_PART }],
-  ['avgpool_backward', { units: (a, i32) => poolValues(i32(a[2], POOL_FIELDS)), perPart: VALUES_PER_PART }],
-  ['batchnorm_forward', { units: (a) => a[10] * a[11] * a[12], perPart: VALUES_PER_PART }],
-  ['batchnorm_backward', { units: (a) => a[8] * a[9] * a[10], perPart: VALUES_PER_PART }],
-  ['relu_forward', { units: (a) => a[2], perPart: VALUES_PER_PART }],
-  ['relu_backward', { units: (a) => a[3], perPart: VALUES_PER_PART }],
-  ['fill_rows', { units: (a) => a[2] * a[3], perPart: VALUES_PER_PART }],
-  ['sum_rows', { units: (a) => a[2] * a[3], perPart: VALUES_PER_PART }],
+  ['sum_slots', { chunked: true, units: (a) => a[2] * a[3], perPart: VALUES_PER_PART }],
+  ['maxpool_forward', { chunked: true, units: (a, i32) => poolValues(i32(a[3], POOL_FIELDS)), perPart: VALUES_PER_PART }],
+  ['maxpool_backward', { chunked: true, units: (a, i32) => poolValues(i32(a[3], POOL_FIELDS)), perPart: VALUES_PER_PART }],
+  ['avgpool_forward', { chunked: true, units: (a, i32) => poolValues(i32(a[2], POOL_FIELDS)), perPart: VALUES_PER_PART }],
+  ['avgpool_backward', { chunked: true, units: (a, i32) => poolValues(i32(a[2], POOL_FIELDS)), perPart: VALUES_PER_PART }],
+  ['batchnorm_forward', { chunked: true, units: (a) => a[10] * a[11] * a[12], perPart: VALUES_PER_PART }],
+  ['batchnorm_backward', { chunked: true, units: (a) => a[8] * a[9] * a[10], perPart: VALUES_PER_PART }],
+  ['relu_forward', { chunked: true, units: (a) => a[2], perPart: VALUES_PER_PART }],
+  ['relu_backward', { chunked: true, units: (a) => a[3], perPart: VALUES_PER_PART }],
+  ['fill_rows', { chunked: true, units: (a) => a[2] * a[3], perPart: VALUES_PER_PART }],
+  ['sum_rows', { chunked: true, units: (a) => a[2] * a[3], perPart: VALUES_PER_PART }],
   // exp and log per value: about eight times a copy's cost.
-  ['softmax_loss', { units: (a) => 8 * a[4] * a[5], perPart: VALUES_PER_PART }],
+  ['softmax_loss', { chunked: true, units: (a) => 8 * a[4] * a[5], perPart: VALUES_PER_PART }],
   ['transpose_nd', {
     units: (a, i32) => i32(a[3], a[2]).reduce((p, d) => p * d, 1),
     perPart: VALUES_PER_PART,
   }],
-  ['norm_forward', { units: (a) => a[6] * a[8] * a[9], perPart: VALUES_PER_PART }],
-  ['norm_backward', { units: (a) => a[6] * a[8] * a[9], perPart: VALUES_PER_PART }],
-  ['norm_param_grads', { units: (a) => a[5] * a[7] * a[8], perPart: VALUES_PER_PART }],
-  ['dropout_forward', { units: (a) => 4 * a[3], perPart: VALUES_PER_PART }],
-  ['dropout_backward', { units: (a) => a[3], perPart: VALUES_PER_PART }],
-  ['sgd_step', { units: (a) => a[2], perPart: VALUES_PER_PART }],
-  ['momentum_step', { units: (a) => a[3], perPart: VALUES_PER_PART }],
-  ['rmsprop_step', { units: (a) => 2 * a[3], perPart: VALUES_PER_PART }],
-  ['adam_step', { units: (a) => 2 * a[4], perPart: VALUES_PER_PART }],
+  ['norm_forward', { chunked: true, units: (a) => a[6] * a[8] * a[9], perPart: VALUES_PER_PART }],
+  ['norm_backward', { chunked: true, units: (a) => a[6] * a[8] * a[9], perPart: VALUES_PER_PART }],
+  ['norm_param_grads', { chunked: true, units: (a) => a[5] * a[7] * a[8], perPart: VALUES_PER_PART }],
+  ['dropout_forward', { chunked: true, units: (a) => 4 * a[3], perPart: VALUES_PER_PART }],
+  ['dropout_backward', { chunked: true, units: (a) => a[3], perPart: VALUES_PER_PART }],
+  ['sgd_step', { chunked: true, units: (a) => a[2], perPart: VALUES_PER_PART }],
+  ['momentum_step', { chunked: true, units: (a) => a[3], perPart: VALUES_PER_PART }],
+  ['rmsprop_step', { chunked: true, units: (a) => 2 * a[3], perPart: VALUES_PER_PART }],
+  ['adam_step', { chunked: true, units: (a) => 2 * a[4], perPart: VALUES_PER_PART }],
 ];
 
 setKernelNames(SPECS.map(([name]) => name));
@@ -85,12 +87,12 @@ export function facade(raw: RawKernels, i32: (ptr: number, n: number) => Int32Ar
     k[name] = (...args: number[]): unknown => {
       const work = w === undefined ? 0 : args[w];
       const a = w === undefined ? args : args.filter((_, j) => j !== w);
-      return runParts(raw, op, a, partsFor(spec.units(a, i32), spec.perPart), work);
+      return runParts(raw, op, a, partsFor(spec.units(a, i32), spec.perPart, spec.chunked), work);
     };
   });
   const run = (name: string, a: number[]): unknown => {
     const spec = SPECS[index.get(name)!][1];
-    return runParts(raw, index.get(name)!, a, partsFor(spec.units(a, i32), spec.perPart), 0);
+    return runParts(raw, index.get(name)!, a, partsFor(spec.units(a, i32), spec.perPart, spec.chunked), 0);
   };
   // softmax_loss: the rows in parts, then their terms summed in row order on this thread.
   k.softmax_loss = (scores: number, y: number, dscores: number, rowloss: number, N: number, C: number): number => {

@@ -127,7 +127,7 @@ function run(d, post) {
       const args = [];
       for (let i = 0; i < nargs; i++) args.push(A[i]);
       try {
-        k.set_part(p, n, work + (p - 1) * wsize);
+        k.set_part(p, n, work ? work + (p - 1) * wsize : 0);
         fns[op].apply(null, args);
       } catch (e) {
         if (info[2] !== 0) {
@@ -393,11 +393,23 @@ export function splitOps(): number {
   return regions;
 }
 
-/** The number of parts an op of `units` units of work should run as, at `perPart` units each at least. */
-export function partsFor(units: number, perPart: number): number {
+/**
+ * Parts per thread for an op whose kernel keeps no scratch per part (the memory-bound
+ * ones): a few smaller parts, claimed as threads come free, so that a worker still waking
+ * up when the op starts leaves the calling thread only a small part to wait for.
+ */
+const CHUNKS_PER_THREAD = 4;
+
+/**
+ * The number of parts an op of `units` units of work should run as, at `perPart` units each
+ * at least: one per thread, or with `chunked` up to CHUNKS_PER_THREAD per thread.
+ */
+export function partsFor(units: number, perPart: number, chunked = false): number {
   if (!pool) return 1;
+  const threads = Math.min(threadCount(), partsCap);
+  if (threads <= 1) return 1;
   const byWork = splitAll ? MAX_THREADS : Math.floor(units / perPart);
-  return Math.max(1, Math.min(threadCount(), partsCap, byWork));
+  return Math.max(1, Math.min(chunked ? threads * CHUNKS_PER_THREAD : threads, byWork, MAX_THREADS));
 }
 
 /**
@@ -416,7 +428,8 @@ export function runParts(raw: RawKernels, op: number, args: number[], parts: num
   regions++;
   I[OP] = op;
   I[NARGS] = args.length;
-  I[WORK] = p.work;
+  // More parts than threads (chunked ops) keep no scratch: they get no workspace.
+  I[WORK] = parts <= p.workParts + 1 ? p.work : 0;
   I[WSIZE] = t.wsize;
   I[PARTS] = parts;
   for (let i = 0; i < args.length; i++) A[i] = args[i];
@@ -435,16 +448,21 @@ export function runParts(raw: RawKernels, op: number, args: number[], parts: num
   } catch (e) {
     error = e;
   }
+  // First every part no worker has claimed yet, then wait for the ones the workers took.
+  const others: number[] = [];
   for (let q = 1; q < parts; q++) {
-    if (Atomics.compareExchange(I, CLAIM + q, 0, 1) === 0) {
-      try {
-        raw.set_part(q, parts, p.work + (q - 1) * t.wsize);
-        raw[names[op]](...args);
-      } catch (e) {
-        error ??= e;
-      }
+    if (Atomics.compareExchange(I, CLAIM + q, 0, 1) !== 0) {
+      others.push(q);
       continue;
     }
+    try {
+      raw.set_part(q, parts, I[WORK] ? p.work + (q - 1) * t.wsize : 0);
+      raw[names[op]](...args);
+    } catch (e) {
+      error ??= e;
+    }
+  }
+  for (const q of others) {
     join(p, q);
     if (I[ERR + q] !== 0 && error === null) error = partError(p, t, q);
   }
