@@ -36,7 +36,12 @@ export function putConvGeometry(ptr: number, g: ConvGeometry): void {
  * packing dout, which every column part packs whole. Either way dw has the same bits.
  */
 export function dwByImages(g: ConvGeometry): boolean {
-  return maxParts() > 1 && g.N >= maxParts() && g.C * g.HH * g.WW < DW_BY_IMAGES_BELOW_K;
+  return dwByImagesOnPool(g, maxParts()) && g.N >= maxParts();
+}
+
+/** Whether dw could be split by images on `threads` threads: what its buffers are sized for. */
+export function dwByImagesOnPool(g: ConvGeometry, threads: number): boolean {
+  return threads > 1 && g.C * g.HH * g.WW < DW_BY_IMAGES_BELOW_K;
 }
 const DW_BY_IMAGES_BELOW_K = 128;
 

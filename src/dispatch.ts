@@ -85,9 +85,9 @@ export function facade(raw: RawKernels, i32: (ptr: number, n: number) => Int32Ar
   SPECS.forEach(([name, spec], op) => {
     const w = spec.work;
     k[name] = (...args: number[]): unknown => {
-      const work = w === undefined ? 0 : args[w];
-      const a = w === undefined ? args : args.filter((_, j) => j !== w);
-      return runParts(raw, op, a, partsFor(spec.units(a, i32), spec.perPart, spec.chunked), work);
+      // The rest array is this call's own: the workspace is taken out of it in place.
+      const work = w === undefined ? 0 : args.splice(w, 1)[0];
+      return runParts(raw, op, args, partsFor(spec.units(args, i32), spec.perPart, spec.chunked), work);
     };
   });
   const run = (name: string, a: number[]): unknown => {

@@ -53,7 +53,6 @@ const OP = 17;
 const NARGS = 18;
 const WORK = 19;
 const WSIZE = 20;
-const READY = 32;
 const CLAIM = 64;
 const DONE = CLAIM + MAX_THREADS;
 const ERR = DONE + MAX_THREADS;
@@ -101,8 +100,6 @@ function run(d, post) {
   const A = new Float64Array(d.memory.buffer, d.ctrl + L.ARGS_BYTE, L.MAX_ARGS);
   const T = new Uint16Array(d.memory.buffer, d.ctrl + L.TEXT_BYTE, L.MAX_THREADS * L.TEXT_CHARS);
   const fns = L.names.map((n) => k[n]);
-  Atomics.add(I, L.READY, 1);
-  Atomics.notify(I, L.READY);
   post({ ready: true });
   let seen = Atomics.load(I, L.GEN);
   for (;;) {
@@ -210,7 +207,7 @@ export function threadCount(): number {
 }
 
 function layout(): Record<string, unknown> {
-  return { INTS, ARGS_BYTE, TEXT_BYTE, TEXT_CHARS, MAX_ARGS, MAX_THREADS, GEN, PARTS, OP, NARGS, WORK, WSIZE, READY, CLAIM, DONE, ERR, INFO, SPIN_MS, names };
+  return { INTS, ARGS_BYTE, TEXT_BYTE, TEXT_CHARS, MAX_ARGS, MAX_THREADS, GEN, PARTS, OP, NARGS, WORK, WSIZE, CLAIM, DONE, ERR, INFO, SPIN_MS, names };
 }
 
 function canBlock(): boolean {
@@ -338,14 +335,6 @@ export function stopPool(): void {
   for (const s of pool.slots) if (!s.stopping) stop(s);
   if (target && pool.work) target.freeWork(pool.work, pool.workParts * target.wsize);
   pool = null;
-}
-
-/** Forgets the pool without touching memory (the module's memory is being dropped). */
-export function dropPool(): void {
-  if (!pool) return;
-  for (const s of pool.slots) if (!s.stopping) stop(s);
-  pool = null;
-  target = null;
 }
 
 /** For tests: the handles of the live workers. */

@@ -9,7 +9,7 @@ import { ConvcoreError, fail } from './errors.js';
 import { describe } from './tensor.js';
 import { checkKeys } from './params.js';
 import type { Kernels } from './kernels.js';
-import { CONTROL_BYTES, RawKernels, ThreadsOption, checkThreads, resizePool, stopPool, dropPool, threadCount } from './threads.js';
+import { CONTROL_BYTES, RawKernels, ThreadsOption, checkThreads, resizePool, stopPool, threadCount } from './threads.js';
 import { facade } from './dispatch.js';
 
 /**
@@ -294,7 +294,7 @@ export function releaseMemory(): void {
   if (threadCount() > 1) {
     fail(`releaseMemory: a pool of ${threadCount()} threads shares this memory; call shutdownThreads() first (and init({ threads }) again after)`);
   }
-  dropPool();
+  stopPool();
   loaded = null;
   peak = 0;
 }
@@ -423,7 +423,7 @@ export function i32(ptr: number, len: number): Int32Array {
 
 /** Copies len bytes out of linear memory into a fresh array. */
 export function bytes(ptr: number, len: number): Uint8Array {
-  return new Uint8Array(load().memory.buffer, ptr, len).slice();
+  return new Uint8Array(new Uint8Array(load().memory.buffer, ptr, len));
 }
 
 /** Copies bytes into linear memory at ptr. */

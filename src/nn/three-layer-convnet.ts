@@ -7,7 +7,7 @@ import { fail } from '../errors.js';
 import { Tensor, make } from '../tensor.js';
 import { ConvGeometry, PoolGeometry } from '../params.js';
 import { kernels, put, take, i32 } from '../wasm.js';
-import { CONV_GEOMETRY_BYTES, putConvGeometry, colsLength, dwByImages, dwSlotsLength, convDwByImages } from '../conv.js';
+import { CONV_GEOMETRY_BYTES, putConvGeometry, colsLength, dwByImages, dwByImagesOnPool, dwSlotsLength, convDwByImages } from '../conv.js';
 import { threadCount } from '../threads.js';
 import { POOL_GEOMETRY_BYTES, putPoolGeometry } from '../pool.js';
 import { Generator } from './random.js';
@@ -108,7 +108,8 @@ export class ThreeLayerConvNet {
       const g = this.geometry(cap);
       // dw by images (with a pool) needs a cols block per thread and the slots.
       const T = threadCount();
-      const slots = T > 1 ? dwSlotsLength(g.conv, kernels()) : 0;
+      const byImages = dwByImagesOnPool(g.conv, T);
+      const slots = byImages ? dwSlotsLength(g.conv, kernels()) : 0;
       const fn = 'ThreeLayerConvNet.loss';
       const nx = cap * this.inputDim[0] * this.inputDim[1] * this.inputDim[2];
       const n1 = cap * this.numFilters * g.conv.H2 * g.conv.W2;
@@ -118,7 +119,7 @@ export class ThreeLayerConvNet {
       const f = (n: number): number => a.blocks.alloc(fn, n * F64);
       Object.assign(a, {
         capacity: cap, threads: T, slots: slots ? f(slots) : 0, x: f(nx), h1: f(n1), p1: f(np), argmax: a.blocks.alloc(fn, np), h2: f(nh), s: f(ns),
-        y: a.blocks.alloc(fn, cap * 4), ds: f(ns), dh2: f(nh), dp1: f(np), dh1: f(n1), cols: f(colsLength(g.conv) * T),
+        y: a.blocks.alloc(fn, cap * 4), ds: f(ns), dh2: f(nh), dp1: f(np), dh1: f(n1), cols: f(colsLength(g.conv) * (byImages ? T : 1)),
         work: a.blocks.alloc(fn, kernels().gemm_workspace_bytes()), rowloss: f(cap),
         convGeom: a.blocks.alloc(fn, CONV_GEOMETRY_BYTES), poolGeom: a.blocks.alloc(fn, POOL_GEOMETRY_BYTES),
       });
