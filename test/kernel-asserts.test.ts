@@ -305,4 +305,25 @@ describe('a bad kernel call on the debug module instantiated on its own fails th
     raw.set_part(0, 1, work);
     raw.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, end() - block, pgeom); // one part: one block is enough
   });
+
+  it('conv_dw_images and sum_slots: cols of one block on two parts, slots past memory, an empty sum', () => {
+    const g = convGeom([2, 2, 5, 5], [3, 2, 3, 3], { pad: 1 });
+    const block = 2 * 9 * 25 * 8;            // one (K,Q) block of cols
+    const nSlots = 2 * 1 * 3 * 18;           // N·⌈Q/KC⌉ blocks of F·K
+    const [pgeom, pdout, px, pdw] = [alloc(CONV_GEOMETRY_BYTES), alloc(150 * 8), alloc(100 * 8), alloc(54 * 8)];
+    putRawGeometry(pgeom, g);
+    const [pcols, pslots] = [alloc(2 * block), alloc(nSlots * 8)];
+    raw.set_part(0, 2, work);
+    raw.conv_dw_images(pdout, px, pcols, pslots, pgeom);
+    expectAssertion(() => raw.conv_dw_images(pdout, px, end() - block, pslots, pgeom), 'assembly/conv.ts',
+      'conv_dw_images: cols (one block per part) is missing or outside memory', true);
+    expectAssertion(() => raw.conv_dw_images(pdout, px, pcols, end() - 8, pgeom), 'assembly/conv.ts',
+      'conv_dw_images: slots lies outside memory', true);
+    raw.set_part(0, 1, work);
+    raw.sum_slots(pslots, pdw, 2, 54);
+    expectAssertion(() => raw.sum_slots(pslots, pdw, 0, 54), 'assembly/conv.ts',
+      'sum_slots: a dimension is not positive or a buffer lies outside memory', true);
+    expectAssertion(() => raw.sum_slots(end() - 8, pdw, 2, 54), 'assembly/conv.ts',
+      'sum_slots: a dimension is not positive or a buffer lies outside memory', true);
+  });
 });
