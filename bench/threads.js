@@ -4,7 +4,26 @@
 // and the pool timings, so the two can be taken in turns.
 
 import * as convcore from 'convcore';
-import { capParts, threadCount, splitOps, MAX_THREADS } from '../dist/threads.js';
+import { theRuntime } from '../dist/wasm.js';
+import { MAX_THREADS } from '../dist/claim.js';
+
+const { threadCount } = convcore;
+
+/** The loaded module's pool (the benchmark loads the module before it starts one). */
+function pool() {
+  const p = theRuntime().pool();
+  if (!p) throw new Error('bench: no module is loaded');
+  return p;
+}
+
+/** At most n parts per op from now on; returns the previous cap. */
+function capParts(n) {
+  const was = pool().policy.maxParts;
+  pool().policy.maxParts = n;
+  return was;
+}
+
+const splitOps = () => pool().regions;
 
 /** Starts a pool of `threads` threads in all and caps every op to one part; resolves to the live thread count. */
 export async function startPool(threads) {

@@ -55,11 +55,44 @@ function readWasm() {
   }
 }
 
-/** Copies the .wasm beside dist/browser.js and writes the inlined bundle; returns its size in bytes. */
+/** The pool's browser worker (src/worker-browser.ts) bundled into one classic script, as text. */
+export async function bundleWorker() {
+  const out = await build({
+    ...common,
+    format: 'iife',
+    entryPoints: [join(root, 'src', 'worker-browser.ts')],
+    write: false,
+    minify: true,
+    legalComments: 'none',
+  });
+  return out.outputFiles[0].text;
+}
+
+/** The text of a module that gives the worker's source, in place of src/worker-source.ts. */
+function workerSourceModule(source) {
+  return `export function workerSource() { return ${JSON.stringify(source)}; }\n`;
+}
+
+/** Replaces src/worker-source.ts with a module that returns the bundled worker's source. */
+function inlineWorkerPlugin(source) {
+  return {
+    name: 'convcore-inline-worker',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]src[\\/]worker-source\.ts$/ }, () => ({ loader: 'js', contents: workerSourceModule(source) }));
+    },
+  };
+}
+
+/**
+ * Copies the .wasm beside dist/browser.js, writes the worker's source over what tsc made of
+ * src/worker-source.ts, and writes the inlined bundle; returns the bundle's size in bytes.
+ */
 export async function buildBrowser() {
   const bytes = readWasm();
   mkdirSync(dist, { recursive: true });
   copyFileSync(wasmPath, join(dist, 'convcore.wasm'));
+  const worker = await bundleWorker();
+  writeFileSync(join(dist, 'worker-source.js'), workerSourceModule(worker));
   await build({
     ...common,
     entryPoints: [join(root, 'src', 'browser-inline.ts')],
@@ -67,7 +100,7 @@ export async function buildBrowser() {
     minify: true,
     keepNames: true,
     legalComments: 'none',
-    plugins: [inlineWasmPlugin(bytes)],
+    plugins: [inlineWasmPlugin(bytes), inlineWorkerPlugin(worker)],
   });
   writeFileSync(join(dist, 'convcore.browser.d.ts'), bundleTypes);
   return statSync(bundlePath).size;

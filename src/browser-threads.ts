@@ -1,7 +1,8 @@
-// The pool's workers in a page: blob: workers made from the worker's source (src/threads.ts),
-// so that no worker script has to be served (a blob: worker shares the page's
-// cross-origin isolation). Threads need the page to be cross-origin isolated.
-import { setThreadHost } from './threads.js';
+// The pool's workers in a page: blob: workers made from the bundled worker (src/worker-browser.ts,
+// whose source src/worker-source.ts gives), so that no worker script has to be served (a blob:
+// worker shares the page's cross-origin isolation). Threads need the page to be cross-origin isolated.
+import { setThreadHost } from './wasm.js';
+import { workerSource } from './worker-source.js';
 
 interface PageGlobals {
   navigator?: { hardwareConcurrency?: number };
@@ -21,12 +22,12 @@ export function setBrowserThreadHost(): void {
   setThreadHost({
     cores: () => g.navigator?.hardwareConcurrency ?? 1,
     isolated: () => g.crossOriginIsolated === true,
-    spawn(source, data, events) {
-      const url = g.URL.createObjectURL(new g.Blob([`${source}\nself.onmessage = (e) => { self.onmessage = null; run(e.data, (m) => self.postMessage(m)); };`],
-        { type: 'text/javascript' }));
+    spawn(data, events) {
+      const url = g.URL.createObjectURL(new g.Blob([workerSource()], { type: 'text/javascript' }));
       const w = new g.Worker(url);
       g.URL.revokeObjectURL(url);
-      w.onmessage = (e) => events.message(e.data);
+      w.onmessage = (e) => events.message(e.data as never);
+      // A worker whose script fails, or that throws outside a part, is terminated, not just dropped.
       w.onerror = (e) => {
         e.preventDefault?.();
         events.error(e.message || 'the worker script failed to load or threw');

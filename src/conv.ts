@@ -1,8 +1,7 @@
 import { Tensor, make } from './tensor.js';
 import { ConvParam, ConvBackwardParam, ConvGeometry, convGeometry, convBackwardWants, checkDout } from './params.js';
-import { kernels, reserve, put, take, i32, threadCount } from './wasm.js';
-import { maxParts } from './threads.js';
-import type { Kernels } from './kernels.js';
+import { kernels, reserve, put, take, i32, threadCount, maxParts } from './wasm.js';
+import type { Kernels } from './dispatch.js';
 import { Cache, seal, openCache } from './cache.js';
 
 export type ConvCache = Cache<'conv'>;
@@ -53,7 +52,7 @@ export function dwSlotsLength(g: ConvGeometry, k: Kernels): number {
 /** dw by images: slots, then their sum in order into dw (see assembly/conv.ts conv_dw_images). */
 export function convDwByImages(k: Kernels, g: ConvGeometry, pdout: number, px: number, pcols: number, pslots: number,
   pdw: number, pwork: number, pgeom: number): void {
-  k.conv_dw_images(pdout, px, pcols, pslots, pwork, pgeom);
+  k.conv_dw_images(pdout, px, pcols, pslots, pgeom, pwork);
   k.sum_slots(pslots, pdw, g.N * Math.ceil((g.H2 * g.W2) / k.gemm_kc()), g.F * g.C * g.HH * g.WW);
 }
 
@@ -75,7 +74,7 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvPara
   put(px, x.data);
   put(pw, w.data);
   put(pb, b.data);
-  k.conv_forward(px, pw, pb, pout, pwork, pgeom);
+  k.conv_forward(px, pw, pb, pout, pgeom, pwork);
   const out = make(take(pout, nOut), [g.N, g.F, g.H2, g.W2]);
   return { out, cache: seal('conv', { x: x.data.slice(), w: w.data.slice(), g }) };
 }
@@ -116,7 +115,7 @@ export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackw
   if (want.dx) put(pw, c.w);
   const direct = want.dw && !byImages;
   k.conv_backward(pdout, direct ? px : 0, want.dx ? pw : 0, want.dx ? pdx : 0, direct ? pdw : 0, pdb,
-    direct && nCols ? pcols : 0, want.dx && nCols ? pdcols : 0, pwork, pgeom);
+    direct && nCols ? pcols : 0, want.dx && nCols ? pdcols : 0, pgeom, pwork);
   if (byImages) convDwByImages(k, g, pdout, px, nCols ? pcols : 0, pslots, pdw, pwork, pgeom);
   const db = make(take(pdb, g.F), [g.F]);
   return {

@@ -3,8 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { setFileReader, setDefaultSource } from './wasm.js';
-import { setThreadHost } from './threads.js';
+import { setFileReader, setDefaultSource, setThreadHost } from './wasm.js';
 
 setFileReader((source) => new Uint8Array(readFileSync(source instanceof URL || !/^file:/.test(source) ? source : new URL(source))));
 // The package ships one .wasm, dist/convcore.wasm, beside this file (the browser entry loads
@@ -13,15 +12,18 @@ const beside = new URL('./convcore.wasm', import.meta.url);
 const built = new URL('../build/convcore.wasm', import.meta.url);
 setDefaultSource(() => (existsSync(beside) ? beside : built));
 
-// The pool's workers: eval workers (the worker is a string, src/threads.ts), unref'd so that
-// they never keep the process alive.
+// The pool's worker, src/worker-node.ts, as compiled beside this file; run from src/ (the
+// tests), the compiled one in dist/, which `npm run build` (and so `npm test`) makes first.
+const workerBeside = new URL('./worker-node.js', import.meta.url);
+const workerBuilt = new URL('../dist/worker-node.js', import.meta.url);
+
+// Workers are unref'd once ready, so that they never keep the process alive.
 setThreadHost({
   cores: () => availableParallelism(),
   isolated: () => true,
-  spawn(source, data, events) {
-    const w = new Worker(`${source}\nconst { workerData, parentPort } = require('node:worker_threads');\nrun(workerData, (m) => parentPort.postMessage(m));`,
-      // execArgv: [] so that a parent's --input-type=module does not make the worker's script a module.
-      { eval: true, workerData: data, execArgv: [] });
+  spawn(data, events) {
+    // execArgv: [] so that a parent's --input-type=module or loader flags do not reach the worker.
+    const w = new Worker(existsSync(workerBeside) ? workerBeside : workerBuilt, { workerData: data, execArgv: [] });
     // Referenced until it has said it is ready (init awaits that), then unref'd; after the
     // listeners, since adding a 'message' listener refs a worker again.
     w.on('message', (m) => {

@@ -1,16 +1,18 @@
 /**
- * The one place that knows how the WebAssembly module is found, instantiated and how
- * its memory is handed out. Every op reserves its buffers from one arena that starts
- * at the heap base; the arena is given back when the op returns, so memory only grows
- * to what the largest call needed.
+ * The runtime: the one object that knows how the WebAssembly module is found and
+ * instantiated, how its memory is handed out, and the thread pool that runs on it. Its
+ * state is explicit: 'unloaded', 'loading', then 'ready', or 'resizing' while workers start
+ * and 'stopping' while stopped ones exit. Every op reserves its buffers from one arena that
+ * starts above the resident blocks; the arena is given back when the op returns, so memory
+ * only grows to what the largest call needed. docs/ARCHITECTURE.md lays out the memory.
  */
 import { instantiate, instantiateSync } from '@assemblyscript/loader';
 import { ConvcoreError, fail } from './errors.js';
 import { describe } from './tensor.js';
 import { checkKeys } from './params.js';
-import type { Kernels } from './kernels.js';
-import { CONTROL_BYTES, RawKernels, ThreadsOption, checkThreads, resizePool, stopPool, threadCount } from './threads.js';
-import { facade } from './dispatch.js';
+import type { RawExports } from './bindings.js';
+import { CONTROL_BYTES, Pool, ThreadHost, ThreadsOption, checkThreads } from './threads.js';
+import { KERNEL_NAMES, Kernels, facade } from './dispatch.js';
 
 /**
  * A compiled `WebAssembly.Module` and a fetch `Response`, looked up on the global scope so
@@ -27,7 +29,8 @@ export interface InitOptions {
   wasm?: WasmSource;
   /**
    * The number of threads ops run on, the calling thread included, or 'auto' for the cores
-   * available. Calling init again with another count resizes the pool. In a page that is not
+   * available. Calling init again with another count resizes the pool; the last call wins,
+   * and every call's promise settles once the pool has that count. In a page that is not
    * cross-origin isolated, ops run on one thread (with a warning for a number above 1).
    */
   threads?: ThreadsOption;
@@ -35,12 +38,13 @@ export interface InitOptions {
 
 const INIT_KEYS = ['wasm', 'threads'];
 
+/** One instance of the module over its memory, with the allocator's state and its pool. */
 interface Loaded {
   k: Kernels;
-  raw: RawKernels;
+  raw: RawExports;
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
-  /** The thread pool's control block (src/threads.ts), just above the static data. */
+  /** The thread pool's control block (src/claim.ts), just above the static data. */
   ctrl: number;
   base: number;
   /**
@@ -51,6 +55,7 @@ interface Loaded {
   residentTop: number;
   free: { ptr: number; bytes: number }[];
   held: number;
+  pool: Pool;
 }
 
 /** A 32-bit module addresses at most 65536 pages of 64 KiB. */
@@ -59,23 +64,50 @@ const MAX_BYTES = 65536 * PAGE;
 /** Buffers start on cache-line boundaries, which also satisfies v128 alignment. */
 const ALIGN = 64;
 
-let loaded: Loaded | null = null;
-/** The module loaded first, kept compiled so that releaseMemory() can instantiate it again. */
-let compiled: WebAssembly.Module | null = null;
-/** The highest address any call has reserved up to: what the largest call needed. */
-let peak = 0;
-let pending: Promise<void> | null = null;
-let readSync: ((source: string | URL) => Uint8Array) | null = null;
-let defaultSource: (() => WasmSource) | null = null;
+export type RuntimeState = 'unloaded' | 'loading' | 'ready' | 'resizing' | 'stopping';
+
+/** The runtime's state; one instance per entry, `runtime` below. */
+class Runtime {
+  loaded: Loaded | null = null;
+  /** The module loaded first, kept compiled so that releaseMemory() can instantiate it again. */
+  compiled: WebAssembly.Module | null = null;
+  /** The highest address any call has reserved up to: what the largest call needed. */
+  peak = 0;
+  /** The load under way, which every init() made meanwhile awaits. */
+  loading: Promise<void> | null = null;
+  /** The thread count the last init({ threads }) or shutdownThreads() asked for. */
+  wanted: ThreadsOption = 1;
+  /** What the entry provides: a synchronous file reader (Node), the default source, the worker host. */
+  readSync: ((source: string | URL) => Uint8Array) | null = null;
+  defaultSource: (() => WasmSource) | null = null;
+  host: ThreadHost | null = null;
+
+  state(): RuntimeState {
+    if (this.loading) return 'loading';
+    return this.loaded ? this.loaded.pool.state() : 'unloaded';
+  }
+}
+
+const runtime = new Runtime();
+
+/** The runtime, for the benchmarks' and tests' views of the pool (test/knobs.ts, bench/threads.js). */
+export function theRuntime(): { state(): RuntimeState; pool(): Pool | null } {
+  return { state: () => runtime.state(), pool: () => runtime.loaded?.pool ?? null };
+}
 
 /** Set by the Node entry: reads a file synchronously, so that ops work without init(). */
 export function setFileReader(reader: (source: string | URL) => Uint8Array): void {
-  readSync = reader;
+  runtime.readSync = reader;
 }
 
 /** Set by each entry: where the module is when init() is given no source. */
 export function setDefaultSource(source: () => WasmSource): void {
-  defaultSource = source;
+  runtime.defaultSource = source;
+}
+
+/** Set by each entry: how the pool's workers are started. */
+export function setThreadHost(host: ThreadHost): void {
+  runtime.host = host;
 }
 
 function readString(memory: WebAssembly.Memory, ptr: number): string {
@@ -98,8 +130,7 @@ function imports(memory: WebAssembly.Memory): { env: Record<string, unknown> } {
     env: {
       memory,
       abort(msg: number, file: number, line: number, col: number): never {
-        const text = loaded ? `${readString(loaded.memory, msg)} at ${readString(loaded.memory, file)}:${line}:${col}` : `at line ${line}`;
-        throw new ConvcoreError(`convcore: a kernel assertion failed: ${text}`);
+        throw new ConvcoreError(`convcore: a kernel assertion failed: ${readString(memory, msg)} at ${readString(memory, file)}:${line}:${col}`);
       },
     },
   };
@@ -107,19 +138,30 @@ function imports(memory: WebAssembly.Memory): { env: Record<string, unknown> } {
 
 /** Makes an instance of the compiled module the loaded one, its memory at its initial size. */
 function adoptExports(module: WebAssembly.Module, instanceExports: unknown, memory: WebAssembly.Memory): Loaded {
-  const raw = instanceExports as unknown as RawKernels;
-  const ctrl = Math.ceil((raw.heap_base as () => number)() / ALIGN) * ALIGN;
+  const raw = instanceExports as RawExports;
+  const ctrl = Math.ceil(raw.heap_base() / ALIGN) * ALIGN;
   const base = Math.ceil((ctrl + CONTROL_BYTES) / ALIGN) * ALIGN;
-  compiled = module;
-  peak = 0;
+  runtime.compiled = module;
+  runtime.peak = 0;
   // The dispatch reads a geometry record to size an op before the kernel checks it: a record
   // outside memory reads as zeros (one part), and the kernel's own check then reports it.
   const i32 = (ptr: number, n: number): Int32Array =>
     ptr >= 0 && ptr + 4 * n <= memory.buffer.byteLength ? new Int32Array(memory.buffer, ptr, n) : new Int32Array(n);
-  loaded = { k: facade(raw, i32), raw, module, memory, ctrl, base, residentTop: base, free: [], held: 0 };
-  growTo('init', loaded, base, 'the control block needs');
-  peak = 0;
-  return loaded;
+  const partial = { raw, module, memory, ctrl, base, residentTop: base, free: [], held: 0 } as unknown as Loaded;
+  growTo('init', partial, base, 'the control block needs');
+  const pool = new Pool({
+    module, memory, ctrl,
+    raw: raw as never,
+    wsize: raw.gemm_workspace_bytes(),
+    allocWork: (bytes) => allocBlock('init', bytes, false),
+    freeWork: (ptr, bytes) => freeBlock(ptr, bytes, false),
+    text: (ptr) => readString(memory, ptr),
+  }, () => runtime.host, KERNEL_NAMES);
+  partial.pool = pool;
+  partial.k = facade(raw, pool, i32);
+  runtime.loaded = partial;
+  runtime.peak = 0;
+  return partial;
 }
 
 /** Instantiates a compiled module synchronously and makes it the loaded one. */
@@ -154,9 +196,9 @@ function describeUrl(source: string | URL): string {
 
 async function bytesOrModule(source: WasmSource): Promise<BufferSource | WebAssembly.Module> {
   if (typeof source === 'string' || source instanceof URL) {
-    if (readSync && isFileLike(source)) {
+    if (runtime.readSync && isFileLike(source)) {
       try {
-        return readSync(source);
+        return runtime.readSync(source);
       } catch (e) {
         fail(`init: could not read the WebAssembly module at ${String(source)}: ${(e as Error).message}`);
       }
@@ -199,10 +241,13 @@ function givenSource(options: unknown): WasmSource | undefined {
 }
 
 /**
- * Loads the module. Idempotent: once a module is loaded (by init or, in Node, by the first
- * op), later calls keep it and return at once, whatever source they are given. In a
- * browser it must be awaited before any op; in Node the ops load the module on first use.
- * After releaseMemory(), init() instantiates the same module again.
+ * Loads the module, and with `threads` sizes the pool. Loading is idempotent: once a module
+ * is loaded (by init or, in Node, by the first op), later calls keep it, whatever source
+ * they are given. In a browser it must be awaited before any op; in Node the ops load the
+ * module on first use. After releaseMemory(), init() instantiates the same module again.
+ * Calls made while a load or a resize is under way chain onto it: the last thread count
+ * asked for (by init or shutdownThreads) wins, and every call settles once the runtime has
+ * it, or rejects with a ConvcoreError when the load fails.
  */
 export function init(options?: InitOptions | WasmSource): Promise<void> {
   let given: WasmSource | undefined;
@@ -214,62 +259,65 @@ export function init(options?: InitOptions | WasmSource): Promise<void> {
   } catch (e) {
     return Promise.reject(e);
   }
-  if (loaded) return threads === undefined ? Promise.resolve() : startThreads(threads);
-  if (pending) return threads === undefined ? pending : pending.then(() => startThreads(threads!));
-  const kept = compiled;
-  const source = given ?? (defaultSource ? defaultSource() : undefined);
+  if (threads !== undefined) runtime.wanted = threads;
+  const then = (): Promise<void> => (threads === undefined ? Promise.resolve() : applyThreads());
+  if (runtime.loaded) return then();
+  if (runtime.loading) return runtime.loading.then(then);
+  const kept = runtime.compiled;
+  const source = given ?? (runtime.defaultSource ? runtime.defaultSource() : undefined);
   if (kept === null && source === undefined) return Promise.reject(new ConvcoreError('init: no WebAssembly source is known for this entry; pass init({ wasm: url })'));
-  pending = (async () => {
+  runtime.loading = (async () => {
     try {
       const module = kept ?? await compile(source!);
       // Instantiated asynchronously: a browser's main thread may refuse to do it synchronously.
       const memory = newMemory();
       const { exports } = await instantiate(module, imports(memory));
       // An op may have loaded a module synchronously meanwhile (Node): keep that one.
-      if (!loaded) adoptExports(module, exports, memory);
+      if (!runtime.loaded) adoptExports(module, exports, memory);
     } catch (e) {
       if (e instanceof ConvcoreError) throw e;
       fail(`init: ${kept ? 'the module loaded before' : describeSource(source!)} not a loadable convcore WebAssembly module: ${(e as Error).message}`);
     }
-  })().finally(() => { pending = null; });
-  return threads === undefined ? pending : pending.then(() => startThreads(threads!));
+  })().finally(() => { runtime.loading = null; });
+  return runtime.loading.then(then);
 }
 
-/** Resizes the pool to `threads` on the loaded module (see InitOptions.threads). */
-function startThreads(threads: ThreadsOption): Promise<void> {
-  const L = load();
-  return resizePool({
-    module: L.module,
-    memory: L.memory,
-    raw: L.raw,
-    ctrl: L.ctrl,
-    wsize: L.raw.gemm_workspace_bytes() as number,
-    allocWork: (bytes) => allocBlock('init', bytes, false),
-    freeWork: (ptr, bytes) => freeBlock(ptr, bytes, false),
-    text: (ptr) => readString(L.memory, ptr),
-  }, threads);
+/** Resizes the loaded module's pool to the last count asked for; settles once it has it. */
+function applyThreads(): Promise<void> {
+  return load().pool.resize(runtime.wanted);
 }
 
 /**
  * Stops the pool's workers: ops run on the calling thread alone until init({ threads })
- * starts a pool again. Does nothing when there is no pool.
+ * starts a pool again. A resize under way settles with the calling thread alone. Does
+ * nothing when there is no pool.
  */
 export function shutdownThreads(): void {
-  stopPool();
+  runtime.wanted = 1;
+  runtime.loaded?.pool.stop();
 }
 
-export { threadCount };
+/** The number of threads ops run on: the pool's ready workers and the calling thread. */
+export function threadCount(): number {
+  return runtime.loaded ? runtime.loaded.pool.threads() : 1;
+}
+
+/** The most parts an op may run as now: the threads, under the pool's policy. */
+export function maxParts(): number {
+  return runtime.loaded ? runtime.loaded.pool.maxParts() : 1;
+}
 
 function load(): Loaded {
-  if (loaded) return loaded;
-  if (compiled) {
+  if (runtime.loaded) return runtime.loaded;
+  if (runtime.compiled) {
     try {
-      return adopt(compiled);
+      return adopt(runtime.compiled);
     } catch (e) {
       if (e instanceof ConvcoreError) throw e;
       throw new ConvcoreError(`convcore: the WebAssembly module could not be instantiated again after releaseMemory() (${(e as Error).message}); call \`await init()\` before the next op`);
     }
   }
+  const { readSync, defaultSource } = runtime;
   if (readSync && defaultSource) {
     const source = defaultSource();
     const bytes = source instanceof WebAssembly.Module || ArrayBuffer.isView(source) || source instanceof ArrayBuffer
@@ -285,18 +333,23 @@ function load(): Loaded {
  * its memory are dropped; the next op instantiates the same module again, with a memory of
  * its initial size (in a browser, `await init()` again if the page refuses a synchronous
  * instantiation). Results and caches already returned stay valid: they never alias
- * WebAssembly memory. Does nothing when no module is loaded.
+ * WebAssembly memory. Does nothing when no module is loaded. Refuses while models hold
+ * blocks or a pool runs or starts on the memory.
  */
 export function releaseMemory(): void {
-  if (loaded && loaded.held > 0) {
-    fail(`releaseMemory: ${formatBytes(loaded.held)} of WebAssembly memory are held by live models; call dispose() on them first`);
+  const L = runtime.loaded;
+  if (!L) return;
+  if (L.held > 0) {
+    fail(`releaseMemory: ${formatBytes(L.held)} of WebAssembly memory are held by live models; call dispose() on them first`);
   }
-  if (threadCount() > 1) {
-    fail(`releaseMemory: a pool of ${threadCount()} threads shares this memory; call shutdownThreads() first (and init({ threads }) again after)`);
+  if (L.pool.busy()) {
+    const what = L.pool.state() === 'resizing' ? 'a pool is starting on this memory; await init() and call' : `a pool of ${L.pool.threads()} threads shares this memory; call`;
+    fail(`releaseMemory: ${what} shutdownThreads() first (and init({ threads }) again after)`);
   }
-  stopPool();
-  loaded = null;
-  peak = 0;
+  L.pool.stop();
+  runtime.loaded = null;
+  runtime.wanted = 1;
+  runtime.peak = 0;
 }
 
 /** The kernels, loading the module synchronously where the entry allows it (Node). */
@@ -334,7 +387,7 @@ function growTo(fn: string, L: Loaded, top: number, what: string): void {
       fail(`${fn}: could not grow WebAssembly memory to ${formatBytes(top)}: ${(e as Error).message}`);
     }
   }
-  if (top > peak) peak = top;
+  if (top > runtime.peak) runtime.peak = top;
 }
 
 /**
@@ -372,7 +425,7 @@ export function freeResident(ptr: number, bytes: number): void {
 }
 
 function freeBlock(ptr: number, bytes: number, counted: boolean): void {
-  const L = loaded;
+  const L = runtime.loaded;
   if (!L) return;
   const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
   if (counted) L.held -= size;
@@ -409,7 +462,7 @@ function formatBytes(n: number): string {
  * `peak`, and releaseMemory() takes it back to its initial size.
  */
 export function memoryStats(): { bytes: number; peak: number; pageBytes: number } {
-  return { bytes: load().memory.buffer.byteLength, peak, pageBytes: PAGE };
+  return { bytes: load().memory.buffer.byteLength, peak: runtime.peak, pageBytes: PAGE };
 }
 
 /** A fresh view; never keep one across anything that can grow the memory. */

@@ -16,7 +16,7 @@ import * as main from '../src/index.js';
 import * as ref from '../src/reference/index.js';
 import { ConvcoreError } from '../src/index.js';
 import { kernels, reserve, f64 } from '../src/wasm.js';
-import { CONTROL_BYTES } from '../src/threads.js';
+import { CONTROL_BYTES } from '../src/claim.js';
 import { makeRng, randn, expectClose, instantiateModule } from './util.js';
 
 const wasmUrl = new URL('../build/convcore.wasm', import.meta.url);

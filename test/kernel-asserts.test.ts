@@ -20,7 +20,7 @@ import { putConvGeometry, CONV_GEOMETRY_BYTES } from '../src/conv.js';
 import { putPoolGeometry, POOL_GEOMETRY_BYTES } from '../src/pool.js';
 import { convGeometry, poolGeometry } from '../src/params.js';
 import type { ConvGeometry, PoolGeometry } from '../src/params.js';
-import type { Kernels } from '../src/kernels.js';
+import type { Kernels } from '../src/dispatch.js';
 import { makeRng, randn, expectClose, instantiateModule } from './util.js';
 
 const DEBUG = new URL('../build/convcore.debug.wasm', import.meta.url);
@@ -156,7 +156,7 @@ describe('a bad kernel call on the debug module fails the kernel\'s assertion', 
     const g = convGeom([1, 2, 5, 5], [3, 2, 3, 3], { stride: 2, pad: 1 });
     const kk = k();
     const [pgeom, px, pw, pb, pout, pwork] = reserve('test', [CONV_GEOMETRY_BYTES, 50 * 8, 54 * 8, 3 * 8, 3 * 16 * 8, kk.gemm_workspace_bytes()]);
-    const call = () => kk.conv_forward(px, pw, pb, pout, pwork, pgeom);
+    const call = () => kk.conv_forward(px, pw, pb, pout, pgeom, pwork);
     const msg = 'conv_forward: the geometry record is outside memory or inconsistent';
     putConvGeometry(pgeom, { ...g, H2: g.H2 + 1 });
     expectAssertion(call, 'assembly/conv.ts', msg);
@@ -168,7 +168,7 @@ describe('a bad kernel call on the debug module fails the kernel\'s assertion', 
     putConvGeometry(pgeom, { ...g, N: 2 ** 30 }); // consistent, but N·C·H·W·8 bytes wrap an i32
     expectAssertion(call, 'assembly/conv.ts', 'conv_forward: x lies outside memory');
     putConvGeometry(pgeom, g);
-    expectAssertion(() => kk.conv_forward(top() - 64, pw, pb, pout, pwork, pgeom), 'assembly/conv.ts', 'conv_forward: x lies outside memory');
+    expectAssertion(() => kk.conv_forward(top() - 64, pw, pb, pout, pgeom, pwork), 'assembly/conv.ts', 'conv_forward: x lies outside memory');
     call(); // the record as the wrapper writes it passes
   });
 
@@ -180,11 +180,11 @@ describe('a bad kernel call on the debug module fails the kernel\'s assertion', 
       CONV_GEOMETRY_BYTES, 75 * 8, 50 * 8, 54 * 8, 50 * 8, 54 * 8, 3 * 8, nCols * 8, nCols * 8, kk.gemm_workspace_bytes(),
     ]);
     putConvGeometry(pgeom, g);
-    expectAssertion(() => kk.conv_backward(pdout, px, pw, pdx, pdw, pdb, pcols, 0, pwork, pgeom),
+    expectAssertion(() => kk.conv_backward(pdout, px, pw, pdx, pdw, pdb, pcols, 0, pgeom, pwork),
       'assembly/conv.ts', 'conv_backward: dcols (one block per part) is missing or outside memory');
-    expectAssertion(() => kk.conv_backward(pdout, top() - 8, pw, pdx, pdw, pdb, pcols, pdcols, pwork, pgeom),
+    expectAssertion(() => kk.conv_backward(pdout, top() - 8, pw, pdx, pdw, pdb, pcols, pdcols, pgeom, pwork),
       'assembly/conv.ts', 'conv_backward: x or dw lies outside memory');
-    kk.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, pdcols, pwork, pgeom); // dx only needs no x, dw or cols
+    kk.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, pdcols, pgeom, pwork); // dx only needs no x, dw or cols
   });
 
   it('maxpool_backward: an argmax outside its window; maxpool_forward: byte argmax for a 17x16 window', () => {

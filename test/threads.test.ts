@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as cc from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-import { capParts, splitEveryOp, splitOps, workerHandles, MAX_THREADS } from '../src/threads.js';
+import { capParts, splitEveryOp, splitOps, workerHandles, MAX_THREADS } from './knobs.js';
 import { makeRng, randn } from './util.js';
 
 const COUNTS = [1, 2, 3, 4];

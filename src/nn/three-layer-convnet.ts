@@ -6,9 +6,8 @@
 import { fail } from '../errors.js';
 import { Tensor, make } from '../tensor.js';
 import { ConvGeometry, PoolGeometry } from '../params.js';
-import { kernels, put, take, i32 } from '../wasm.js';
+import { kernels, put, take, i32, threadCount } from '../wasm.js';
 import { CONV_GEOMETRY_BYTES, putConvGeometry, colsLength, dwByImages, dwByImagesOnPool, dwSlotsLength, convDwByImages } from '../conv.js';
-import { threadCount } from '../threads.js';
 import { POOL_GEOMETRY_BYTES, putPoolGeometry } from '../pool.js';
 import { Generator } from './random.js';
 import { ParamSet, Blocks, storeOf, disposeModel, trainSteps } from './params.js';
@@ -165,7 +164,7 @@ export class ThreeLayerConvNet {
     putPoolGeometry(a.poolGeom, g.pool);
     put(a.x, x.data);
     const n1 = N * this.numFilters * g.conv.H2 * g.conv.W2;
-    k.conv_forward(a.x, p.get('W1').ptr, p.get('b1').ptr, a.h1, a.work, a.convGeom);
+    k.conv_forward(a.x, p.get('W1').ptr, p.get('b1').ptr, a.h1, a.convGeom, a.work);
     k.relu_forward(a.h1, a.h1, n1);
     k.maxpool_forward(a.h1, a.p1, a.argmax, a.poolGeom, 0);
     const D = g.pooled, Hd = this.hiddenDim, C = this.numClasses;
@@ -209,10 +208,10 @@ export class ThreeLayerConvNet {
     k.maxpool_backward(a.dp1, a.argmax, a.dh1, a.poolGeom, 0);
     k.relu_backward(a.dh1, a.h1, a.dh1, n1);
     if (a.slots && dwByImages(g.conv)) {
-      k.conv_backward(a.dh1, 0, 0, 0, 0, p.get('b1').grad, 0, 0, a.work, a.convGeom);
+      k.conv_backward(a.dh1, 0, 0, 0, 0, p.get('b1').grad, 0, 0, a.convGeom, a.work);
       convDwByImages(k, g.conv, a.dh1, a.x, a.cols, a.slots, p.get('W1').grad, a.work, a.convGeom);
     } else {
-      k.conv_backward(a.dh1, a.x, 0, 0, p.get('W1').grad, p.get('b1').grad, a.cols, 0, a.work, a.convGeom);
+      k.conv_backward(a.dh1, a.x, 0, 0, p.get('W1').grad, p.get('b1').grad, a.cols, 0, a.convGeom, a.work);
     }
     return data + p.l2(['W1', 'W2', 'W3'], this.reg, true);
   }
