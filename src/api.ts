@@ -4,6 +4,7 @@ export { tensor } from './tensor.js';
 export type { Pair, ConvParam, ConvBackwardParam, PoolParam, BatchnormParam, BatchnormMode, Labels } from './params.js';
 export { ConvcoreError } from './errors.js';
 export { init, releaseMemory, memoryStats, shutdownThreads, threadCount } from './wasm.js';
+export { WorkerExitedError } from './threads.js';
 export type { WasmSource, WasmModule, FetchResponse, InitOptions } from './wasm.js';
 export { convForward, convBackward } from './conv.js';
 export type { ConvCache } from './conv.js';

@@ -166,7 +166,7 @@ export class Pool {
   resize(threads: ThreadsOption): Promise<void> {
     this.wanted = this.resolve(threads);
     this.trim();
-    this.settling ??= this.settle().finally(() => { this.settling = null; });
+    this.settling ??= this.settle();
     return this.settling;
   }
 
@@ -176,7 +176,21 @@ export class Pool {
     this.trim();
   }
 
+  /**
+   * Starts and awaits workers until the pool has the count last asked for. It first yields,
+   * so that `settling` is set before it runs, and it clears `settling` in the same turn as
+   * its last check: a call that comes after that starts a new settle.
+   */
   private async settle(): Promise<void> {
+    await null;
+    try {
+      await this.settleLoop();
+    } finally {
+      this.settling = null;
+    }
+  }
+
+  private async settleLoop(): Promise<void> {
     for (;;) {
       const live = this.slots.filter((s) => s.state === 'starting' || s.state === 'ready');
       if (live.length === this.wanted - 1 && live.every((s) => s.state === 'ready')) break;
@@ -260,7 +274,7 @@ export class Pool {
       end();
     };
     const data: WorkerData = { module: this.t.module, memory: this.t.memory, ctrl: this.t.ctrl, thread, names: this.names, spinMs: SPIN_MS };
-    slot.handle = this.hostOf()!.spawn(data, {
+    const worker = this.hostOf()!.spawn(data, {
       message: (m) => {
         if ('ready' in m) {
           if (slot.state === 'starting') slot.state = 'ready';
@@ -277,12 +291,14 @@ export class Pool {
       },
       exit: (code) => gone(slot.state === 'ready' ? `exited (code ${code})` : `exited before it was ready (code ${code})`),
     });
+    // Whoever stops the worker clears its ALIVE word first: a worker stopped from outside
+    // runs no exit hook, and it must claim no part of the ops that follow.
+    slot.handle = { terminate: () => { Atomics.store(I, ALIVE + thread, 0); worker.terminate(); } };
     return slot;
   }
 
   /** Stops a worker: it claims nothing from now on, and its slot is kept until it has exited. */
   private stopSlot(s: Slot): void {
-    Atomics.store(this.c.I, ALIVE + s.thread, 0);
     s.state = 'stopping';
     s.wake();
     s.handle.terminate();
