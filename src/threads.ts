@@ -75,8 +75,9 @@ export interface RawKernels {
 
 /** What the pool needs from the loaded module (src/wasm.ts). */
 export interface PoolTarget {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  /** The compiled module and its shared memory (typed loosely: the .d.ts needs no WebAssembly lib). */
+  module: object;
+  memory: { buffer: ArrayBufferLike };
   raw: RawKernels;
   ctrl: number;
   /** Size in bytes of one part's GEMM workspace. */

@@ -8,8 +8,9 @@ import { ALIVE, EXIT, GEN, OP, PARTS, Control, PartRunner, claimAndRun, controlV
 
 /** What a worker is started with. */
 export interface WorkerData {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  /** The compiled module and its shared memory (typed loosely: the .d.ts needs no WebAssembly lib). */
+  module: object;
+  memory: { buffer: ArrayBufferLike };
   /** The control block's address. */
   ctrl: number;
   /** This worker's thread number, 1 … MAX_THREADS − 1 (0 is the calling thread). */
@@ -41,9 +42,9 @@ export function runWorker(d: WorkerData, post: (m: WorkerMessage) => void, onCla
   const abortInfo = [0, 0, 0, 0];
   let exports: Record<string, unknown>;
   try {
-    const instance = new WebAssembly.Instance(d.module, {
+    const instance = new WebAssembly.Instance(d.module as WebAssembly.Module, {
       env: {
-        memory: d.memory,
+        memory: d.memory as WebAssembly.Memory,
         abort(msg: number, file: number, line: number, col: number): never {
           abortInfo[0] = msg; abortInfo[1] = file; abortInfo[2] = line; abortInfo[3] = col;
           throw new Error('a kernel assertion failed');

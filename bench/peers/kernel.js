@@ -36,7 +36,7 @@ function prepareConv(kind, p) {
     put(pdout, p.dout.data);
     put(pw, p.w.data);
     return {
-      run: () => k.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, nCols ? pdcols : 0, pwork, pgeom),
+      run: () => k.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, nCols ? pdcols : 0, pgeom, pwork),
       outputs: () => ({ dx: f64(pdx, nx) }),
     };
   }
@@ -49,7 +49,7 @@ function prepareConv(kind, p) {
     put(pw, p.w.data);
     put(pb, p.b.data);
     return {
-      run: () => k.conv_forward(px, pw, pb, pout, pwork, pgeom),
+      run: () => k.conv_forward(px, pw, pb, pout, pgeom, pwork),
       outputs: () => ({ out: f64(pout, nOut) }),
     };
   }
@@ -62,7 +62,7 @@ function prepareConv(kind, p) {
   put(px, p.x.data);
   put(pw, p.w.data);
   return {
-    run: () => k.conv_backward(pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork, pgeom),
+    run: () => k.conv_backward(pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pgeom, pwork),
     outputs: () => ({ dx: f64(pdx, nx), dw: f64(pdw, nw), db: f64(pdb, g.F) }),
   };
 }
