@@ -1,7 +1,7 @@
 // npm run bench [-- --quick] [-- --out-dir DIR] [-- --only TEXT] [-- --threads N]
 //
 // Times convcore against its reference loops, convnetjs and tfjs-backend-wasm in one
-// process, on the shapes of DESIGN.md, and measures this machine's Wasm f64x2 peak
+// process, on the shapes of cases.js, and measures this machine's Wasm f64x2 peak
 // in the same run. Prints one Markdown table and writes it, with the raw numbers, to
 // bench/results.md and bench/results.json (--quick: bench/results.quick.*, which are
 // not committed). Every peer's outputs are checked against the reference loops
