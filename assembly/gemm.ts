@@ -5,7 +5,7 @@
 // each KC×NR panel in L1), an MC×KC block of op(A) into MR-tall panels (kept in L2), and
 // the 2x8 microkernel keeps a 2×8 tile of out in eight f64x2 accumulators. Eight
 // accumulators + four B vectors + two A splats stay within V8's fifteen xmm registers;
-// more accumulators, or unrolling k, make V8 spill (see DESIGN.md).
+// more accumulators, or unrolling k, make V8 spill (docs/ARCHITECTURE.md, "Kernels and speed").
 // Everything the GEMM writes besides out is in the caller's workspace: no static scratch
 // and no module state, so calls on different threads of one memory cannot collide.
 import { ConvGeom, in_memory, matrix_in_memory } from './geometry';

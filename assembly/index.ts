@@ -12,7 +12,7 @@ export { norm_forward, norm_backward, norm_param_grads } from './norm';
 export { dropout_forward, dropout_backward } from './dropout';
 export { sgd_step, momentum_step, rmsprop_step, adam_step } from './optim';
 
-/** The first free address after the static data: where the arena starts. */
+/** The first free address after the static data: the control block, the resident blocks and the per-call arena lie above it (src/wasm.ts). */
 export function heap_base(): usize {
   return __heap_base;
 }

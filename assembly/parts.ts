@@ -5,7 +5,9 @@
 //
 // A part owns a contiguous range of the op's outputs and computes each of them exactly as
 // one thread would, in the same order: results are bit-identical for every part count.
-// Nothing is ever summed across parts.
+// Where values written by several parts are added up (conv_dw_images' slots, softmax_loss's
+// row terms, norm_backward's per-row partial sums), a separate step adds them in the order
+// one thread would (sum_slots, softmax_loss_total, norm_param_grads).
 
 let PART: i32 = 0;
 let PARTS: i32 = 1;

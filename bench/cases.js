@@ -1,8 +1,8 @@
-// What is measured: the ops, the shapes (DESIGN.md, "Kernels and speed") and the data.
+// What is measured: the ops, the shapes and the data.
 
 import { makeRng, product, randomData, distinctData } from './data.js';
 
-/** The conv shapes of DESIGN.md: x (N,C,H,W), w (F,C,HH,WW), stride, pad. */
+/** The conv shapes: CS231n's first layer, a ResNet 3x3 layer, a strided one and a deep one; x (N,C,H,W), w (F,C,HH,WW), stride, pad. */
 export const CONV_SHAPES = [
   { name: 'cs231n', x: [50, 3, 32, 32], w: [32, 3, 7, 7], stride: 1, pad: 3 },
   { name: 'resnet', x: [8, 64, 56, 56], w: [64, 64, 3, 3], stride: 1, pad: 1 },

@@ -9,7 +9,7 @@ import { median } from './timing.js';
 const SOURCE = fileURLToPath(new URL('./peak.ts', import.meta.url));
 const OUT = fileURLToPath(new URL('../build/peak.wasm', import.meta.url));
 
-/** Compiles peak.ts with the release flags of DESIGN.md into build/peak.wasm. */
+/** Compiles peak.ts with the release build's flags (asconfig.json: -O3, no assertions, the stub runtime, SIMD) into build/peak.wasm. */
 async function build() {
   mkdirSync(fileURLToPath(new URL('../build/', import.meta.url)), { recursive: true });
   let log = '';

@@ -1,13 +1,14 @@
 // npm run bench [-- --quick] [-- --out-dir DIR] [-- --only TEXT] [-- --threads N]
 //
 // Times convcore against its reference loops, convnetjs and tfjs-backend-wasm in one
-// process, on the shapes of DESIGN.md, and measures this machine's Wasm f64x2 peak
+// process, on the shapes of cases.js, and measures this machine's Wasm f64x2 peak
 // in the same run. Prints one Markdown table and writes it, with the raw numbers, to
 // bench/results.md and bench/results.json (--quick: bench/results.quick.*, which are
-// not committed). Every peer's outputs are checked against the reference loops
-// before it is timed, so that no row compares different work. Every column of a row
-// derives from the times printed in it (report.js), and the run fails if the document
-// contradicts itself anywhere (consistency.js). A last section times whole training steps
+// not committed); a full run also writes the README's summary of it (summary.js). Every
+// peer's outputs are checked against the reference loops before it is timed, so that no
+// row compares different work. Every column of a row derives from the times printed in
+// it (report.js), and the run fails if the document contradicts itself anywhere
+// (consistency.js). A last section times whole training steps
 // of a small convnet on the digits (training.js, training-report.js).
 //
 // --quick: few samples, and the plain-JS peers are timed on the first image of each
@@ -36,6 +37,7 @@ import { checkConsistency } from './consistency.js';
 import { runTraining } from './training.js';
 import { trainingReport } from './training-report.js';
 import { startPool } from './threads.js';
+import { withSummary } from './summary.js';
 
 function parseArgs(argv) {
   const opts = { quick: false, outDir: null, only: null, threads: 2 };
@@ -85,22 +87,16 @@ function write(dir, quick, md, json) {
   log(`bench: wrote ${base}.md and ${base}.json`);
 }
 
-/** Copies the table of a full run into README.md, between its bench markers. */
+/** Writes the summary of a full run (summary.js) into README.md, between its summary markers. */
 function updateReadme(md) {
   const path = fileURLToPath(new URL('../README.md', import.meta.url));
-  const readme = readFileSync(path, 'utf8');
-  const start = '<!-- bench:start -->';
-  const end = '<!-- bench:end -->';
-  const i = readme.indexOf(start);
-  const j = readme.indexOf(end);
-  if (i < 0 || j < i) {
-    log('bench: README.md has no bench markers; not updated');
+  const next = withSummary(readFileSync(path, 'utf8'), md);
+  if (next === false) {
+    log('bench: README.md has no benchmark summary markers; not updated');
     return;
   }
-  // One heading level down: the table sits under the README's own "Benchmark" heading.
-  const body = md.replace(/^# convcore benchmark\n/, '').replace(/^## /gm, '### ').trim();
-  writeFileSync(path, `${readme.slice(0, i + start.length)}\n${body}\n${readme.slice(j)}`);
-  log('bench: copied the table into README.md');
+  writeFileSync(path, next);
+  log('bench: wrote the summary into README.md');
 }
 
 async function main() {

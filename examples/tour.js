@@ -1,9 +1,10 @@
 // A short tour of convcore: every layer forward and backward on example data, each
-// backward checked against a centered numerical gradient, then one conv timed against
-// the plain reference loops. Run with `npm start`.
+// backward checked against a centered numerical gradient; a few steps of every update
+// rule compared with the reference loops; then one conv timed against the reference
+// loops. Run with `npm run tour`.
 import * as cc from 'convcore';
 import * as ref from 'convcore/reference';
-import { numericGradient, relError } from 'convcore/gradcheck';
+import { numericGradient, relError, maxNormRelError } from 'convcore/gradcheck';
 
 let seed = 1;
 function random() {
@@ -26,6 +27,16 @@ function spaced(shape) {
     [d[i], d[j]] = [d[j], d[i]];
   }
   return cc.tensor(d, shape);
+}
+
+/** Prints rows (objects with the same keys) as a table with a header and no index column. */
+function printTable(rows) {
+  const keys = Object.keys(rows[0]);
+  const width = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
+  const line = (cells) => cells.map((c, i) => String(c).padEnd(width[i])).join('  ').trimEnd();
+  console.log(line(keys));
+  console.log(line(width.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(keys.map((k) => r[k])));
 }
 
 const rows = [];
@@ -68,6 +79,28 @@ for (const [layer, fwd, bwd, shape] of [
   check(layer, 'dgamma', g.dgamma, (t) => fwd(x, t, beta, p).out, gamma, dout);
   check(layer, 'dbeta', g.dbeta, (t) => fwd(x, gamma, t, p).out, beta, dout);
 }
+// Layer normalization: x (6,7); spatial group normalization: x (2,6,4,3) in 3 groups.
+for (const [layer, fwd, bwd, shape, p] of [
+  ['layernorm', cc.layernormForward, cc.layernormBackward, [6, 7], { eps: 1e-5 }],
+  ['spatial groupnorm', cc.spatialGroupnormForward, cc.spatialGroupnormBackward, [2, 6, 4, 3], { groups: 3 }],
+]) {
+  const D = shape[1];
+  const x = randn(shape, 3), gamma = randn([D]), beta = randn([D]);
+  const { out, cache } = fwd(x, gamma, beta, p);
+  const dout = randn(out.shape);
+  const g = bwd(dout, cache);
+  check(layer, 'dx', g.dx, (t) => fwd(t, gamma, beta, p).out, x, dout);
+  check(layer, 'dgamma', g.dgamma, (t) => fwd(x, t, beta, p).out, gamma, dout);
+  check(layer, 'dbeta', g.dbeta, (t) => fwd(x, gamma, t, p).out, beta, dout);
+}
+// Dropout, train mode with a seed (the same mask on every call): x (4,3,5), keepProb 0.7.
+{
+  const x = randn([4, 3, 5]);
+  const p = { mode: 'train', keepProb: 0.7, seed: 3 };
+  const { out, cache } = cc.dropoutForward(x, p);
+  const dout = randn(out.shape);
+  check('dropout', 'dx', cc.dropoutBackward(dout, cache).dx, (t) => cc.dropoutForward(t, p).out, x, dout);
+}
 // ReLU on x (4,10); affine: x (3,2,4) flattened to (3,8), w (8,5).
 {
   const x = spaced([4, 10]);
@@ -92,10 +125,40 @@ for (const [layer, fwd, bwd, shape] of [
   check('softmax loss', 'dscores', dscores, (t) => cc.softmaxLoss(t, y).loss, scores);
 }
 
+// Transpose: its gradient is dout transposed back.
+{
+  const x = randn([2, 3, 4]), axes = [2, 0, 1], back = [1, 2, 0];
+  const out = cc.transpose(x, axes);
+  const dout = randn(out.shape);
+  check('transpose', 'dx', cc.transpose(dout, back), (t) => cc.transpose(t, axes), x, dout);
+}
+
 console.log('\nGradient checks (centered difference, h = 1e-5):');
-console.table(rows);
+printTable(rows);
 const worst = Math.max(...rows.map((r) => Number(r['relative error'])));
 console.log(`worst relative error: ${worst.toExponential(2)} (${worst < 1e-7 ? 'below' : 'NOT below'} 1e-7)`);
+
+// The update rules: three steps from the same weights, gradients and config, on the Wasm
+// path and in the reference loops; the next weights and the state compared.
+const rules = [];
+for (const [rule, config, state] of [
+  ['sgd', { learningRate: 1e-2 }, []],
+  ['sgdMomentum', { learningRate: 1e-2, momentum: 0.9 }, ['velocity']],
+  ['rmsprop', { learningRate: 1e-2, decayRate: 0.99, epsilon: 1e-8 }, ['cache']],
+  ['adam', { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, ['m', 'v']],
+]) {
+  let w = randn([5, 8]), wr = w, c = config, cr = config;
+  for (let step = 0; step < 3; step++) {
+    const dw = randn([5, 8]);
+    ({ w, config: c } = cc[rule](w, dw, c));
+    ({ w: wr, config: cr } = ref[rule](wr, dw, cr));
+  }
+  const err = Math.max(maxNormRelError(w, wr), ...state.map((k) => maxNormRelError(c[k], cr[k])));
+  rules.push({ 'update rule': rule, compared: ['w', ...state].join(', '), 'max-norm relative error vs reference': err.toExponential(2) });
+}
+console.log('\nUpdate rules, three steps (Wasm against the reference loops):');
+printTable(rules);
+const worstRule = Math.max(...rules.map((r) => Number(r['max-norm relative error vs reference'])));
 
 // One conv shape, timed: the Wasm path against the reference loops.
 const x = randn([16, 16, 32, 32]), w = randn([32, 16, 3, 3]), b = randn([32]);
@@ -117,4 +180,4 @@ const report = (name, fwdW, fwdR, k) => console.log(
   `${name.padEnd(9)} Wasm ${fwdW.toFixed(1).padStart(7)} ms (${((k * flops) / fwdW / 1e6).toFixed(1)} GFLOP/s)   reference ${fwdR.toFixed(1).padStart(7)} ms   ${(fwdR / fwdW).toFixed(1)}x faster`);
 report('forward', median(() => cc.convForward(x, w, b, p), 9), median(() => ref.convForward(x, w, b, p), 3), 1);
 report('backward', median(() => cc.convBackward(fast.out, fast.cache), 9), median(() => ref.convBackward(slow.out, slow.cache), 3), 2);
-if (!(worst < 1e-7)) process.exitCode = 1;
+if (!(worst < 1e-7) || !(worstRule <= 1e-10)) process.exitCode = 1;

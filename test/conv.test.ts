@@ -29,7 +29,8 @@ function randomConv(r: Rng): ConvCase {
 }
 
 const convCases: ConvCase[] = [
-  // Chosen by hand: each is a case DESIGN.md names.
+  // Chosen by hand: N = C = F = 1, odd and non-square sizes, floor cases, pads larger than the
+  // kernel, kernels larger than the input, and each path of the kernels (pointwise or im2col).
   { x: [1, 1, 5, 5], w: [1, 1, 3, 3], stride: 1, pad: 1 },            // N = C = F = 1
   { x: [2, 3, 7, 9], w: [4, 3, 3, 2], stride: [2, 3], pad: [1, 0] },   // odd, non-square, floor in W
   { x: [1, 2, 8, 5], w: [3, 2, 2, 3], stride: 3, pad: 2 },             // (8+4−2) % 3 ≠ 0
@@ -54,7 +55,7 @@ describe('conv forward and backward vs reference', () => {
     it(`conv #${i} ${show(c)}`, () => compareConv(c, 2000 + i));
   });
 
-  it('the configurations cover the cases DESIGN.md names', () => {
+  it('the configurations cover strides, pads, floor cases, N = C = F = 1, non-square and odd sizes, and the pointwise path', () => {
     const g = convCases.map((c) => {
       const [N, C, H, W] = c.x;
       const [F, , HH, WW] = c.w;

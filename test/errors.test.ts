@@ -20,7 +20,7 @@ interface ErrorCase {
   arg: string;
   /** What the message must also say (what was expected or given). */
   says?: RegExp;
-  /** The whole message, where DESIGN.md fixes it. */
+  /** The whole message, where docs/api.md states it ("Errors", the options). */
   exact?: string;
   /** Only the Wasm entry refuses it: a copy of a reference cache holds the same plain data and works. */
   wasmOnly?: boolean;

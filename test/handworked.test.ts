@@ -1,6 +1,6 @@
 /**
  * Tiny cases worked out by hand: the expected numbers are written here, computed on paper
- * from the maths in DESIGN.md, not taken from any implementation. Each runs on the Node
+ * from the maths in docs/api.md ("Semantics"), not taken from any implementation. Each runs on the Node
  * API and on the reference.
  */
 import { describe, it, expect } from 'vitest';

@@ -5,7 +5,7 @@ import {
   softmaxLoss, transpose, avgPoolForward,
 } from '../src/index.js';
 import * as ref from '../src/reference/index.js';
-import { memoryStats } from '../src/wasm.js';
+import { memoryStats, allocResident, freeResident, f64 } from '../src/wasm.js';
 import { makeRng, size } from './random.js';
 import type { Rng } from './random.js';
 
@@ -110,5 +110,80 @@ describe('memory', () => {
     let err = 0;
     for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
     expect(err).toBeLessThan(1e-12);
+  });
+});
+
+/** A live resident block: where it is, how many bytes were asked for, and the value it was filled with. */
+interface Block { ptr: number; bytes: number; tag: number }
+
+/** The pairs of live blocks whose byte ranges [ptr, ptr + bytes) overlap, as text. */
+function overlaps(live: readonly Block[]): string[] {
+  const sorted = live.slice().sort((a, b) => a.ptr - b.ptr);
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i + 1; j < sorted.length && sorted[j].ptr < sorted[i].ptr + sorted[i].bytes; j++) {
+      out.push(`[${sorted[i].ptr}, +${sorted[i].bytes}) and [${sorted[j].ptr}, +${sorted[j].bytes})`);
+    }
+  }
+  return out;
+}
+
+function fill(b: Block): void {
+  f64(b.ptr, b.bytes / 8).fill(b.tag);
+}
+
+/** The blocks that no longer hold the value they were filled with. */
+function overwritten(live: readonly Block[]): number[] {
+  return live.filter((b) => !f64(b.ptr, b.bytes / 8).every((v) => v === b.tag)).map((b) => b.tag);
+}
+
+describe('resident blocks', () => {
+  it('blocks cut from a freed block do not overlap each other or their neighbours', () => {
+    const live: Block[] = [];
+    const alloc = (bytes: number): Block => {
+      const b = { ptr: allocResident('test', bytes), bytes, tag: live.length + 1 };
+      live.push(b);
+      fill(b);
+      return b;
+    };
+    const free = (b: Block): void => {
+      freeResident(b.ptr, b.bytes);
+      live.splice(live.indexOf(b), 1);
+    };
+    const a = alloc(4096);
+    alloc(64);              // keeps a's block below the top once a is freed
+    free(a);
+    // 4096 free bytes, cut into 1024 + 512 + 2048 + 512: each split of the free block.
+    const parts = [alloc(1024), alloc(512), alloc(2048), alloc(512)];
+    expect(overlaps(live)).toEqual([]);
+    expect(new Set(parts.map((b) => b.ptr)).size).toBe(parts.length);
+    expect(parts[0].ptr).toBe(a.ptr);
+    expect(overwritten(live)).toEqual([]);
+    for (const b of live.slice()) free(b);
+  });
+
+  it('a seeded run of allocations and frees keeps every live block apart and intact, also across calls', () => {
+    const r = makeRng(17);
+    const live: Block[] = [];
+    let tag = 0;
+    for (let step = 0; step < 400; step++) {
+      if (live.length > 0 && r.chance(0.45)) {
+        const b = live[r.int(0, live.length - 1)];
+        freeResident(b.ptr, b.bytes);
+        live.splice(live.indexOf(b), 1);
+      } else {
+        // Sizes that are and are not multiples of the 64-byte alignment, small and large.
+        const bytes = 8 * (r.chance(0.5) ? r.int(1, 16) : r.int(17, 1024));
+        const b = { ptr: allocResident('test', bytes), bytes, tag: ++tag };
+        live.push(b);
+        fill(b);
+        expect(overlaps(live), `step ${step}`).toEqual([]);
+      }
+      // Now and then a call, whose per-call buffers must lie clear of the blocks.
+      if (step % 50 === 49) mixedCall(r, step);
+    }
+    expect(live.length).toBeGreaterThan(10);
+    expect(overwritten(live)).toEqual([]);
+    for (const b of live) freeResident(b.ptr, b.bytes);
   });
 });

@@ -118,6 +118,71 @@ describe('avg pool forward and backward vs reference', () => {
   });
 });
 
+/**
+ * 2x2 windows with stride 2 where one side is odd: the last row or column is in no window.
+ * maxpool_backward writes dx without zeroing it first only when the windows tile the plane
+ * exactly, so these cases hold that path to its condition: taken on an odd side, it would
+ * leave the uncovered row or column as the arena held it. The arena is filled with ones
+ * before each case, so such an entry shows.
+ */
+const oddSideCases: PoolCase[] = [
+  { x: [2, 3, 8, 7], poolHeight: 2, poolWidth: 2, stride: 2 },                 // even H, odd W
+  { x: [1, 2, 6, 9], poolHeight: 2, poolWidth: 2, stride: 2, negative: true }, // even H, odd W, all negative
+  { x: [3, 1, 4, 5], poolHeight: 2, poolWidth: 2, stride: 2 },                 // even H, odd W
+  { x: [2, 3, 7, 8], poolHeight: 2, poolWidth: 2, stride: 2 },                 // odd H, even W
+  { x: [1, 2, 9, 6], poolHeight: 2, poolWidth: 2, stride: 2, negative: true }, // odd H, even W, all negative
+  { x: [2, 2, 5, 4], poolHeight: 2, poolWidth: 2, stride: 2 },                 // odd H, even W
+];
+
+/** Leaves the first `n` float64 of the per-call arena set to 1 (a ReLU of ones copies its input in and its output out there). */
+function dirtyArena(n: number): void {
+  api.reluForward({ data: new Float64Array(n).fill(1), shape: [n] });
+}
+
+describe('2x2 stride-2 pools with an odd side vs reference', () => {
+  oddSideCases.forEach((c, i) => {
+    it(`maxPool odd side #${i} ${show(c)}`, () => {
+      const r = makeRng(5600 + i);
+      const x = poolInput(r, c);
+      dirtyArena(4 * size(c.x));
+      const got = api.maxPoolForward(x, poolParam(c));
+      const want = oracle.maxPoolForward(x, poolParam(c));
+      expectClose(got.out, want.out, 'maxPoolForward out');
+      const dout = randn(r, want.out.shape);
+      dirtyArena(4 * size(c.x));
+      const dx = api.maxPoolBackward(dout, got.cache).dx;
+      expectClose(dx, oracle.maxPoolBackward(dout, want.cache).dx, 'maxPoolBackward dx');
+    });
+
+    it(`avgPool odd side #${i} ${show(c)}`, () => {
+      const r = makeRng(5700 + i);
+      const x = randn(r, c.x, 1, c.negative ? -3 : 0);
+      dirtyArena(4 * size(c.x));
+      const got = api.avgPoolForward(x, poolParam(c));
+      const want = oracle.avgPoolForward(x, poolParam(c));
+      expectClose(got.out, want.out, 'avgPoolForward out');
+      const dout = randn(r, want.out.shape);
+      dirtyArena(4 * size(c.x));
+      expectClose(api.avgPoolBackward(dout, got.cache).dx, oracle.avgPoolBackward(dout, want.cache).dx, 'avgPoolBackward dx');
+    });
+  });
+
+  it('the cases have an odd W with an even H and an odd H with an even W, and the reference leaves the uncovered line at 0', () => {
+    const [H, W] = [(c: PoolCase) => c.x[2], (c: PoolCase) => c.x[3]];
+    expect(oddSideCases.filter((c) => H(c) % 2 === 0 && W(c) % 2 === 1).length).toBeGreaterThanOrEqual(3);
+    expect(oddSideCases.filter((c) => H(c) % 2 === 1 && W(c) % 2 === 0).length).toBeGreaterThanOrEqual(3);
+    // The oracle itself: the last column (odd W) of dx is all zeros, the rest is not.
+    const c = oddSideCases[0];
+    const x = poolInput(makeRng(5800), c);
+    const f = oracle.maxPoolForward(x, poolParam(c));
+    const dx = oracle.maxPoolBackward(randn(makeRng(5801), f.out.shape), f.cache).dx.data;
+    const Wd = W(c);
+    const last = Array.from(dx).filter((_, j) => j % Wd === Wd - 1);
+    expect(last.every((v) => v === 0)).toBe(true);
+    expect(Array.from(dx).some((v) => v !== 0)).toBe(true);
+  });
+});
+
 describe('pool inputs and defaults', () => {
   it('a Float64Array view with an offset into a larger buffer is read correctly', () => {
     const r = makeRng(9501);

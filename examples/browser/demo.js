@@ -6,7 +6,7 @@ import * as cc from 'convcore';
 import * as ref from 'convcore/reference';
 import { setupVisual } from './visual.js';
 
-/** Shape presets per layer; the conv ones include the cs231n and a resnet-like shape of DESIGN.md. */
+/** Shape presets per layer; the conv ones include the benchmark's cs231n shape and a resnet-like one (bench/cases.js). */
 const PRESETS = {
   conv: [
     { label: 'small: x (4,3,32,32), w (8,3,3,3), stride 1, pad 1', x: [4, 3, 32, 32], w: [8, 3, 3, 3], stride: 1, pad: 1 },
