@@ -8,6 +8,7 @@ import { ThreeLayerConvNet, FullyConnectedNet, Solver } from '../src/index.js';
 import type { Tensor } from '../src/tensor.js';
 import { numericGradient, relError } from '../src/gradcheck.js';
 import { makeRng, randn, maxNormRelErr, expectConvcoreError } from './util.js';
+import { labels, smallProblem, convOpts } from './nn-fixtures.js';
 
 type AnyModel = ThreeLayerConvNet | FullyConnectedNet;
 
@@ -24,11 +25,6 @@ function modelGradientErrors(model: AnyModel, X: Tensor, y: number[]): Record<st
     errors[name] = relError(num, grads[name]);
   }
   return errors;
-}
-
-function labels(n: number, classes: number, seed: number): number[] {
-  const r = makeRng(seed);
-  return Array.from({ length: n }, () => r.int(0, classes - 1));
 }
 
 describe('whole-model gradient checks (relative error < 1e-6)', () => {
@@ -90,15 +86,6 @@ describe('sanity checks', () => {
     expect(s2.checkAccuracy(X, y)).toBe(1);
   });
 });
-
-function smallProblem(seed: number): { data: { XTrain: Tensor; yTrain: number[]; XVal: Tensor; yVal: number[] } } {
-  const r = makeRng(seed);
-  return {
-    data: { XTrain: randn(r, [60, 1, 8, 8]), yTrain: labels(60, 4, seed + 1), XVal: randn(r, [20, 1, 8, 8]), yVal: labels(20, 4, seed + 2) },
-  };
-}
-
-const convOpts = { inputDim: [1, 8, 8] as [number, number, number], numFilters: 4, filterSize: 3, hiddenDim: 16, numClasses: 4, weightScale: 1e-2 };
 
 describe('determinism and serialization', () => {
   it('the same seeds give the same loss history bit for bit; another solver seed gives another', () => {
