@@ -105,6 +105,17 @@ describe('the model loaders validate before they allocate', () => {
   }
 });
 
+describe('a model too large for WebAssembly memory', () => {
+  // The first parameters fit and are allocated; a later one does not, and they are given back.
+  it('is a ConvcoreError and holds nothing: ThreeLayerConvNet with numClasses 2^31 − 1', () => {
+    expectRefused(() => new ThreeLayerConvNet({ ...convOpts, hiddenDim: 1, numClasses: 2 ** 31 - 1, seed: 1 }), /more than the 4 GiB/, 'ThreeLayerConvNet');
+  });
+
+  it('is a ConvcoreError and holds nothing: FullyConnectedNet with hiddenDims [4, 2^31 − 1]', () => {
+    expectRefused(() => new FullyConnectedNet({ hiddenDims: [4, 2 ** 31 - 1], inputDim: 3, seed: 1 }), /more than the 4 GiB/, 'FullyConnectedNet');
+  });
+});
+
 describe('Solver.fromCheckpoint validates every field before it allocates', () => {
   const W1 = '\\(4,1,3,3\\)';
   const cases: [string, RegExp, Json, typeof data?][] = [
