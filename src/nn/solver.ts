@@ -66,6 +66,8 @@ const DEFAULTS = {
   seed: undefined as number | undefined, log: undefined as ((line: string) => void) | undefined,
 };
 
+type EpochInfo = Parameters<NonNullable<TrainOptions['onEpoch']>>[0];
+
 /** How far train() goes, and what it reports after each iteration and each accuracy check. */
 export interface TrainOptions {
   /** Run at most this many more iterations (to pause; train() again goes on). */
@@ -149,6 +151,9 @@ export class Solver {
   private readonly blocks = new Blocks();
   private bestParams: Record<string, Tensor> | null = null;
   private batch: Float64Array | null = null;
+  /** The hook of a running train() being called, or null. */
+  private inHook: string | null = null;
+  private disposed = false;
 
   constructor(model: Model, data: SolverData, options?: SolverOptions) {
     const fn = 'Solver';
@@ -179,6 +184,7 @@ export class Solver {
     this.blocks.free();
     solverBlocks.unregister(this);
     this.slots = {};
+    this.disposed = true;
   }
 
   get numIterations(): number {
@@ -191,6 +197,7 @@ export class Solver {
 
   /** One update: a minibatch drawn with replacement, its loss and gradients, and the rule applied to every parameter. */
   step(): number {
+    this.checkCallable('Solver.step');
     const N = this.data.XTrain.shape[0];
     const idx = new Int32Array(this.s.batchSize);
     for (let i = 0; i < idx.length; i++) idx[i] = this.rng.below(N);
@@ -205,7 +212,6 @@ export class Solver {
     for (const name of store.names) {
       const p = store.get(name);
       const slot = this.slots[name];
-      if (!slot) fail('Solver.step: this solver was disposed');
       slot.settings = updateResident(slot.settings, { w: p.ptr, dw: p.grad, state: slot.state, n: p.n });
     }
     return loss;
@@ -240,40 +246,86 @@ export class Solver {
     return right / N;
   }
 
-  /** Runs the remaining iterations (all of them on a new solver); at the end the best parameters are left in the model. */
-  train(hooks: TrainOptions = {}): void {
-    const T = this.numIterations;
-    const stop = hooks.iterations === undefined ? T : Math.min(T, this.iteration + positiveInt('Solver.train', 'iterations', hooks.iterations));
-    while (this.iteration < stop) {
-      const t = this.iteration;
-      const loss = this.step();
-      this.iteration++;
-      if (this.s.verbose && t % this.s.printEvery === 0) this.log(`(Iteration ${t + 1} / ${T}) loss: ${loss.toFixed(6)}`);
-      hooks.onIteration?.({ iteration: this.iteration, numIterations: T, epoch: this.epoch, loss });
-      const epochEnd = this.iteration % this.iterationsPerEpoch === 0;
-      if (epochEnd) {
-        this.epoch++;
-        for (const slot of Object.values(this.slots)) {
-          slot.settings = { ...slot.settings, learningRate: slot.settings.learningRate * this.s.lrDecay };
-        }
-      }
-      if (t === 0 || this.iteration === T || epochEnd) this.checkEpoch(hooks);
+  /**
+   * Runs the remaining iterations (all of them on a new solver), or `iterations` more; at the
+   * end the best parameters are left in the model. Not from inside one of its own hooks.
+   */
+  train(options?: TrainOptions): void {
+    const fn = 'Solver.train';
+    this.checkCallable(fn);
+    const o = takeOptions(fn, 'options', options, { iterations: undefined as unknown, onIteration: undefined as unknown, onEpoch: undefined as unknown });
+    for (const hook of ['onIteration', 'onEpoch'] as const) {
+      if (o[hook] !== undefined && typeof o[hook] !== 'function') fail(`${fn}: options.${hook} must be a function, got ${show(o[hook])}`);
     }
+    const T = this.numIterations;
+    const stop = o.iterations === undefined ? T : Math.min(T, this.iteration + positiveInt(fn, 'iterations', o.iterations));
+    while (this.iteration < stop) this.iterate(options ?? {});
     if (this.iteration === T && this.bestParams) this.model.setParams(this.bestParams);
   }
 
-  private checkEpoch(hooks: TrainOptions): void {
+  /**
+   * One iteration of train(): the step, the epoch end (the learning rates decayed), the
+   * accuracy check when one is due, and only then the hooks: a hook sees the iteration done,
+   * and one that throws leaves a solver that train() goes on with.
+   */
+  private iterate(hooks: TrainOptions): void {
+    const T = this.numIterations;
+    const t = this.iteration;
+    const epoch = this.epoch;
+    const loss = this.step();
+    this.iteration++;
+    if (this.s.verbose && t % this.s.printEvery === 0) this.log(`(Iteration ${t + 1} / ${T}) loss: ${loss.toFixed(6)}`);
+    const epochEnd = this.iteration % this.iterationsPerEpoch === 0;
+    if (epochEnd) this.endEpoch();
+    const check = t === 0 || this.iteration === T || epochEnd ? this.checkEpoch() : null;
+    this.callHook(hooks, 'onIteration', { iteration: this.iteration, numIterations: T, epoch, loss });
+    if (check) this.callHook(hooks, 'onEpoch', check);
+  }
+
+  private endEpoch(): void {
+    this.epoch++;
+    for (const slot of Object.values(this.slots)) {
+      slot.settings = { ...slot.settings, learningRate: slot.settings.learningRate * this.s.lrDecay };
+    }
+  }
+
+  /**
+   * The accuracies on the training sample and the validation set, into the histories; the
+   * parameters are kept as the best when none are yet or when the validation accuracy beats
+   * the best so far (a tie keeps the earlier ones).
+   */
+  private checkEpoch(): EpochInfo {
     const d = this.data;
     const trainAcc = this.checkAccuracy(d.XTrain, d.yTrain, { numSamples: this.s.numTrainSamples });
     const valAcc = this.checkAccuracy(d.XVal, d.yVal, { numSamples: this.s.numValSamples });
     this.trainAccHistory.push(trainAcc);
     this.valAccHistory.push(valAcc);
     if (this.s.verbose) this.log(`(Epoch ${this.epoch} / ${this.s.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
-    hooks.onEpoch?.({ epoch: this.epoch, numEpochs: this.s.numEpochs, trainAcc, valAcc });
-    if (valAcc > this.bestValAcc) {
+    if (this.bestParams === null || valAcc > this.bestValAcc) {
       this.bestValAcc = valAcc;
       this.bestParams = this.model.params;
     }
+    return { epoch: this.epoch, numEpochs: this.s.numEpochs, trainAcc, valAcc };
+  }
+
+  /** Calls one of train()'s hooks (as a method of the object given), with train() and step() refused meanwhile. */
+  private callHook<K extends 'onIteration' | 'onEpoch'>(hooks: TrainOptions, name: K, info: Parameters<NonNullable<TrainOptions[K]>>[0]): void {
+    const hook = hooks[name] as ((info: unknown) => void) | undefined;
+    if (hook === undefined) return;
+    this.inHook = name;
+    try {
+      hook.call(hooks, info);
+    } finally {
+      this.inHook = null;
+    }
+  }
+
+  /** Refuses train() and step() from inside a hook of a train() in progress, and on a disposed solver. */
+  private checkCallable(fn: string): void {
+    if (this.inHook !== null) {
+      fail(`${fn}: called from inside ${this.inHook} of a train() in progress; train() and step() cannot run inside a hook (they would interleave with that train()'s iterations and epoch ends), call them after train() returns`);
+    }
+    if (this.disposed) fail(`${fn}: this solver was disposed`);
   }
 
   /**
