@@ -89,7 +89,7 @@ function checkSettings(fn: string, o: Record<string, unknown>, where = ''): Sett
   for (const key of stateKeys(rule)) {
     if (key in config) fail(`${fn}: ${where}optimConfig holds the hyperparameters of ${rule}; its state (${key}) is kept per parameter and starts at zeros`);
   }
-  updateSettings(fn, rule, config);
+  updateSettings(where ? `${fn}: ${where}optimConfig` : fn, rule, config);
   const samples = (name: string, v: unknown): number | null => (v === null ? null : positiveInt(fn, `${where}${name}`, v));
   const int = (name: 'batchSize' | 'numEpochs' | 'printEvery'): number => positiveInt(fn, `${where}${name}`, o[name]);
   return {
@@ -432,16 +432,20 @@ function decodeState(fn: string, c: Record<string, unknown>, s: Settings, shapes
   if (valAccHistory.length !== trainAccHistory.length) {
     fail(`${fn}: checkpoint.valAccHistory has ${valAccHistory.length} entries but trainAccHistory has ${trainAccHistory.length}; each accuracy check adds one to both`);
   }
-  const best = c.bestParams;
-  if (best !== null && (typeof best !== 'object' || Array.isArray(best))) fail(`${fn}: checkpoint.bestParams must be null or an object of the model's parameters, got ${describe(best)}`);
-  const bestValues = best === null ? null : decodeParams(fn, 'checkpoint.bestParams', best, shapes, 'the model');
   return {
     epoch, iteration, slots: decodeSlots(fn, 'checkpoint.optimConfigs', c.optimConfigs, s.updateRule, shapes),
     lossHistory: decodeArray(fn, 'checkpoint.lossHistory', c.lossHistory), trainAccHistory, valAccHistory,
-    bestValAcc: accuracy(fn, 'checkpoint.bestValAcc', c.bestValAcc),
-    bestParams: bestValues && Object.fromEntries(shapes.map(([n, shape], i) => [n, make(bestValues[i], shape)])),
+    bestValAcc: accuracy(fn, 'checkpoint.bestValAcc', c.bestValAcc), bestParams: decodeBest(fn, 'checkpoint.bestParams', c.bestParams, shapes),
     generator: decodeGenerator(fn, 'checkpoint.generator', c.generator),
   };
+}
+
+/** The best parameters: null (none kept yet) or every one of the model's, with its shape. */
+function decodeBest(fn: string, name: string, v: unknown, shapes: ParamShapes): Record<string, Tensor> | null {
+  if (v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) fail(`${fn}: ${name} must be null or an object of the model's parameters, got ${describe(v)}`);
+  const values = decodeParams(fn, name, v, shapes, 'the model');
+  return Object.fromEntries(shapes.map(([n, shape], i) => [n, make(values[i], shape)]));
 }
 
 /** Each parameter's update settings (every hyperparameter of the rule) and state, as checkpoint() writes them. */
@@ -452,7 +456,7 @@ function decodeSlots(fn: string, name: string, j: unknown, rule: UpdateRuleName,
   return shapes.map(([p, shape]) => {
     const at = `${name}.${p}`;
     const config = exactObject(fn, at, configs[p], [...numbers, ...keys], WRITER);
-    const settings = updateSettings(fn, rule, Object.fromEntries(numbers.map((k) => [k, config[k]])));
+    const settings = updateSettings(`${fn}: ${at}`, rule, Object.fromEntries(numbers.map((k) => [k, config[k]])));
     const state = keys.map((key) => decodeTensor(fn, `${at}.${key}`, exactObject(fn, `${at}.${key}`, config[key], ['tensor'], WRITER).tensor, shape).data);
     return { settings, state };
   });
