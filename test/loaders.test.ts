@@ -83,6 +83,7 @@ describe('the model loaders validate before they allocate', () => {
     ['ThreeLayerConvNet.fromJSON', 'an unknown option', /json\.options has an unknown key "seed"/, changed(conv, (c) => { c.options.seed = 1; })],
     ['ThreeLayerConvNet.fromJSON', 'weightScale negative', /json\.options\.weightScale must be a non-negative finite number, got -1/, changed(conv, (c) => { c.options.weightScale = -1; })],
     ['ThreeLayerConvNet.fromJSON', 'weightScale a string', /json\.options\.weightScale must be a non-negative finite number, got "x"/, changed(conv, (c) => { c.options.weightScale = 'x'; })],
+    ['ThreeLayerConvNet.fromJSON', 'hiddenDim past an i32', /json\.options\.hiddenDim must be a positive integer no larger than 2147483647, got 2147483648/, changed(conv, (c) => { c.options.hiddenDim = 2 ** 31; })],
     ['ThreeLayerConvNet.fromJSON', 'numFilters negative', /json\.options\.numFilters must be a positive integer, got -1/, changed(conv, (c) => { c.options.numFilters = -1; })],
     ['ThreeLayerConvNet.fromJSON', 'a parameter of the wrong shape', /json\.params\.b3 must have shape \(4\), got \(3\)/, changed(conv, (c) => { c.params.b3 = { shape: [3], data: [1, 2, 3] }; })],
     ['ThreeLayerConvNet.fromJSON', 'a parameter value not a number', /json\.params\.W3\.data\[2\] must be a number or one of "NaN"/, changed(conv, (c) => { c.params.W3.data[2] = 'x'; })],

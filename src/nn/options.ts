@@ -36,9 +36,13 @@ export function exactObject(fn: string, name: string, v: unknown, keys: readonly
   return o;
 }
 
+/** The largest size a kernel's i32 holds. */
+const I32_MAX = 2 ** 31 - 1;
+
 export function positiveInt(fn: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0 || v > 2 ** 31 - 1) {
-    fail(`${fn}: ${name} must be a positive integer, got ${show(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0 || v > I32_MAX) {
+    const range = typeof v === 'number' && v > I32_MAX ? ` no larger than ${I32_MAX}` : '';
+    fail(`${fn}: ${name} must be a positive integer${range}, got ${show(v)}`);
   }
   return v;
 }
