@@ -89,6 +89,14 @@ export function checkShape(fn: string, label: string, shape: unknown): readonly 
   return shape as number[];
 }
 
+/** An array of numbers copied into a Float64Array; any other entry (a string, null, a hole) is refused, not coerced. */
+function numbers(fn: string, name: string, a: readonly unknown[]): Float64Array {
+  for (let i = 0; i < a.length; i++) {
+    if (typeof a[i] !== 'number') fail(`${fn}: ${name}[${i}] must be a number, got ${show(a[i])}`);
+  }
+  return Float64Array.from(a as number[]);
+}
+
 /**
  * Builds a Tensor. `data` is a Float64Array (kept, not copied) or an array of numbers
  * (copied into a new Float64Array); its length must equal the product of `shape`.
@@ -96,7 +104,7 @@ export function checkShape(fn: string, label: string, shape: unknown): readonly 
 export function tensor(data: Float64Array | readonly number[], shape: readonly number[]): Tensor {
   let d: Float64Array;
   if (isFloat64Array(data)) d = data;
-  else if (Array.isArray(data)) d = Float64Array.from(data as number[]);
+  else if (Array.isArray(data)) d = numbers('tensor', 'data', data);
   else fail(`tensor: data must be a Float64Array or an array of numbers, got ${describe(data)}`);
   const s = checkShape('tensor', 'shape', shape).slice();
   if (d.length !== product(s)) {

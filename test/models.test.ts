@@ -8,6 +8,7 @@ import { ThreeLayerConvNet, FullyConnectedNet, Solver } from '../src/index.js';
 import type { Tensor } from '../src/tensor.js';
 import { numericGradient, relError } from '../src/gradcheck.js';
 import { makeRng, randn, maxNormRelErr, expectConvcoreError } from './util.js';
+import { labels, smallProblem, convOpts } from './nn-fixtures.js';
 
 type AnyModel = ThreeLayerConvNet | FullyConnectedNet;
 
@@ -24,11 +25,6 @@ function modelGradientErrors(model: AnyModel, X: Tensor, y: number[]): Record<st
     errors[name] = relError(num, grads[name]);
   }
   return errors;
-}
-
-function labels(n: number, classes: number, seed: number): number[] {
-  const r = makeRng(seed);
-  return Array.from({ length: n }, () => r.int(0, classes - 1));
 }
 
 describe('whole-model gradient checks (relative error < 1e-6)', () => {
@@ -91,15 +87,6 @@ describe('sanity checks', () => {
   });
 });
 
-function smallProblem(seed: number): { data: { XTrain: Tensor; yTrain: number[]; XVal: Tensor; yVal: number[] } } {
-  const r = makeRng(seed);
-  return {
-    data: { XTrain: randn(r, [60, 1, 8, 8]), yTrain: labels(60, 4, seed + 1), XVal: randn(r, [20, 1, 8, 8]), yVal: labels(20, 4, seed + 2) },
-  };
-}
-
-const convOpts = { inputDim: [1, 8, 8] as [number, number, number], numFilters: 4, filterSize: 3, hiddenDim: 16, numClasses: 4, weightScale: 1e-2 };
-
 describe('determinism and serialization', () => {
   it('the same seeds give the same loss history bit for bit; another solver seed gives another', () => {
     const { data } = smallProblem(20);
@@ -127,7 +114,6 @@ describe('determinism and serialization', () => {
     for (const [name, t] of Object.entries(model.params)) {
       const u = back.params[name];
       expect(u.shape).toEqual(t.shape);
-      expect(Array.from(u.data).map(Object.is.bind(null, 0)).length).toBe(t.data.length);
       t.data.forEach((v, i) => expect(Object.is(u.data[i], v), `${name}[${i}]`).toBe(true));
     }
     expect(back.runningStats).toEqual(model.runningStats);
@@ -183,6 +169,113 @@ describe('the solver options', () => {
     new Solver(new ThreeLayerConvNet({ ...convOpts, seed: 1 }), data, { batchSize: 20, numEpochs: 1, printEvery: 1, seed: 1, log: (l) => lines.push(l) }).train();
     expect(lines.filter((l) => l.startsWith('(Iteration ')).length).toBe(3);
     expect(lines.filter((l) => l.startsWith('(Epoch ')).length).toBe(2);
+  });
+});
+
+describe('the learning rate and the best parameters', () => {
+  it('the learning rate each update used is lr0 · lrDecay^⌊(i−1)/iterationsPerEpoch⌋ at every iteration i', () => {
+    // With X all zeros, W1's data gradient is exactly 0 and its gradient is reg·W1 = W1 (reg 1): an sgd
+    // step multiplies W1 by 1 − lr, so the rate update i used is 1 − W1_i / W1_{i−1}, read off the parameters.
+    const X = { data: new Float64Array(12 * 3), shape: [12, 3] };
+    const y = labels(12, 2, 1);
+    const model = new FullyConnectedNet({ hiddenDims: [4], inputDim: 3, numClasses: 2, reg: 1, weightScale: 1, seed: 3 });
+    const s = new Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, {
+      updateRule: 'sgd', optimConfig: { learningRate: 0.1 }, lrDecay: 0.5, batchSize: 4, numEpochs: 4, verbose: false, seed: 4,
+    });
+    expect(s.iterationsPerEpoch).toBe(3);
+    let before = model.params.W1.data;
+    const used: number[][] = [];
+    s.train({
+      onIteration: () => {
+        const w = model.params.W1.data;
+        used.push(Array.from(w, (v, j) => 1 - v / before[j]));
+        before = w;
+      },
+    });
+    expect(used.length).toBe(12);
+    used.forEach((rates, k) => {
+      const want = 0.1 * 0.5 ** Math.floor(k / 3);
+      for (const lr of rates) expect(Math.abs(lr - want) / want, `iteration ${k + 1}: learning rate ${lr}, want ${want}`).toBeLessThan(1e-9);
+    });
+  });
+
+  /** The model's parameters at each accuracy check of a run (read in onEpoch, after the check). */
+  function paramsAtChecks(s: Solver): Record<string, Tensor>[] {
+    const seen: Record<string, Tensor>[] = [];
+    s.train({ onEpoch: () => { seen.push(s.model.params); } });
+    return seen;
+  }
+
+  it('ties in validation accuracy keep the parameters of the first check that reached the best', () => {
+    // Four copies of one image labelled 0, 1, 2, 3: whatever the parameters, exactly one is right.
+    const { data } = smallProblem(90);
+    const image = data.XTrain.data.subarray(0, 64);
+    const XVal = { data: Float64Array.from({ length: 4 * 64 }, (_, i) => image[i % 64]), shape: [4, 1, 8, 8] };
+    const model = new ThreeLayerConvNet({ ...convOpts, seed: 5 });
+    const s = new Solver(model, { ...data, XVal, yVal: [0, 1, 2, 3] }, { updateRule: 'sgd', optimConfig: { learningRate: 0.05 }, batchSize: 20, numEpochs: 3, verbose: false, seed: 6 });
+    const seen = paramsAtChecks(s);
+    expect(s.valAccHistory).toEqual([0.25, 0.25, 0.25, 0.25]);
+    expect(seen.at(-1)!.W1.data, 'training moved the parameters').not.toEqual(seen[0].W1.data);
+    for (const [name, t] of Object.entries(model.params)) expect(t.data, name).toEqual(seen[0][name].data);
+  });
+
+  it('a run whose validation accuracy is 0 throughout still ends with defined best parameters: the first check\'s', () => {
+    // Training labels all 0, validation labels all 1: from the first step on, the biases make every prediction 0.
+    const { data } = smallProblem(91);
+    const model = new FullyConnectedNet({ hiddenDims: [8], inputDim: 64, numClasses: 2, weightScale: 1e-3, seed: 7 });
+    const zeroOne = { ...data, yTrain: data.yTrain.map(() => 0), yVal: data.yVal.map(() => 1) };
+    const s = new Solver(model, zeroOne, { updateRule: 'sgd', optimConfig: { learningRate: 1 }, batchSize: 20, numEpochs: 2, verbose: false, seed: 8 });
+    const seen = paramsAtChecks(s);
+    expect(s.valAccHistory).toEqual([0, 0, 0]);
+    expect(s.bestValAcc).toBe(0);
+    expect(s.checkpoint().bestParams).not.toBeNull();
+    expect(seen.at(-1)!.W1.data, 'training moved the parameters').not.toEqual(seen[0].W1.data);
+    for (const [name, t] of Object.entries(model.params)) expect(t.data, name).toEqual(seen[0][name].data);
+  });
+});
+
+describe('train() and its hooks', () => {
+  const { data } = smallProblem(80);
+  /** 2 epochs of 3 iterations. */
+  const solver = (): Solver => new Solver(new ThreeLayerConvNet({ ...convOpts, seed: 1 }), data, {
+    updateRule: 'sgdMomentum', optimConfig: { learningRate: 0.05 }, lrDecay: 0.5, batchSize: 20, numEpochs: 2, verbose: false, seed: 2,
+  });
+
+  it('checks its options before any step: unknown keys, null, hooks that are not functions, iterations', () => {
+    const s = solver();
+    const cases: [unknown, RegExp][] = [
+      [{ iteration: 1 }, /options has an unknown key "iteration"; the valid keys are iterations, onIteration, onEpoch/],
+      [null, /options must be an object, got null/],
+      [{ onEpoch: 5 }, /options\.onEpoch must be a function, got 5/],
+      [{ onIteration: 'log' }, /options\.onIteration must be a function, got "log"/],
+      [{ iterations: 0 }, /iterations must be a positive integer, got 0/],
+    ];
+    for (const [options, says] of cases) {
+      expectConvcoreError(() => s.train(options as never), says, 'Solver.train');
+      expect(s.iteration, String(says)).toBe(0);
+      expect(s.lossHistory, String(says)).toEqual([]);
+    }
+  });
+
+  it('train() or step() called from inside a hook is refused; the solver then goes on as if the hook had not been there', () => {
+    const whole = solver();
+    whole.train();
+    for (const hook of ['onIteration', 'onEpoch'] as const) {
+      for (const call of ['train', 'step'] as const) {
+        for (const at of [3, 6]) {
+          const s = solver();
+          const what = `${call}() from ${hook} at iteration ${at}`;
+          const hooks = { [hook]: () => { if (s.iteration === at) s[call](); } };
+          expectConvcoreError(() => s.train(hooks), new RegExp(`called from inside ${hook}`), `Solver.${call}`);
+          expect([s.iteration, s.epoch, s.lossHistory.length], what).toEqual([at, at / 3, at]);
+          s.train();
+          expect(s.lossHistory, what).toEqual(whole.lossHistory);
+          expect([s.trainAccHistory, s.valAccHistory, s.bestValAcc], what).toEqual([whole.trainAccHistory, whole.valAccHistory, whole.bestValAcc]);
+          expect(s.checkpoint().optimConfigs, what).toEqual(whole.checkpoint().optimConfigs);
+          for (const [name, t] of Object.entries(whole.model.params)) expect(s.model.params[name].data, `${what}: ${name}`).toEqual(t.data);
+        }
+      }
+    }
   });
 });
 

@@ -8,14 +8,14 @@
  * numerical gradient check sees one function); without one, each call draws a new mask.
  */
 import { fail } from '../errors.js';
-import { Tensor, make } from '../tensor.js';
+import { Tensor, make, describe, show, showList } from '../tensor.js';
 import { kernels, put, take, f64, i32 } from '../wasm.js';
 import { dropoutSettings } from '../reference/dropout.js';
 import { Generator } from './random.js';
-import { ParamSet, Blocks, storeOf, disposeModel, trainSteps } from './params.js';
-import { takeOptions, positiveInt, nonNegative, seedOf } from './options.js';
+import { ParamSet, Blocks, storeOf, disposeModel, trainSteps, ParamShapes, DecodedModel, decodeParams } from './params.js';
+import { takeOptions, positiveInt, nonNegative, seedOf, exactObject } from './options.js';
 import { checkBatch, checkModelLabels, Labels } from './batch.js';
-import { encodeTensor, decodeTensor, JsonTensor } from './serialize.js';
+import { encodeTensor, decodeTensor, JsonTensor, loaderInput } from './serialize.js';
 
 export type Normalization = 'batchnorm' | 'layernorm' | null;
 
@@ -35,6 +35,73 @@ const DEFAULTS = {
   hiddenDims: [100] as readonly number[], inputDim: 3 * 32 * 32, numClasses: 10, dropoutKeepRatio: 1,
   normalization: null as Normalization, reg: 0, weightScale: 1e-2, seed: undefined as number | undefined,
 };
+
+/** The options after their checks; the seed is null when none was given. */
+type Settings = Required<Omit<FullyConnectedNetOptions, 'seed'>> & { seed: number | null };
+
+/** Checks the options; `where` goes before each name in messages. Nothing is allocated. */
+function checkOptions(fn: string, o: Record<string, unknown>, where = ''): Settings {
+  const dims = o.hiddenDims;
+  if (!Array.isArray(dims)) fail(`${fn}: ${where}hiddenDims must be an array of positive integers, got ${show(dims)}`);
+  const keep = o.dropoutKeepRatio;
+  if (typeof keep !== 'number' || !(keep > 0 && keep <= 1)) fail(`${fn}: ${where}dropoutKeepRatio must be in (0, 1] (the probability of keeping a unit), got ${show(keep)}`);
+  const norm = o.normalization;
+  if (norm !== null && norm !== 'batchnorm' && norm !== 'layernorm') fail(`${fn}: ${where}normalization must be null, 'batchnorm' or 'layernorm', got ${Array.isArray(norm) ? showList(norm) : show(norm)}`);
+  return {
+    hiddenDims: dims.map((d, i) => positiveInt(fn, `${where}hiddenDims[${i}]`, d)), inputDim: positiveInt(fn, `${where}inputDim`, o.inputDim),
+    numClasses: positiveInt(fn, `${where}numClasses`, o.numClasses), dropoutKeepRatio: keep, normalization: norm,
+    reg: nonNegative(fn, `${where}reg`, o.reg), weightScale: nonNegative(fn, `${where}weightScale`, o.weightScale),
+    seed: o.seed === undefined || o.seed === null ? null : seedOf(fn, o.seed, `${where}seed`),
+  };
+}
+
+/** W_i, b_i (and gamma_i, beta_i of each normalized layer), layer by layer, with their shapes. */
+function paramShapes(s: Settings): ParamShapes {
+  const dims = [s.inputDim, ...s.hiddenDims, s.numClasses];
+  const L = dims.length - 1;
+  return dims.slice(1).flatMap((d, k) => {
+    const i = k + 1;
+    const layer: [string, number[]][] = [[`W${i}`, [dims[k], d]], [`b${i}`, [d]]];
+    if (s.normalization !== null && i < L) layer.push([`gamma${i}`, [d]], [`beta${i}`, [d]]);
+    return layer;
+  });
+}
+
+/** The widths of the batchnorm layers, whose running statistics the model keeps. */
+function batchnormDims(s: Settings): readonly number[] {
+  return s.normalization === 'batchnorm' ? s.hiddenDims : [];
+}
+
+type RunningValues = { mean: Float64Array; variance: Float64Array }[];
+
+/** Reads toJSON()'s runningStats back: one {mean, variance} per batchnorm layer, of its width. */
+function decodeRunning(fn: string, name: string, j: unknown, dims: readonly number[]): RunningValues {
+  if (!Array.isArray(j) || j.length !== dims.length) fail(`${fn}: ${name} must hold the running statistics of ${dims.length} batchnorm layers, got ${describe(j)}`);
+  return dims.map((D, k) => {
+    const r = exactObject(fn, `${name}[${k}]`, j[k], ['mean', 'variance'], 'FullyConnectedNet.toJSON()');
+    return { mean: decodeTensor(fn, `${name}[${k}].mean`, r.mean, [D]).data, variance: decodeTensor(fn, `${name}[${k}].variance`, r.variance, [D]).data };
+  });
+}
+
+/** Checks a FullyConnectedNet's toJSON() (named `name`) and decodes it; nothing is allocated until build(). */
+export function decodeFullyConnectedNet(fn: string, name: string, json: unknown): DecodedModel<FullyConnectedNet> {
+  const writer = 'FullyConnectedNet.toJSON()';
+  const j = loaderInput(fn, name, json, 'FullyConnectedNet', writer, ['options', 'params', 'runningStats']);
+  const s = checkOptions(fn, exactObject(fn, `${name}.options`, j.options, Object.keys(DEFAULTS), writer), `${name}.options.`);
+  const shapes = paramShapes(s);
+  const values = decodeParams(fn, `${name}.params`, j.params, shapes, 'FullyConnectedNet');
+  const stats = decodeRunning(fn, `${name}.runningStats`, j.runningStats, batchnormDims(s));
+  const build = (): FullyConnectedNet => {
+    const model = new FullyConnectedNet({ ...s, seed: s.seed ?? undefined });
+    storeOf(model).load(values);
+    running.get(model)!.forEach((r, k) => {
+      put(r.mean, stats[k].mean);
+      put(r.variance, stats[k].variance);
+    });
+    return model;
+  };
+  return { shapes, input: { shape: [s.inputDim], flat: true, numClasses: s.numClasses }, build };
+}
 
 /** Batchnorm's running statistics of one layer, in WebAssembly memory (the kernel updates them in place). */
 interface Running {
@@ -81,45 +148,30 @@ export class FullyConnectedNet {
 
   constructor(options?: FullyConnectedNetOptions) {
     const fn = 'FullyConnectedNet';
-    const o = takeOptions(fn, 'options', options, DEFAULTS);
-    if (!Array.isArray(o.hiddenDims)) fail(`${fn}: hiddenDims must be an array of positive integers, got ${JSON.stringify(o.hiddenDims)}`);
-    this.hiddenDims = o.hiddenDims.map((d, i) => positiveInt(fn, `hiddenDims[${i}]`, d));
-    this.inputDim = positiveInt(fn, 'inputDim', o.inputDim);
-    this.numClasses = positiveInt(fn, 'numClasses', o.numClasses);
-    const keep = o.dropoutKeepRatio;
-    if (typeof keep !== 'number' || !(keep > 0 && keep <= 1)) fail(`${fn}: dropoutKeepRatio must be in (0, 1] (the probability of keeping a unit), got ${String(keep)}`);
-    this.dropoutKeepRatio = keep;
-    const norm = o.normalization;
-    if (norm !== null && norm !== 'batchnorm' && norm !== 'layernorm') fail(`${fn}: normalization must be null, 'batchnorm' or 'layernorm', got ${JSON.stringify(norm)}`);
-    this.normalization = norm;
-    this.reg = nonNegative(fn, 'reg', o.reg);
-    this.weightScale = nonNegative(fn, 'weightScale', o.weightScale);
-    this.seed = o.seed === undefined || o.seed === null ? null : seedOf(fn, o.seed);
+    const s = checkOptions(fn, takeOptions(fn, 'options', options, DEFAULTS));
+    this.hiddenDims = s.hiddenDims;
+    this.inputDim = s.inputDim;
+    this.numClasses = s.numClasses;
+    this.dropoutKeepRatio = s.dropoutKeepRatio;
+    this.normalization = s.normalization;
+    this.reg = s.reg;
+    this.weightScale = s.weightScale;
+    this.seed = s.seed;
     this.numLayers = this.hiddenDims.length + 1;
     const g = new Generator(this.seed ?? seedOf(fn, undefined));
     const activations: Activations = { capacity: 0, blocks: new Blocks(), layers: [] } as unknown as Activations;
     acts.set(this, activations);
     const p = new ParamSet(fn, this, [activations.blocks]);
     trainSteps.set(this, (x, labels) => this.trainStep(x, labels));
-    const dims = [this.inputDim, ...this.hiddenDims, this.numClasses];
-    const stats: Running[] = [];
-    for (let i = 1; i <= this.numLayers; i++) {
-      const [din, dout] = [dims[i - 1], dims[i]];
-      p.add(`W${i}`, [din, dout], () => this.weightScale * g.normal());
-      p.add(`b${i}`, [dout], () => 0);
-      if (norm !== null && i < this.numLayers) {
-        p.add(`gamma${i}`, [dout], () => 1);
-        p.add(`beta${i}`, [dout], () => 0);
-        if (norm === 'batchnorm') {
-          const mean = p.blocks.alloc(fn, dout * F64);
-          const variance = p.blocks.alloc(fn, dout * F64);
-          f64(mean, dout).fill(0);
-          f64(variance, dout).fill(0);
-          stats.push({ mean, variance, D: dout });
-        }
-      }
+    const draw = (): number => this.weightScale * g.normal();
+    const init = (name: string) => (name.startsWith('W') ? draw : name.startsWith('gamma') ? () => 1 : () => 0);
+    try {
+      for (const [name, shape] of paramShapes(s)) p.add(name, shape, init(name));
+      running.set(this, batchnormDims(s).map((D) => ({ mean: zeros(p.blocks, fn, D), variance: zeros(p.blocks, fn, D), D })));
+    } catch (e) {
+      this.dispose();
+      throw e;
     }
-    running.set(this, stats);
   }
 
   get params(): Record<string, Tensor> {
@@ -293,22 +345,17 @@ export class FullyConnectedNet {
     };
   }
 
+  /** The model toJSON() wrote; every field is checked before anything is allocated. */
   static fromJSON(json: unknown): FullyConnectedNet {
-    const fn = 'FullyConnectedNet.fromJSON';
-    const j = json as FullyConnectedNetJSON;
-    if (j === null || typeof j !== 'object' || j.type !== 'FullyConnectedNet') fail(`${fn}: json must be what FullyConnectedNet.toJSON() returns (type "FullyConnectedNet")`);
-    const { seed, ...rest } = j.options;
-    const model = new FullyConnectedNet({ ...rest, seed: seed ?? 0 });
-    (model as { seed: number | null }).seed = seed;
-    storeOf(model).fromJSON(fn, j.params);
-    const stats = running.get(model)!;
-    if (!Array.isArray(j.runningStats) || j.runningStats.length !== stats.length) fail(`${fn}: runningStats must hold ${stats.length} layers`);
-    stats.forEach((r, k) => {
-      put(r.mean, decodeTensor(fn, `runningStats[${k}].mean`, j.runningStats[k].mean, [r.D]).data);
-      put(r.variance, decodeTensor(fn, `runningStats[${k}].variance`, j.runningStats[k].variance, [r.D]).data);
-    });
-    return model;
+    return decodeFullyConnectedNet('FullyConnectedNet.fromJSON', 'json', json).build();
   }
+}
+
+/** D float64 zeros in a block of `blocks`. */
+function zeros(blocks: Blocks, fn: string, D: number): number {
+  const ptr = blocks.alloc(fn, D * F64);
+  f64(ptr, D).fill(0);
+  return ptr;
 }
 
 export interface FullyConnectedNetJSON {

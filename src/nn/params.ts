@@ -8,8 +8,42 @@ import { fail } from '../errors.js';
 import { Tensor, make, checkSameShape, shapeString } from '../tensor.js';
 import { allocResident, freeResident, f64, put, take } from '../wasm.js';
 import { JsonTensor, encodeTensor, decodeTensor } from './serialize.js';
+import { plainObject } from './options.js';
 
 const F64 = 8;
+
+/** A model's parameters by name, with their shapes, in the model's order. */
+export type ParamShapes = readonly (readonly [name: string, shape: readonly number[]])[];
+
+/** What a model's batches must look like: checkBatch's input shape and flatness, and the label count. */
+export interface InputSpec {
+  shape: readonly number[];
+  flat: boolean;
+  numClasses: number;
+}
+
+/** A model's toJSON() checked and decoded with nothing allocated; build() makes the model. */
+export interface DecodedModel<M> {
+  shapes: ParamShapes;
+  input: InputSpec;
+  build(): M;
+}
+
+/**
+ * Reads toJSON()'s params (or a checkpoint's best parameters) back: each of `shapes` must be
+ * there with its shape, and nothing else. Returns the values in the order of `shapes`.
+ */
+export function decodeParams(fn: string, name: string, j: unknown, shapes: ParamShapes, owner: string): Float64Array[] {
+  const given = plainObject(fn, name, j);
+  const names = shapes.map(([n]) => n);
+  for (const key of Object.keys(given)) {
+    if (!names.includes(key)) fail(`${fn}: ${name} has "${key}", which ${owner} does not have; its parameters are ${names.join(', ')}`);
+  }
+  return shapes.map(([n, shape]) => {
+    if (given[n] === undefined) fail(`${fn}: ${name} lacks ${n} ${shapeString(shape)}`);
+    return decodeTensor(fn, `${name}.${n}`, given[n], shape).data;
+  });
+}
 
 interface Param {
   shape: readonly number[];
@@ -73,13 +107,13 @@ export class ParamSet {
     collected.register(model, [this.blocks, ...extra], model);
   }
 
-  add(name: string, shape: readonly number[], init: (i: number) => number): void {
+  /** Allocates a parameter (before anything is drawn: a model too large fails here) and fills it with init. */
+  add(name: string, shape: readonly number[], init: () => number): void {
     const n = shape.reduce((p, s) => p * s, 1);
-    const values = new Float64Array(n);
-    for (let i = 0; i < n; i++) values[i] = init(i);
     const ptr = this.blocks.alloc(this.owner, n * F64);
     const grad = this.blocks.alloc(this.owner, n * F64);
-    put(ptr, values);
+    const w = f64(ptr, n);
+    for (let i = 0; i < n; i++) w[i] = init();
     f64(grad, n).fill(0);
     this.params.set(name, { shape: shape.slice(), n, ptr, grad });
   }
@@ -129,19 +163,9 @@ export class ParamSet {
     return out;
   }
 
-  /** Reads every parameter back from toJSON()'s form; each must be there with its shape. */
-  fromJSON(fn: string, j: unknown): void {
-    if (j === null || typeof j !== 'object') fail(`${fn}: params must be an object, got ${j === null ? 'null' : typeof j}`);
-    const given = j as Record<string, unknown>;
-    for (const name of Object.keys(given)) {
-      if (!this.params.has(name)) fail(`${fn}: params has "${name}", which ${this.owner} does not have; its parameters are ${this.names.join(', ')}`);
-    }
-    const decoded = this.names.map((name) => {
-      const shape = this.get(name).shape;
-      if (!(name in given)) fail(`${fn}: params lacks ${name} ${shapeString(shape)}`);
-      return [name, decodeTensor(fn, `params.${name}`, given[name], shape).data] as const;
-    });
-    for (const [name, a] of decoded) put(this.get(name).ptr, a);
+  /** Copies in every parameter's values, given in the order of `shapes` (as decodeParams returns them). */
+  load(values: readonly Float64Array[]): void {
+    this.names.forEach((name, i) => put(this.get(name).ptr, values[i]));
   }
 
   /**

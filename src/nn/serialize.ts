@@ -5,7 +5,8 @@
  * "-Infinity" and "-0".
  */
 import { fail } from '../errors.js';
-import { Tensor, make, shapeString, product } from '../tensor.js';
+import { Tensor, make, shapeString, product, describe, show } from '../tensor.js';
+import { plainObject, exactObject, checkPresent } from './options.js';
 
 export type JsonNumber = number | 'NaN' | 'Infinity' | '-Infinity' | '-0';
 
@@ -27,14 +28,14 @@ export function encodeArray(a: ArrayLike<number>): JsonNumber[] {
 const SPECIAL: Record<string, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity, '-0': -0 };
 
 export function decodeArray(fn: string, name: string, a: unknown, length?: number): Float64Array {
-  if (!Array.isArray(a)) fail(`${fn}: ${name} must be an array of numbers, got ${typeof a}`);
+  if (!Array.isArray(a)) fail(`${fn}: ${name} must be an array of numbers, got ${describe(a)}`);
   if (length !== undefined && a.length !== length) fail(`${fn}: ${name} must have ${length} numbers, got ${a.length}`);
   const out = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) {
     const v = a[i];
     if (typeof v === 'number') out[i] = v;
     else if (typeof v === 'string' && v in SPECIAL) out[i] = SPECIAL[v];
-    else fail(`${fn}: ${name}[${i}] must be a number or one of "NaN", "Infinity", "-Infinity", "-0", got ${JSON.stringify(v)}`);
+    else fail(`${fn}: ${name}[${i}] must be a number or one of "NaN", "Infinity", "-Infinity", "-0", got ${show(v)}`);
   }
   return out;
 }
@@ -43,12 +44,25 @@ export function encodeTensor(t: { data: Float64Array; shape: readonly number[] }
   return { shape: t.shape.slice(), data: encodeArray(t.data) };
 }
 
-export function decodeTensor(fn: string, name: string, j: unknown, shape?: readonly number[]): Tensor {
-  if (j === null || typeof j !== 'object') fail(`${fn}: ${name} must be an object {shape, data}, got ${j === null ? 'null' : typeof j}`);
-  const { shape: s, data } = j as { shape: unknown; data: unknown };
-  if (!Array.isArray(s) || !s.every((d) => Number.isSafeInteger(d) && d > 0)) fail(`${fn}: ${name}.shape must be an array of positive integers`);
-  if (shape && shapeString(s as number[]) !== shapeString(shape)) {
-    fail(`${fn}: ${name} must have shape ${shapeString(shape)}, got ${shapeString(s as number[])}`);
+/** Reads back what encodeTensor wrote; the tensor must have the given shape. */
+export function decodeTensor(fn: string, name: string, j: unknown, shape: readonly number[]): Tensor {
+  const { shape: s, data } = exactObject(fn, name, j, ['shape', 'data'], 'toJSON()');
+  if (!Array.isArray(s) || !s.every((d) => Number.isSafeInteger(d) && d > 0)) fail(`${fn}: ${name}.shape must be an array of positive integers, got ${describe(s)}`);
+  if (shapeString(s) !== shapeString(shape)) {
+    fail(`${fn}: ${name} must have shape ${shapeString(shape)}, got ${shapeString(s)}`);
   }
-  return make(decodeArray(fn, `${name}.data`, data, product(s as number[])), s as number[]);
+  return make(decodeArray(fn, `${name}.data`, data, product(s)), s);
+}
+
+/**
+ * Checks what a loader is given: the object `writer` returns (a string is told to be parsed
+ * first), of type `type`, with each of `keys`. Other keys are left alone: a saved model may
+ * carry more (a mean image, say).
+ */
+export function loaderInput(fn: string, name: string, j: unknown, type: string, writer: string, keys: readonly string[]): Record<string, unknown> {
+  if (typeof j === 'string') fail(`${fn}: ${name} must be the object ${writer} returns, got a string; call JSON.parse on the text first`);
+  const o = plainObject(fn, name, j);
+  if (o.type !== type) fail(`${fn}: ${name} must be what ${writer} returns (type "${type}"), got type ${show(o.type)}`);
+  checkPresent(fn, name, o, keys, writer);
+  return o;
 }

@@ -4,15 +4,16 @@
  * Weights are N(0, weightScale²), biases zero; the loss adds 0.5·reg·Σ W² over W1, W2, W3.
  */
 import { fail } from '../errors.js';
-import { Tensor, make } from '../tensor.js';
+import { Tensor, make, show, showList } from '../tensor.js';
 import { ConvGeometry, PoolGeometry } from '../params.js';
 import { kernels, put, take, i32, threadCount } from '../wasm.js';
 import { CONV_GEOMETRY_BYTES, putConvGeometry, colsLength, dwByImages, dwByImagesOnPool, dwSlotsLength, convDwByImages } from '../conv.js';
 import { POOL_GEOMETRY_BYTES, putPoolGeometry } from '../pool.js';
 import { Generator } from './random.js';
-import { ParamSet, Blocks, storeOf, disposeModel, trainSteps } from './params.js';
-import { takeOptions, positiveInt, nonNegative, seedOf } from './options.js';
+import { ParamSet, Blocks, storeOf, disposeModel, trainSteps, ParamShapes, DecodedModel, decodeParams } from './params.js';
+import { takeOptions, positiveInt, nonNegative, seedOf, exactObject } from './options.js';
 import { checkBatch, checkModelLabels, Labels } from './batch.js';
+import { loaderInput } from './serialize.js';
 
 export interface ThreeLayerConvNetOptions {
   /** (C, H, W) of one input image. */
@@ -34,6 +35,62 @@ const DEFAULTS = {
 };
 
 export type ThreeLayerConvNetGrads = Record<'W1' | 'b1' | 'W2' | 'b2' | 'W3' | 'b3', Tensor>;
+
+/** The options after their checks (the seed apart). */
+type Settings = Required<Omit<ThreeLayerConvNetOptions, 'seed'>>;
+
+/** The options toJSON() writes: all of them but the seed. */
+const JSON_KEYS = ['inputDim', 'numFilters', 'filterSize', 'hiddenDim', 'numClasses', 'weightScale', 'reg'];
+
+/** Checks the options but the seed; `where` goes before each name in messages. Nothing is allocated. */
+function checkOptions(fn: string, o: Record<string, unknown>, where = ''): Settings {
+  const dims = o.inputDim;
+  if (!Array.isArray(dims) || dims.length !== 3) fail(`${fn}: ${where}inputDim must be [C, H, W], got ${Array.isArray(dims) ? showList(dims) : show(dims)}`);
+  const [C, H, W] = dims.map((d, i) => positiveInt(fn, `${where}inputDim[${i}]`, d));
+  const s: Settings = {
+    inputDim: [C, H, W], numFilters: positiveInt(fn, `${where}numFilters`, o.numFilters),
+    filterSize: positiveInt(fn, `${where}filterSize`, o.filterSize), hiddenDim: positiveInt(fn, `${where}hiddenDim`, o.hiddenDim),
+    numClasses: positiveInt(fn, `${where}numClasses`, o.numClasses), weightScale: nonNegative(fn, `${where}weightScale`, o.weightScale),
+    reg: nonNegative(fn, `${where}reg`, o.reg),
+  };
+  const g = geometryOf(s, 1).conv;
+  if (g.H2 < 2 || g.W2 < 2) fail(`${fn}: a ${g.HH}x${g.WW} filter leaves ${g.H2}x${g.W2} maps from ${H}x${W} images, too small for the 2x2 pool`);
+  return s;
+}
+
+/** The conv (stride 1, pad ⌊(filterSize−1)/2⌋) and 2x2 pool geometry for N images. */
+function geometryOf(m: Pick<Settings, 'inputDim' | 'numFilters' | 'filterSize'>, N: number): { conv: ConvGeometry; pool: PoolGeometry; pooled: number } {
+  const [C, H, W] = m.inputDim;
+  const F = m.numFilters, K = m.filterSize;
+  const P = Math.floor((K - 1) / 2);
+  const H2 = H + 2 * P - K + 1, W2 = W + 2 * P - K + 1;
+  const conv: ConvGeometry = { N, C, H, W, F, HH: K, WW: K, SH: 1, SW: 1, PH: P, PW: P, H2, W2 };
+  const pool: PoolGeometry = { N, C: F, H: H2, W: W2, HH: 2, WW: 2, SH: 2, SW: 2, H2: Math.floor(H2 / 2), W2: Math.floor(W2 / 2) };
+  return { conv, pool, pooled: F * pool.H2 * pool.W2 };
+}
+
+/** W1, b1, W2, b2, W3, b3 and their shapes. */
+function paramShapes(s: Settings): ParamShapes {
+  const [C] = s.inputDim;
+  const { numFilters: F, filterSize: K, hiddenDim: Hd, numClasses: NC } = s;
+  const D = geometryOf(s, 1).pooled;
+  return [['W1', [F, C, K, K]], ['b1', [F]], ['W2', [D, Hd]], ['b2', [Hd]], ['W3', [Hd, NC]], ['b3', [NC]]];
+}
+
+/** Checks a ThreeLayerConvNet's toJSON() (named `name`) and decodes it; nothing is allocated until build(). */
+export function decodeThreeLayerConvNet(fn: string, name: string, json: unknown): DecodedModel<ThreeLayerConvNet> {
+  const writer = 'ThreeLayerConvNet.toJSON()';
+  const j = loaderInput(fn, name, json, 'ThreeLayerConvNet', writer, ['options', 'params']);
+  const s = checkOptions(fn, exactObject(fn, `${name}.options`, j.options, JSON_KEYS, writer), `${name}.options.`);
+  const shapes = paramShapes(s);
+  const values = decodeParams(fn, `${name}.params`, j.params, shapes, 'ThreeLayerConvNet');
+  const build = (): ThreeLayerConvNet => {
+    const model = new ThreeLayerConvNet({ ...s, seed: 0 });
+    storeOf(model).load(values);
+    return model;
+  };
+  return { shapes, input: { shape: s.inputDim, flat: false, numClasses: s.numClasses }, build };
+}
 
 /** The model's activations for batches of up to `capacity` rows, in WebAssembly memory. */
 interface Activations {
@@ -62,40 +119,31 @@ export class ThreeLayerConvNet {
   constructor(options?: ThreeLayerConvNetOptions) {
     const fn = 'ThreeLayerConvNet';
     const o = takeOptions(fn, 'options', options, DEFAULTS);
-    if (!Array.isArray(o.inputDim) || o.inputDim.length !== 3) fail(`${fn}: inputDim must be [C, H, W], got ${JSON.stringify(o.inputDim)}`);
-    const [C, H, W] = o.inputDim.map((d, i) => positiveInt(fn, `inputDim[${i}]`, d));
-    this.inputDim = [C, H, W];
-    this.numFilters = positiveInt(fn, 'numFilters', o.numFilters);
-    this.filterSize = positiveInt(fn, 'filterSize', o.filterSize);
-    this.hiddenDim = positiveInt(fn, 'hiddenDim', o.hiddenDim);
-    this.numClasses = positiveInt(fn, 'numClasses', o.numClasses);
-    this.weightScale = nonNegative(fn, 'weightScale', o.weightScale);
-    this.reg = nonNegative(fn, 'reg', o.reg);
-    const g = this.geometry(1);
-    if (g.conv.H2 < 2 || g.conv.W2 < 2) fail(`${fn}: a ${g.conv.HH}x${g.conv.WW} filter leaves ${g.conv.H2}x${g.conv.W2} maps from ${H}x${W} images, too small for the 2x2 pool`);
+    const s = checkOptions(fn, o);
+    this.inputDim = s.inputDim;
+    this.numFilters = s.numFilters;
+    this.filterSize = s.filterSize;
+    this.hiddenDim = s.hiddenDim;
+    this.numClasses = s.numClasses;
+    this.weightScale = s.weightScale;
+    this.reg = s.reg;
     const gen = new Generator(seedOf(fn, o.seed));
-    const s = this.weightScale;
     const activations: Activations = { capacity: 0, threads: 0, blocks: new Blocks() } as Activations;
     acts.set(this, activations);
     const p = new ParamSet(fn, this, [activations.blocks]);
     trainSteps.set(this, (x, labels) => this.trainStep(x, labels));
-    p.add('W1', [this.numFilters, C, this.filterSize, this.filterSize], () => s * gen.normal());
-    p.add('b1', [this.numFilters], () => 0);
-    p.add('W2', [g.pooled, this.hiddenDim], () => s * gen.normal());
-    p.add('b2', [this.hiddenDim], () => 0);
-    p.add('W3', [this.hiddenDim, this.numClasses], () => s * gen.normal());
-    p.add('b3', [this.numClasses], () => 0);
+    const draw = (): number => s.weightScale * gen.normal();
+    try {
+      for (const [name, shape] of paramShapes(s)) p.add(name, shape, name.startsWith('W') ? draw : () => 0);
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
   }
 
-  /** The conv (stride 1, pad ⌊(filterSize−1)/2⌋) and 2x2 pool geometry for N images. */
+  /** The conv and pool geometry for N images. */
   private geometry(N: number): { conv: ConvGeometry; pool: PoolGeometry; pooled: number } {
-    const [C, H, W] = this.inputDim;
-    const F = this.numFilters, K = this.filterSize;
-    const P = Math.floor((K - 1) / 2);
-    const H2 = H + 2 * P - K + 1, W2 = W + 2 * P - K + 1;
-    const conv: ConvGeometry = { N, C, H, W, F, HH: K, WW: K, SH: 1, SW: 1, PH: P, PW: P, H2, W2 };
-    const pool: PoolGeometry = { N, C: F, H: H2, W: W2, HH: 2, WW: 2, SH: 2, SW: 2, H2: Math.floor(H2 / 2), W2: Math.floor(W2 / 2) };
-    return { conv, pool, pooled: F * pool.H2 * pool.W2 };
+    return geometryOf(this, N);
   }
 
   /** The activation buffers for a batch of N, made once for the largest N seen. */
@@ -228,14 +276,9 @@ export class ThreeLayerConvNet {
     };
   }
 
+  /** The model toJSON() wrote; every field is checked before anything is allocated. */
   static fromJSON(json: unknown): ThreeLayerConvNet {
-    const fn = 'ThreeLayerConvNet.fromJSON';
-    const j = json as ThreeLayerConvNetJSON;
-    if (j === null || typeof j !== 'object' || j.type !== 'ThreeLayerConvNet') fail(`${fn}: json must be what ThreeLayerConvNet.toJSON() returns (type "ThreeLayerConvNet")`);
-    const model = new ThreeLayerConvNet({ ...j.options, weightScale: 0, seed: 0 });
-    (model as { weightScale: number }).weightScale = j.options.weightScale;
-    storeOf(model).fromJSON(fn, j.params);
-    return model;
+    return decodeThreeLayerConvNet('ThreeLayerConvNet.fromJSON', 'json', json).build();
   }
 }
 
