@@ -343,6 +343,13 @@ describe('the runtime: every init settles, the last thread count wins', () => {
   });
 });
 
+/** Stops the pool and waits until its workers have exited, so that new workers get thread numbers 1, 2, … */
+async function stopped(): Promise<void> {
+  cc.shutdownThreads();
+  for (let i = 0; i < 500 && theRuntime().state() === 'stopping'; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(theRuntime().state()).toBe('ready');
+}
+
 describe('a worker that exits while it holds a part', () => {
   afterAll(async () => {
     cc.shutdownThreads();
@@ -351,7 +358,7 @@ describe('a worker that exits while it holds a part', () => {
   });
 
   it('is noticed at once: the op throws the named error, runs no part twice, and the pool goes on', async () => {
-    cc.shutdownThreads();
+    await stopped();
     setThreadHost(nodeThreadHost(new URL('./fixtures/dying-worker.mjs', import.meta.url)));
     await cc.init({ threads: 3 });
     expect(cc.threadCount()).toBe(3);
@@ -380,16 +387,52 @@ describe('a worker that exits while it holds a part', () => {
     expect(cc.threadCount()).toBe(2);
   });
 
+  it('a model whose update it cut short is marked unusable, and its next call says so', async () => {
+    await stopped();
+    process.env.CONVCORE_TEST_DIE_ON = 'adam_step';
+    try {
+      setThreadHost(nodeThreadHost(new URL('./fixtures/dying-worker.mjs', import.meta.url)));
+      await cc.init({ threads: 3 });
+    } finally {
+      delete process.env.CONVCORE_TEST_DIE_ON;
+    }
+    const rr = makeRng(9);
+    const X = randn(rr, [8, 3, 10, 10]) as Tensor;
+    const y = Array.from({ length: 8 }, (_, i) => i % 10);
+    const model = new cc.ThreeLayerConvNet({ numFilters: 4, filterSize: 3, inputDim: [3, 10, 10], hiddenDim: 200, seed: 1 });
+    const solver = new cc.Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { updateRule: 'adam', batchSize: 8, verbose: false, seed: 2 });
+    let error: unknown = null;
+    for (let i = 0; i < 20 && error === null; i++) {
+      try {
+        solver.step();
+      } catch (e) {
+        error = e;
+      }
+    }
+    expect(error).toBeInstanceOf(cc.WorkerExitedError);
+    expect((error as Error).message).toMatch(/while it ran part \d+ of adam_step/);
+    const unusable = /^ThreeLayerConvNet: this model's update was cut short \(convcore: worker thread \d+ exited \(code 7\) while it ran part \d+ of adam_step.*\), so its parameters or running statistics may be half-updated; make it again from its toJSON\(\) or a checkpoint, or dispose\(\) it$/;
+    expect(() => model.loss(X)).toThrow(unusable);
+    expect(() => model.params).toThrow(unusable);
+    expect(() => model.toJSON()).toThrow(unusable);
+    expect(() => solver.step()).toThrow(unusable);
+    solver.dispose();
+    model.dispose();
+    expect(cc.threadCount()).toBe(2);
+  });
+
   it('a worker whose error event fires is terminated, and the next op names it', async () => {
     cc.shutdownThreads();
     const events: WorkerEvents[] = [];
     const terminated: number[] = [];
+    const spawned: number[] = [];
     // Workers that say they are ready and never claim a part: the calling thread runs every part.
     const host: ThreadHost = {
       cores: () => 2,
       isolated: () => true,
       spawn(data, ev) {
         events.push(ev);
+        spawned.push(data.thread);
         queueMicrotask(() => ev.message({ ready: true }));
         return { terminate: () => { terminated.push(data.thread); } };
       },
@@ -400,8 +443,8 @@ describe('a worker that exits while it holds a part', () => {
     const x = t([1000]);
     expect(differing(flat(cc.reluForward(x).out.data), flat(x.data.map((v) => Math.max(0, v))))).toBe(0);
     events[0].error('boom');
-    expect(terminated).toEqual([1]);
-    expect(() => cc.reluForward(x)).toThrow(/^convcore: worker thread 1 stopped with an error: boom\. The pool now runs on 1 thread; this op did not run, call it again$/);
+    expect(terminated).toEqual([spawned[0]]);
+    expect(() => cc.reluForward(x)).toThrow(/^convcore: worker thread \d+ stopped with an error: boom\. The pool now runs on 1 thread; this op did not run, call it again$/);
     expect(cc.threadCount()).toBe(1);
   });
 });

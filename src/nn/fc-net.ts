@@ -207,7 +207,7 @@ export class FullyConnectedNet {
    * the model's gradient blocks (for the solver's update rules).
    */
   private trainStep(x: Tensor, labels: Int32Array): number {
-    return this.run(x, labels) as number;
+    return storeOf(this).guard('training step', () => this.run(x, labels) as number);
   }
 
   /** The layer widths: inputDim, the hidden dims, numClasses. */

@@ -7,6 +7,7 @@
 import { fail } from '../errors.js';
 import { Tensor, make, checkSameShape, shapeString } from '../tensor.js';
 import { allocResident, freeResident, f64, put, take } from '../wasm.js';
+import { WorkerExitedError } from '../threads.js';
 import { JsonTensor, encodeTensor, decodeTensor } from './serialize.js';
 import { plainObject } from './options.js';
 
@@ -84,6 +85,7 @@ export const trainSteps = new WeakMap<object, (x: Tensor, labels: Int32Array) =>
 export function storeOf(model: object): ParamSet {
   const s = stores.get(model);
   if (!s) fail('convcore: not a model made by ThreeLayerConvNet or FullyConnectedNet, or one already disposed');
+  if (s.broken !== null) fail(s.broken);
   return s;
 }
 
@@ -100,6 +102,26 @@ export function disposeModel(model: object, extra: Blocks[]): void {
 export class ParamSet {
   private readonly params = new Map<string, Param>();
   readonly blocks = new Blocks();
+  /** Why the model cannot be used any more (an in-place step cut short), or null. */
+  broken: string | null = null;
+
+  /**
+   * Runs a step that updates the model in place (its parameters, running statistics or
+   * gradients). When a worker thread exits while it holds part of one of its ops, the step
+   * is left half-done; the model is then marked unusable, and every later call says so,
+   * rather than go on from half-updated values.
+   */
+  guard<T>(what: string, step: () => T): T {
+    try {
+      return step();
+    } catch (e) {
+      if (e instanceof WorkerExitedError) {
+        this.broken = `${this.owner}: this model's ${what} was cut short (${e.message}), so its parameters or running statistics may be half-updated; `
+          + 'make it again from its toJSON() or a checkpoint, or dispose() it';
+      }
+      throw e;
+    }
+  }
 
   /** `extra` are the model's other blocks (activations), given back with these when the model is collected. */
   constructor(private readonly owner: string, model: object, extra: Blocks[] = []) {

@@ -209,11 +209,13 @@ export class Solver {
     const loss = trainSteps.get(this.model)!(X, y);
     this.lossHistory.push(loss);
     const store = storeOf(this.model);
-    for (const name of store.names) {
-      const p = store.get(name);
-      const slot = this.slots[name];
-      slot.settings = updateResident(slot.settings, { w: p.ptr, dw: p.grad, state: slot.state, n: p.n });
-    }
+    store.guard('update', () => {
+      for (const name of store.names) {
+        const p = store.get(name);
+        const slot = this.slots[name];
+        slot.settings = updateResident(slot.settings, { w: p.ptr, dw: p.grad, state: slot.state, n: p.n });
+      }
+    });
     return loss;
   }
 

@@ -235,6 +235,10 @@ export class ThreeLayerConvNet {
    * The conv's backward skips dx: nothing is below the first layer.
    */
   private trainStep(x: Tensor, labels: Int32Array): number {
+    return storeOf(this).guard('training step', () => this.trainStepOn(x, labels));
+  }
+
+  private trainStepOn(x: Tensor, labels: Int32Array): number {
     const { a, N } = this.forward(x);
     const p = storeOf(this);
     const k = kernels();
