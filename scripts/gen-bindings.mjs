@@ -9,8 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const input = join(root, 'build', 'convcore.debug.d.ts');
-const output = join(root, 'src', 'bindings.ts');
+// Arguments, for the tests: another declarations file and another output.
+const input = process.argv[2] ?? join(root, 'build', 'convcore.debug.d.ts');
+const output = process.argv[3] ?? join(root, 'src', 'bindings.ts');
 
 /** The asc types a parameter may have; records are passed as their address. */
 const NUMERIC = new Set(['i32', 'u32', 'usize', 'f64', 'bool']);
