@@ -127,7 +127,8 @@ export function svm_loss(scores: usize, y: usize, dscores: usize, rowloss: usize
       count += <i32>pos;
       store<f64>(drow + (<usize>j << 3), pos ? invN : 0.0);
     }
-    store<f64>(drow + (<usize>label << 3), -<f64>count / n);
+    // 0 − count, as numpy's dx[y] −= num_pos on a zero: +0 (not −0) when no margin is positive.
+    store<f64>(drow + (<usize>label << 3), (0.0 - <f64>count) / n);
     store<f64>(rowloss + (<usize>i << 3), sum);
   }
 }

@@ -142,7 +142,7 @@ export function svmLoss(scores: Tensor, y: Labels): { loss: number; dscores: Ten
         positive++;
       }
     }
-    dscores[n * C + labels[n]] = -positive / N;
+    dscores[n * C + labels[n]] = (0 - positive) / N; // +0 when no margin is positive, as numpy's 0 − 0
   }
   return { loss: loss / N, dscores: make(dscores, [N, C]) };
 }
