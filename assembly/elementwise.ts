@@ -98,3 +98,45 @@ export function softmax_loss_total(rowloss: usize, N: i32): f64 {
   for (let i = 0; i < N; i++) loss -= load<f64>(rowloss + (<usize>i << 3));
   return loss * (1.0 / <f64>N);
 }
+
+// scores (N,C), y (N) -> dscores (N,C), and each row's sum of margins in rowloss (N), the
+// multiclass SVM (hinge) loss with margin 1:
+//   margin[i,j] = max(0, s[i,j] − s[i,y_i] + 1) for j ≠ y_i (NaN stays NaN, as numpy.maximum)
+//   dscores[i,j] = 1[margin > 0] / N for j ≠ y_i;  dscores[i,y_i] = −#{j : margin[i,j] > 0} / N
+// The loss, (1/N) Σ_i rowloss[i], is summed in row order by svm_loss_total. Parts: ranges of rows.
+export function svm_loss(scores: usize, y: usize, dscores: usize, rowloss: usize, N: i32, C: i32): void {
+  assert(N > 0 && C > 0, 'svm_loss: a dimension is not positive');
+  assert(in_memory(scores, <u64>N * <u64>C) && in_memory(dscores, <u64>N * <u64>C) && in_memory(y, <u64>N, 4)
+    && in_memory(rowloss, <u64>N), 'svm_loss: scores, y, dscores or rowloss lies outside memory');
+  const n = <f64>N;
+  const invN = 1.0 / n;
+  const i1 = hi(N);
+  for (let i = lo(N); i < i1; i++) {
+    const row = scores + (<usize>(i * C) << 3);
+    const drow = dscores + (<usize>(i * C) << 3);
+    const label = load<i32>(y + (<usize>i << 2));
+    assert(<u32>label < <u32>C, 'svm_loss: a label is outside [0, C)');
+    const sy = load<f64>(row + (<usize>label << 3));
+    let sum = 0.0;
+    let count = 0;
+    for (let j = 0; j < C; j++) {
+      if (j == label) continue;
+      const m = max(0.0, load<f64>(row + (<usize>j << 3)) - sy + 1.0);
+      sum += m;
+      const pos = m > 0;
+      count += <i32>pos;
+      store<f64>(drow + (<usize>j << 3), pos ? invN : 0.0);
+    }
+    // 0 − count, as numpy's dx[y] −= num_pos on a zero: +0 (not −0) when no margin is positive.
+    store<f64>(drow + (<usize>label << 3), (0.0 - <f64>count) / n);
+    store<f64>(rowloss + (<usize>i << 3), sum);
+  }
+}
+
+// rowloss (N) -> the mean loss (1/N) Σ_i rowloss[i], summed in row order (never split).
+export function svm_loss_total(rowloss: usize, N: i32): f64 {
+  assert(N > 0 && in_memory(rowloss, <u64>N), 'svm_loss_total: N is not positive or rowloss lies outside memory');
+  let loss = 0.0;
+  for (let i = 0; i < N; i++) loss += load<f64>(rowloss + (<usize>i << 3));
+  return loss / <f64>N;
+}

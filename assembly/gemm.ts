@@ -164,9 +164,9 @@ function pack_b(B: usize, ldb: i32, transB: bool, p0: i32, kc: i32, j0: i32, nc:
   }
 }
 
-// op(B) can also be the im2col matrix of one image x (C,H,W) of geometry g, gathered while
-// packing so that it is never written out:
-//   op(B)[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i, w2*SW + j], zero in the padding.
+// op(B) can also be the im2col matrix of one image x (C,H,W) of geometry g (or of the channels
+// of one group, x pointing at its first), gathered while packing so that it is never written out:
+//   op(B)[(c*HH + i)*WW + j, h2*W2 + w2] = xpad[c, h2*SH + i*DH, w2*SW + j*DW], zero in the padding.
 // row0 and col0 (NR i32 each, in the workspace) hold, per panel, the top-left input row and
 // column of each of its NR output positions.
 const OUTSIDE: i32 = -0x40000000;
@@ -174,7 +174,7 @@ const OUTSIDE: i32 = -0x40000000;
 function pack_b_im2col(x: usize, g: ConvGeom, p0: i32, kc: i32, j0: i32, nc: i32, pb: usize,
   row0: usize, col0: usize): void {
   const H = g.H, W = g.W, HH = g.HH, WW = g.WW;
-  const SH = g.SH, SW = g.SW, PH = g.PH, PW = g.PW, W2 = g.W2;
+  const SH = g.SH, SW = g.SW, PH = g.PH, PW = g.PW, W2 = g.W2, DH = g.DH, DW = g.DW;
   const plane = <usize>(H * W) << 3;
   const rowBytes = <usize>W << 3;
   for (let jp = 0; jp < nc; jp += NR) {
@@ -197,16 +197,17 @@ function pack_b_im2col(x: usize, g: ConvGeom, p0: i32, kc: i32, j0: i32, nc: i32
     }
     const rowA = h2a * SH - PH;
     const colA = w2a * SW - PW;
-    // (ch, i, j) of row p0 of op(B), advanced with p.
+    // (ch, i, j) of row p0 of op(B), advanced with p, and the tap's offsets i*DH and j*DW.
     let ch = p0 / (HH * WW);
     let i = (p0 - ch * HH * WW) / WW;
     let j = p0 - ch * HH * WW - i * WW;
+    let id = i * DH, jd = j * DW;
     let xc = x + <usize>ch * plane;
     let dst = pb + (<usize>(jp * kc) << 3);
     for (let p = 0; p < kc; p++) {
       if (oneRow) {
-        const y = rowA + i;
-        const x0 = colA + j;
+        const y = rowA + id;
+        const x0 = colA + jd;
         if (y < 0 || y >= H) {
           const z = f64x2.splat(0.0);
           v128.store(dst, z);
@@ -243,18 +244,22 @@ function pack_b_im2col(x: usize, g: ConvGeom, p0: i32, kc: i32, j0: i32, nc: i32
         }
       } else {
         for (let c = 0; c < NR; c++) {
-          const y = load<i32>(row0 + (<usize>c << 2)) + i;
-          const xx = load<i32>(col0 + (<usize>c << 2)) + j;
+          const y = load<i32>(row0 + (<usize>c << 2)) + id;
+          const xx = load<i32>(col0 + (<usize>c << 2)) + jd;
           let v = 0.0;
           if (y >= 0 && y < H && xx >= 0 && xx < W) v = load<f64>(xc + <usize>y * rowBytes + (<usize>xx << 3));
           store<f64>(dst + (<usize>c << 3), v);
         }
       }
       dst += <usize>NR << 3;
+      jd += DW;
       if (++j == WW) {
         j = 0;
+        jd = 0;
+        id += DH;
         if (++i == HH) {
           i = 0;
+          id = 0;
           xc += plane;
         }
       }
@@ -395,14 +400,14 @@ export function gemm(transA: i32, transB: i32, M: i32, N: i32, K: i32,
 }
 
 /**
- * Columns [q0, q1) of out (M, H2*W2) [+]= A (M, C*HH*WW) · im2col(x), where x (C,H,W) is
- * one image of the convolution of geometry g and im2col(x) is gathered while B is packed
- * (see pack_b_im2col): a convolution's forward GEMM without a column buffer. The caller
- * (conv_forward) has checked g, x and the workspace.
+ * Columns [q0, q1) of out (M, H2*W2) [+]= A (M, K) · im2col(x), where x is the first of the
+ * K/(HH*WW) channels (one image, or one group of it) of the convolution of geometry g and
+ * im2col(x) is gathered while B is packed (see pack_b_im2col): a convolution's forward GEMM
+ * without a column buffer. The caller (conv_forward) has checked g, x and the workspace.
  */
-export function gemm_im2col(M: i32, A: usize, lda: i32, x: usize, g: ConvGeom, q0: i32, q1: i32,
+export function gemm_im2col(M: i32, A: usize, lda: i32, x: usize, g: ConvGeom, K: i32, q0: i32, q1: i32,
   out: usize, ldo: i32, accumulate: i32, work: usize): void {
-  blocked(false, false, M, q0, q1, g.C * g.HH * g.WW, A, lda, x, 0, changetype<usize>(g), out, ldo, accumulate != 0, work);
+  blocked(false, false, M, q0, q1, K, A, lda, x, 0, changetype<usize>(g), out, ldo, accumulate != 0, work);
 }
 
 // Columns [N0, N1) of out. geom = 0: op(B) is read from B. Otherwise B is one image and

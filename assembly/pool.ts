@@ -12,6 +12,7 @@
 // number and the cell is not <= m, that is greater or NaN; once m is NaN nothing replaces
 // it. Ties keep the earliest cell.
 import { PoolGeom, pool_geometry_ok, in_memory, prod } from './geometry';
+import { feature_sum } from './reduce';
 import { lo, hi } from './parts';
 
 // Parts: each takes a contiguous range of the N·C planes.
@@ -273,5 +274,36 @@ export function avgpool_backward(dout: usize, dx: usize, g: PoolGeom): void {
         d += 8;
       }
     }
+  }
+}
+
+// Global average pooling: x (R, L) -> out (R), out[r] = (Σ_l x[r, l]) / L, with R = N·C
+// planes of L = H·W values (feature_sum's order: two lanes over pairs, then the rest).
+// Parts: ranges of planes.
+export function global_avgpool_forward(x: usize, out: usize, R: i32, L: i32): void {
+  assert(R > 0 && L > 0, 'global_avgpool_forward: a dimension is not positive');
+  assert(in_memory(x, <u64>R * <u64>L) && in_memory(out, <u64>R), 'global_avgpool_forward: x or out lies outside memory');
+  const r0 = lo(R), r1 = hi(R);
+  feature_sum(x, out, 1, R, L, r0, r1);
+  const n = <f64>L;
+  for (let r = r0; r < r1; r++) {
+    const t = out + (<usize>r << 3);
+    store<f64>(t, load<f64>(t) / n);
+  }
+}
+
+// dout (R) -> dx (R, L): every value of plane r is dout[r] / L. Parts: ranges of planes.
+export function global_avgpool_backward(dout: usize, dx: usize, R: i32, L: i32): void {
+  assert(R > 0 && L > 0, 'global_avgpool_backward: a dimension is not positive');
+  assert(in_memory(dout, <u64>R) && in_memory(dx, <u64>R * <u64>L), 'global_avgpool_backward: dout or dx lies outside memory');
+  const n = <f64>L;
+  const r1 = hi(R);
+  for (let r = lo(R); r < r1; r++) {
+    const v = load<f64>(dout + (<usize>r << 3)) / n;
+    const v2 = f64x2.splat(v);
+    const row = dx + (<usize>r * L << 3);
+    let l = 0;
+    for (; l + 2 <= L; l += 2) v128.store(row + (<usize>l << 3), v2);
+    if (l < L) store<f64>(row + (<usize>l << 3), v);
   }
 }

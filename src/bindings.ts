@@ -25,6 +25,10 @@ export interface RawExports {
   conv_dw_images(dout: number, x: number, cols: number, slots: number, g: number): void;
   /** sum_slots(slots: usize, out: usize, count: i32, len: i32) */
   sum_slots(slots: number, out: number, count: number, len: number): void;
+  /** depthwise_forward(x: usize, w: usize, b: usize, out: usize, g: ConvGeom) */
+  depthwise_forward(x: number, w: number, b: number, out: number, g: number): void;
+  /** depthwise_backward(dout: usize, x: usize, w: usize, dx: usize, dw: usize, db: usize, g: ConvGeom) */
+  depthwise_backward(dout: number, x: number, w: number, dx: number, dw: number, db: number, g: number): void;
   /** maxpool_forward(x: usize, out: usize, argmax: usize, g: PoolGeom, wide: i32) */
   maxpool_forward(x: number, out: number, argmax: number, g: number, wide: number): void;
   /** maxpool_backward(dout: usize, argmax: usize, dx: usize, g: PoolGeom, wide: i32) */
@@ -33,6 +37,10 @@ export interface RawExports {
   avgpool_forward(x: number, out: number, g: number): void;
   /** avgpool_backward(dout: usize, dx: usize, g: PoolGeom) */
   avgpool_backward(dout: number, dx: number, g: number): void;
+  /** global_avgpool_forward(x: usize, out: usize, R: i32, L: i32) */
+  global_avgpool_forward(x: number, out: number, R: number, L: number): void;
+  /** global_avgpool_backward(dout: usize, dx: usize, R: i32, L: i32) */
+  global_avgpool_backward(dout: number, dx: number, R: number, L: number): void;
   /** batchnorm_forward(x: usize, gamma: usize, beta: usize, out: usize, xhat: usize, mean: usize, variance: usize, invstd: usize, runningMean: usize, runningVar: usize, G: i32, D: i32, L: i32, train: i32, eps: f64, momentum: f64) */
   batchnorm_forward(x: number, gamma: number, beta: number, out: number, xhat: number, mean: number, variance: number, invstd: number, runningMean: number, runningVar: number, G: number, D: number, L: number, train: number, eps: number, momentum: number): void;
   /** batchnorm_backward(dout: usize, xhat: usize, gamma: usize, invstd: usize, dx: usize, dgamma: usize, dbeta: usize, k: usize, G: i32, D: i32, L: i32, train: i32) */
@@ -49,6 +57,10 @@ export interface RawExports {
   softmax_loss(scores: number, y: number, dscores: number, rowloss: number, N: number, C: number): void;
   /** softmax_loss_total(rowloss: usize, N: i32): f64 */
   softmax_loss_total(rowloss: number, N: number): number;
+  /** svm_loss(scores: usize, y: usize, dscores: usize, rowloss: usize, N: i32, C: i32) */
+  svm_loss(scores: number, y: number, dscores: number, rowloss: number, N: number, C: number): void;
+  /** svm_loss_total(rowloss: usize, N: i32): f64 */
+  svm_loss_total(rowloss: number, N: number): number;
   /** transpose_nd(x: usize, out: usize, rank: i32, shape: usize, perm: usize, strides: usize, counter: usize) */
   transpose_nd(x: number, out: number, rank: number, shape: number, perm: number, strides: number, counter: number): void;
   /** norm_forward(x: usize, gamma: usize, beta: usize, out: usize, xhat: usize, invstd: usize, R: i32, G: i32, Cg: i32, L: i32, eps: f64) */
@@ -84,10 +96,14 @@ export const PARAMS = {
   conv_backward: ['dout', 'x', 'w', 'dx', 'dw', 'db', 'cols', 'dcols', 'g'],
   conv_dw_images: ['dout', 'x', 'cols', 'slots', 'g'],
   sum_slots: ['slots', 'out', 'count', 'len'],
+  depthwise_forward: ['x', 'w', 'b', 'out', 'g'],
+  depthwise_backward: ['dout', 'x', 'w', 'dx', 'dw', 'db', 'g'],
   maxpool_forward: ['x', 'out', 'argmax', 'g', 'wide'],
   maxpool_backward: ['dout', 'argmax', 'dx', 'g', 'wide'],
   avgpool_forward: ['x', 'out', 'g'],
   avgpool_backward: ['dout', 'dx', 'g'],
+  global_avgpool_forward: ['x', 'out', 'R', 'L'],
+  global_avgpool_backward: ['dout', 'dx', 'R', 'L'],
   batchnorm_forward: ['x', 'gamma', 'beta', 'out', 'xhat', 'mean', 'variance', 'invstd', 'runningMean', 'runningVar', 'G', 'D', 'L', 'train', 'eps', 'momentum'],
   batchnorm_backward: ['dout', 'xhat', 'gamma', 'invstd', 'dx', 'dgamma', 'dbeta', 'k', 'G', 'D', 'L', 'train'],
   relu_forward: ['x', 'out', 'n'],
@@ -96,6 +112,8 @@ export const PARAMS = {
   sum_rows: ['x', 's', 'N', 'M'],
   softmax_loss: ['scores', 'y', 'dscores', 'rowloss', 'N', 'C'],
   softmax_loss_total: ['rowloss', 'N'],
+  svm_loss: ['scores', 'y', 'dscores', 'rowloss', 'N', 'C'],
+  svm_loss_total: ['rowloss', 'N'],
   transpose_nd: ['x', 'out', 'rank', 'shape', 'perm', 'strides', 'counter'],
   norm_forward: ['x', 'gamma', 'beta', 'out', 'xhat', 'invstd', 'R', 'G', 'Cg', 'L', 'eps'],
   norm_backward: ['dout', 'xhat', 'gamma', 'invstd', 'dx', 'partial', 'R', 'G', 'Cg', 'L'],
@@ -110,6 +128,6 @@ export const PARAMS = {
 
 /** The i32 fields of each geometry record (assembly/geometry.ts), in the order they lie in memory. */
 export const RECORDS = {
-  ConvGeom: ['N', 'C', 'H', 'W', 'F', 'HH', 'WW', 'SH', 'SW', 'PH', 'PW', 'H2', 'W2'],
+  ConvGeom: ['N', 'C', 'H', 'W', 'F', 'HH', 'WW', 'SH', 'SW', 'PH', 'PW', 'H2', 'W2', 'DH', 'DW', 'G'],
   PoolGeom: ['N', 'C', 'H', 'W', 'HH', 'WW', 'SH', 'SW', 'H2', 'W2'],
 } as const;

@@ -38,9 +38,16 @@ interface Spec<K extends Name> {
   units(a: readonly number[], at: Index<K>, field: FieldReader, i32: I32Reader): number;
 }
 
-/** The convolution's multiply-adds, from its geometry record. */
+/** The convolution's multiply-adds, from its geometry record: each output sums (C/G)·HH·WW products. */
 const convMacs = (ptr: number, field: FieldReader): number =>
-  (['N', 'F', 'H2', 'W2', 'C', 'HH', 'WW'] as const).reduce((p, f) => p * field('ConvGeom', ptr, f), 1);
+  (['N', 'F', 'H2', 'W2', 'C', 'HH', 'WW'] as const).reduce((p, f) => p * field('ConvGeom', ptr, f), 1)
+    / Math.max(1, field('ConvGeom', ptr, 'G'));
+/**
+ * The direct depthwise kernels run at about a quarter of the GEMM's multiply-adds per second
+ * (every product loads its input; nothing is reused from registers), so a part of a quarter
+ * of the GEMM's multiply-adds takes about as long.
+ */
+const DIRECT_MACS_PER_PART = MACS_PER_PART / 4;
 /** The values of a pooling's input, from its geometry record. */
 const poolValues = (ptr: number, field: FieldReader): number =>
   (['N', 'C', 'H', 'W'] as const).reduce((p, f) => p * field('PoolGeom', ptr, f), 1);
@@ -52,10 +59,14 @@ const SPECS: { [K in Name]?: Spec<K> } = {
   conv_backward: { work: true, units: (a, at, f) => 2 * convMacs(a[at.g], f), perPart: MACS_PER_PART },
   conv_dw_images: { work: true, units: (a, at, f) => convMacs(a[at.g], f), perPart: MACS_PER_PART },
   sum_slots: { chunked: true, units: (a, at) => a[at.count] * a[at.len], perPart: VALUES_PER_PART },
+  depthwise_forward: { chunked: true, units: (a, at, f) => convMacs(a[at.g], f), perPart: DIRECT_MACS_PER_PART },
+  depthwise_backward: { chunked: true, units: (a, at, f) => 2 * convMacs(a[at.g], f), perPart: DIRECT_MACS_PER_PART },
   maxpool_forward: { chunked: true, units: (a, at, f) => poolValues(a[at.g], f), perPart: VALUES_PER_PART },
   maxpool_backward: { chunked: true, units: (a, at, f) => poolValues(a[at.g], f), perPart: VALUES_PER_PART },
   avgpool_forward: { chunked: true, units: (a, at, f) => poolValues(a[at.g], f), perPart: VALUES_PER_PART },
   avgpool_backward: { chunked: true, units: (a, at, f) => poolValues(a[at.g], f), perPart: VALUES_PER_PART },
+  global_avgpool_forward: { chunked: true, units: (a, at) => a[at.R] * a[at.L], perPart: VALUES_PER_PART },
+  global_avgpool_backward: { chunked: true, units: (a, at) => a[at.R] * a[at.L], perPart: VALUES_PER_PART },
   batchnorm_forward: { chunked: true, units: (a, at) => a[at.G] * a[at.D] * a[at.L], perPart: VALUES_PER_PART },
   batchnorm_backward: { chunked: true, units: (a, at) => a[at.G] * a[at.D] * a[at.L], perPart: VALUES_PER_PART },
   relu_forward: { chunked: true, units: (a, at) => a[at.n], perPart: VALUES_PER_PART },
@@ -64,6 +75,7 @@ const SPECS: { [K in Name]?: Spec<K> } = {
   sum_rows: { chunked: true, units: (a, at) => a[at.N] * a[at.M], perPart: VALUES_PER_PART },
   // exp and log per value: about eight times a copy's cost.
   softmax_loss: { chunked: true, units: (a, at) => 8 * a[at.N] * a[at.C], perPart: VALUES_PER_PART },
+  svm_loss: { chunked: true, units: (a, at) => a[at.N] * a[at.C], perPart: VALUES_PER_PART },
   transpose_nd: { units: (a, at, _, i32) => i32(a[at.shape], a[at.rank]).reduce((p, d) => p * d, 1), perPart: VALUES_PER_PART },
   norm_forward: { chunked: true, units: (a, at) => a[at.R] * a[at.Cg] * a[at.L], perPart: VALUES_PER_PART },
   norm_backward: { chunked: true, units: (a, at) => a[at.R] * a[at.Cg] * a[at.L], perPart: VALUES_PER_PART },
@@ -84,14 +96,16 @@ type WithWork<F> = F extends (...a: infer P) => infer R ? (...a: [...P, work: nu
 
 /**
  * The kernels as the wrappers call them: every export as asc declares it, the four GEMM
- * kernels with the caller's workspace last, softmax_loss returning the loss, and
+ * kernels with the caller's workspace last, softmax_loss and svm_loss returning the loss, and
  * norm_backward with the channel sums (dgamma, dbeta) it runs through norm_param_grads.
  */
-export type Kernels = { [K in Exclude<Name, WorkKernel | 'softmax_loss' | 'norm_backward'>]: Fn<K> }
+export type Kernels = { [K in Exclude<Name, WorkKernel | 'softmax_loss' | 'svm_loss' | 'norm_backward'>]: Fn<K> }
   & { [K in WorkKernel]: WithWork<Fn<K>> }
   & {
     /** Returns the loss; rowloss is N float64 of scratch. */
     softmax_loss(scores: number, y: number, dscores: number, rowloss: number, N: number, C: number): number;
+    /** Returns the loss; rowloss is N float64 of scratch. */
+    svm_loss(scores: number, y: number, dscores: number, rowloss: number, N: number, C: number): number;
     /** partial: R·Cg·2 float64 of scratch when L > 1 (unused, may be 0, when L = 1). */
     norm_backward(dout: number, xhat: number, gamma: number, invstd: number, dx: number, dgamma: number, dbeta: number,
       partial: number, R: number, G: number, Cg: number, L: number): void;
@@ -130,12 +144,18 @@ export function facade(raw: RawExports, pool: Pool, i32: I32Reader): Kernels {
     };
   });
   const softmaxParts = k.softmax_loss as (...a: number[]) => void;
+  const svmParts = k.svm_loss as (...a: number[]) => void;
   const normRows = k.norm_backward as (...a: number[]) => void;
   const normSums = k.norm_param_grads as Kernels['norm_param_grads'];
   // softmax_loss: the rows in parts, then their terms summed in row order on this thread.
   k.softmax_loss = (scores: number, y: number, dscores: number, rowloss: number, N: number, C: number): number => {
     softmaxParts(scores, y, dscores, rowloss, N, C);
     return raw.softmax_loss_total(rowloss, N);
+  };
+  // svm_loss: the same, its row sums of margins added in row order on this thread.
+  k.svm_loss = (scores: number, y: number, dscores: number, rowloss: number, N: number, C: number): number => {
+    svmParts(scores, y, dscores, rowloss, N, C);
+    return raw.svm_loss_total(rowloss, N);
   };
   // norm_backward: dx by rows and dgamma, dbeta by channels. With L = 1 the channel sums
   // read dout and go first, since dx may overwrite dout (a model's backward runs in place);

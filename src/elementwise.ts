@@ -99,3 +99,16 @@ export function softmaxLoss(scores: Tensor, y: Labels): { loss: number; dscores:
   const loss = kernels().softmax_loss(ps, py, pd, prow, N, C);
   return { loss, dscores: make(take(pd, N * C), [N, C]) };
 }
+
+/**
+ * scores (N,C), y (N) integer labels -> the mean multiclass SVM (hinge) loss and dscores
+ * (N,C), CS231n's svm_loss: margins max(0, s_j − s_y + 1) for j ≠ y, loss = Σ margins / N.
+ */
+export function svmLoss(scores: Tensor, y: Labels): { loss: number; dscores: Tensor } {
+  const { N, C, labels } = checkLabels('svmLoss', scores, y);
+  const [ps, py, pd, prow] = reserve('svmLoss', [N * C * F64, N * 4, N * C * F64, N * F64]);
+  put(ps, scores.data);
+  i32(py, N).set(labels);
+  const loss = kernels().svm_loss(ps, py, pd, prow, N, C);
+  return { loss, dscores: make(take(pd, N * C), [N, C]) };
+}

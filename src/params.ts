@@ -7,6 +7,14 @@ export type Pair = number | readonly [number, number];
 export interface ConvParam {
   stride?: Pair;
   pad?: Pair;
+  /** The spacing of the kernel's taps over the input (1: adjacent). */
+  dilation?: Pair;
+  /**
+   * Channel groups: x's C channels and w's F filters in `groups` blocks, filter f seeing only
+   * the C/groups channels of its block; w is then (F, C/groups, HH, WW). groups = C is a
+   * depthwise convolution (F = k·C, a channel multiplier k).
+   */
+  groups?: number;
 }
 
 /**
@@ -39,12 +47,16 @@ export interface BatchnormParam {
 /** Integer labels, one per row of the scores. */
 export type Labels = readonly number[] | Int32Array;
 
-/** The geometry of a convolution, computed once; the kernels get it as a record (src/conv.ts putConvGeometry). */
+/**
+ * The geometry of a convolution, computed once; the kernels get it as a record (src/conv.ts
+ * putConvGeometry). w is (F, C/G, HH, WW); (DH, DW) is the dilation and G the groups.
+ */
 export interface ConvGeometry {
   N: number; C: number; H: number; W: number;
   F: number; HH: number; WW: number;
   SH: number; SW: number; PH: number; PW: number;
   H2: number; W2: number;
+  DH: number; DW: number; G: number;
 }
 
 /** The geometry of a pooling: an HH×WW window (poolHeight×poolWidth, named as a conv kernel's) moved by (SH,SW). */
@@ -103,28 +115,51 @@ function paramObject(fn: string, name: string, p: unknown): Record<string, unkno
   return p as Record<string, unknown>;
 }
 
-/** Validates x (N,C,H,W), w (F,C,HH,WW), b (F) and the conv parameters; returns the geometry. */
+/** The valid keys of a convParam. */
+const CONV_KEYS = ['stride', 'pad', 'dilation', 'groups'];
+
+/**
+ * Validates x (N,C,H,W), w (F,C/groups,HH,WW), b (F) and the conv parameters; returns the
+ * geometry. The kernel spans (HH−1)·DH+1 rows of the input, so
+ * H2 = ⌊(H + 2·PH − ((HH−1)·DH+1)) / SH⌋ + 1, and likewise for W.
+ */
 export function convGeometry(fn: string, x: unknown, w: unknown, b: unknown, convParam: unknown): ConvGeometry {
   const xt = checkTensor(fn, 'x', x, 4, '(N,C,H,W)');
-  const wt = checkTensor(fn, 'w', w, 4, '(F,C,HH,WW)');
+  const wt = checkTensor(fn, 'w', w, 4, '(F,C/groups,HH,WW)');
   const [N, C, H, W] = xt.shape;
   const [F, Cw, HH, WW] = wt.shape;
-  if (Cw !== C) fail(`${fn}: w has ${Cw} channels but x has ${C}`);
-  checkVector(fn, 'b', b, F, `the ${F} filters of w`);
   const p = paramObject(fn, 'convParam', convParam);
-  checkKeys(fn, 'convParam', p, ['stride', 'pad']);
+  checkKeys(fn, 'convParam', p, CONV_KEYS);
+  const G = p.groups === undefined ? 1 : p.groups;
+  if (typeof G !== 'number' || !Number.isSafeInteger(G) || G < 1 || G > I32_MAX) {
+    fail(`${fn}: groups must be a positive integer (at most ${I32_MAX}), got ${show(G)}`);
+  }
+  if (C % G !== 0) fail(`${fn}: groups ${G} does not divide the ${C} channels of x`);
+  if (F % G !== 0) fail(`${fn}: groups ${G} does not divide the ${F} filters of w`);
+  if (G === 1) {
+    if (Cw !== C) fail(`${fn}: w has ${Cw} channels but x has ${C}`);
+  } else if (Cw * G !== C) {
+    fail(`${fn}: w has ${Cw} channels per group but x has ${C} channels in ${G} groups (${C / G} per group)`);
+  }
+  checkVector(fn, 'b', b, F, `the ${F} filters of w`);
   const [SH, SW] = pair(fn, 'stride', p.stride, 1, 1, 'a positive integer');
   const [PH, PW] = pair(fn, 'pad', p.pad, 0, 0, 'a non-negative integer');
+  const [DH, DW] = pair(fn, 'dilation', p.dilation, 1, 1, 'a positive integer');
   if (H + 2 * PH > I32_MAX || W + 2 * PW > I32_MAX) {
     fail(`${fn}: pad ${PH},${PW} makes the padded input ${H + 2 * PH}x${W + 2 * PW}, larger than ${I32_MAX} (an i32) along a side`);
   }
-  if (HH > H + 2 * PH || WW > W + 2 * PW) {
-    fail(`${fn}: a ${HH}x${WW} kernel does not fit an input of ${H}x${W} padded by ${PH},${PW} (${H + 2 * PH}x${W + 2 * PW})`);
+  // The extent of the kernel over the input: its taps are DH rows and DW columns apart.
+  const EH = (HH - 1) * DH + 1, EW = (WW - 1) * DW + 1;
+  if (EH > H + 2 * PH || EW > W + 2 * PW) {
+    const input = `an input of ${H}x${W} padded by ${PH},${PW} (${H + 2 * PH}x${W + 2 * PW})`;
+    if (DH === 1 && DW === 1) fail(`${fn}: a ${HH}x${WW} kernel does not fit ${input}`);
+    const d = DH === DW ? `${DH}` : `${DH},${DW}`;
+    fail(`${fn}: a ${HH}x${WW} kernel with dilation ${d} spans ${EH}x${EW} and does not fit ${input}`);
   }
-  const H2 = Math.floor((H + 2 * PH - HH) / SH) + 1;
-  const W2 = Math.floor((W + 2 * PW - WW) / SW) + 1;
+  const H2 = Math.floor((H + 2 * PH - EH) / SH) + 1;
+  const W2 = Math.floor((W + 2 * PW - EW) / SW) + 1;
   checkOutput(fn, [N, F, H2, W2], `stride ${SH},${SW} and pad ${PH},${PW}`);
-  return { N, C, H, W, F, HH, WW, SH, SW, PH, PW, H2, W2 };
+  return { N, C, H, W, F, HH, WW, SH, SW, PH, PW, H2, W2, DH, DW, G };
 }
 
 /** Validates x (N,C,H,W) and the pool parameters; returns the geometry. */

@@ -1,4 +1,4 @@
-import { Tensor, make } from './tensor.js';
+import { Tensor, make, checkTensor } from './tensor.js';
 import { PoolParam, PoolGeometry, poolGeometry, checkDout } from './params.js';
 import { kernels, reserve, put, take, bytes, putBytes, i32 } from './wasm.js';
 import { Cache, seal, openCache } from './cache.js';
@@ -105,4 +105,33 @@ export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): { dx: Tensor
   put(pdout, dout.data);
   k.avgpool_backward(pdout, pdx, pgeom);
   return { dx: make(take(pdx, nx), [g.N, g.C, g.H, g.W]) };
+}
+
+export type GlobalAvgPoolCache = Cache<'globalAvgPool'>;
+
+interface GlobalAvgPoolState {
+  readonly shape: readonly [number, number, number, number];
+}
+
+/** x (N,C,H,W) -> out (N,C), the mean of each H×W plane. */
+export function globalAvgPoolForward(x: Tensor): { out: Tensor; cache: GlobalAvgPoolCache } {
+  const fn = 'globalAvgPoolForward';
+  const xt = checkTensor(fn, 'x', x, 4, '(N,C,H,W)');
+  const [N, C, H, W] = xt.shape;
+  const [px, pout] = reserve(fn, [xt.data.length * F64, N * C * F64]);
+  put(px, xt.data);
+  kernels().global_avgpool_forward(px, pout, N * C, H * W);
+  return { out: make(take(pout, N * C), [N, C]), cache: seal('globalAvgPool', { shape: [N, C, H, W] }) };
+}
+
+/** dout (N,C) -> dx (N,C,H,W): each value of a plane gets dout / (H·W). */
+export function globalAvgPoolBackward(dout: Tensor, cache: GlobalAvgPoolCache): { dx: Tensor } {
+  const fn = 'globalAvgPoolBackward';
+  const c = openCache<GlobalAvgPoolState>(fn, cache, 'globalAvgPool', 'globalAvgPoolForward');
+  const [N, C, H, W] = c.shape;
+  checkDout(fn, dout, [N, C]);
+  const [pdout, pdx] = reserve(fn, [N * C * F64, N * C * H * W * F64]);
+  put(pdout, dout.data);
+  kernels().global_avgpool_backward(pdout, pdx, N * C, H * W);
+  return { dx: make(take(pdx, N * C * H * W), [N, C, H, W]) };
 }

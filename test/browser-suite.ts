@@ -164,6 +164,32 @@ function compareOps(cc: Main, ref: Reference, grad: Gradcheck, seed: number): Ca
     record('transpose', { x: shape, axes: given ?? 'reversed' }, [x], () => [[cc.transpose(x, given), ref.transpose(x, given)]]);
   }
 
+  for (let i = 0; i < 4; i++) {
+    // Depthwise: groups = C, a channel multiplier of 1 to 3, dilated: the direct kernel.
+    const N = r.int(1, 3), C = r.int(2, 4), F = C * r.int(1, 3), H = r.int(3, 12), W = r.int(3, 12);
+    const dilation = r.int(1, 2), stride = pair(r, 1, 2), pad = r.int(0, 2);
+    const HH = r.int(1, Math.min(3, Math.floor((H + 2 * pad - 1) / dilation) + 1));
+    const WW = r.int(1, Math.min(3, Math.floor((W + 2 * pad - 1) / dilation) + 1));
+    const x = randn(r, [N, C, H, W]), w = randn(r, [F, 1, HH, WW]), b = randn(r, [F]);
+    const p = { stride, pad, dilation, groups: C };
+    record('convForward+convBackward depthwise', { x: x.shape, w: w.shape, ...p }, [x, w, b], () => {
+      const a = cc.convForward(x, w, b, p), e = ref.convForward(x, w, b, p);
+      const dout = randn(r, e.out.shape);
+      const ga = cc.convBackward(dout, a.cache), ge = ref.convBackward(dout, e.cache);
+      return [[a.out, e.out], [ga.dx, ge.dx], [ga.dw, ge.dw], [ga.db, ge.db]];
+    });
+  }
+
+  for (let i = 0; i < 3; i++) {
+    const N = r.int(1, 6), C = r.int(1, 7);
+    const scores = randn(r, [N, C], 2);
+    const labels = Array.from({ length: N }, () => r.int(0, C - 1));
+    record('svmLoss', { scores: scores.shape }, [scores], () => {
+      const a = cc.svmLoss(scores, labels), e = ref.svmLoss(scores, labels);
+      return [[a.loss, e.loss], [a.dscores, e.dscores]];
+    });
+  }
+
   const data = Array.from({ length: 6 }, () => r.normal());
   record('tensor', { shape: [2, 3] }, [], () => [[cc.tensor(data, [2, 3]), { data: Float64Array.from(data), shape: [2, 3] }]]);
   return out;

@@ -29,6 +29,7 @@ const OPS = [
   'convForward+convBackward', 'maxPoolForward+maxPoolBackward', 'avgPoolForward+avgPoolBackward',
   'batchnormForward+Backward', 'spatialBatchnormForward+Backward', 'reluForward+reluBackward',
   'affineForward+affineBackward', 'softmaxLoss', 'transpose', 'tensor',
+  'convForward+convBackward depthwise', 'svmLoss',
 ];
 const FIXTURE = join(root, 'test', 'fixtures', 'vite-app');
 

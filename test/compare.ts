@@ -8,10 +8,21 @@
 import { expect } from 'vitest';
 import * as main from '../src/index.js';
 import * as ref from '../src/reference/index.js';
-import type { Pair } from '../src/params.js';
+import type { Pair, ConvParam } from '../src/params.js';
 import { Api, Rng, makeRng, randn, copy, size, expectClose, show } from './util.js';
 
-export interface ConvCase { x: number[]; w: number[]; stride?: Pair; pad?: Pair }
+/** x (N,C,H,W) and w (F,C/groups,HH,WW); the conv parameters as given (none: the defaults). */
+export interface ConvCase { x: number[]; w: number[]; stride?: Pair; pad?: Pair; dilation?: Pair; groups?: number }
+
+/** The convParam of a case: only the keys it gives. */
+export function convParamOf(c: ConvCase): ConvParam {
+  const p: ConvParam = {};
+  if (c.stride !== undefined) p.stride = c.stride;
+  if (c.pad !== undefined) p.pad = c.pad;
+  if (c.dilation !== undefined) p.dilation = c.dilation;
+  if (c.groups !== undefined) p.groups = c.groups;
+  return p;
+}
 
 /** The height and the width of a stride or a pad given as a number or an [h, w] pair (default d). */
 export const pairH = (p: Pair | undefined, d: number): number => (p === undefined ? d : typeof p === 'number' ? p : p[0]);
@@ -31,7 +42,7 @@ export function compareConv(c: ConvCase, seed: number, api: Api = main, oracle: 
   const x = randn(r, c.x);
   const w = randn(r, c.w);
   const b = randn(r, [c.w[0]]);
-  const p = { ...(c.stride === undefined ? {} : { stride: c.stride }), ...(c.pad === undefined ? {} : { pad: c.pad }) };
+  const p = convParamOf(c);
   const label = `conv ${show(c)}`;
   const xc = copy(x);
   const got = api.convForward(x, w, b, p);

@@ -21,6 +21,11 @@ const cases: Case[] = [
   { x: [2, 17, 5, 4], w: [33, 17, 1, 1], p: {} },                            // pointwise: no column buffers
   { x: [3, 2, 4, 5], w: [4, 2, 1, 1], p: { stride: 2 } },                    // 1x1 but strided: im2col path
   { x: [1, 1, 1, 1], w: [2, 1, 3, 3], p: { pad: 1 } },                       // all but the centre is padding
+  { x: [2, 3, 9, 8], w: [4, 3, 3, 2], p: { dilation: [2, 3], stride: 2, pad: 2 } },   // dilated and strided
+  { x: [2, 6, 7, 7], w: [4, 3, 3, 3], p: { groups: 2, dilation: 2, pad: 1 } },        // grouped: a GEMM per group
+  { x: [2, 6, 5, 4], w: [9, 2, 1, 1], p: { groups: 3 } },                             // grouped pointwise
+  { x: [2, 4, 7, 11], w: [4, 1, 3, 3], p: { groups: 4, pad: 1 } },                    // depthwise, F = C
+  { x: [1, 3, 9, 10], w: [6, 1, 3, 3], p: { groups: 3, dilation: 2, stride: [1, 2], pad: 3 } },  // depthwise, F = 2C
 ];
 
 const VARIANTS: { options: ConvBackwardParam; keys: string[] }[] = [

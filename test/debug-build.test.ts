@@ -53,6 +53,31 @@ describe('the debug module', () => {
     cases.forEach((c, i) => compareConv(c, 71 + i));
   });
 
+  it('conv with dilation and groups: a GEMM per group, and depthwise on its direct kernel', () => {
+    const cases: ConvCase[] = [
+      { x: [2, 3, 9, 8], w: [4, 3, 3, 2], stride: 2, pad: [2, 1], dilation: [2, 3] },
+      { x: [1, 64, 5, 5], w: [8, 32, 3, 3], pad: 1, groups: 2 },            // Kg = 288 > KC
+      { x: [2, 6, 4, 5], w: [9, 2, 1, 1], groups: 3 },                       // grouped pointwise
+      { x: [2, 3, 9, 21], w: [6, 1, 3, 3], pad: 1, groups: 3 },              // depthwise, F = 2C, every vector path
+      { x: [1, 2, 10, 19], w: [6, 1, 3, 3], stride: [2, 3], pad: 3, dilation: 2, groups: 2 },
+    ];
+    cases.forEach((c, i) => compareConv(c, 81 + i));
+  });
+
+  it('global average pool and svm loss', () => {
+    const r = makeRng(75);
+    const x = randn(r, [3, 4, 5, 7]);
+    const a = main.globalAvgPoolForward(x), e = ref.globalAvgPoolForward(x);
+    expectClose(a.out, e.out, 'global avg pool out');
+    const dout = randn(r, [3, 4]);
+    expectClose(main.globalAvgPoolBackward(dout, a.cache).dx, ref.globalAvgPoolBackward(dout, e.cache).dx, 'global avg pool dx');
+    const scores = randn(r, [6, 9]);
+    const y = [0, 8, 3, 3, 5, 1];
+    const sa = main.svmLoss(scores, y), se = ref.svmLoss(scores, y);
+    expectCloseNumber(sa.loss, se.loss, 'svm loss');
+    expectClose(sa.dscores, se.dscores, 'svm dscores');
+  });
+
   it('max and average pooling, with the 2x2 stride-2 fast paths and overlapping windows', () => {
     const r = makeRng(72);
     for (const [shape, p] of [

@@ -1,5 +1,5 @@
 /**
- * ReLU, affine and the softmax loss, forward and backward, of the Node API against the
+ * ReLU, affine, the softmax loss and the SVM loss, forward and backward, of the Node API against the
  * plain reference loops at max-norm relative error TOL = 1e-10; each configuration is one
  * test whose name shows it.
  */
@@ -72,5 +72,43 @@ describe('softmax loss vs reference', () => {
       expectCloseNumber(got.loss, want.loss, 'softmaxLoss loss');
       expectClose(got.dscores, want.dscores, 'softmaxLoss dscores');
     });
+  });
+});
+
+const svmCases: { N: number; C: number; scale: number; int32: boolean }[] = [];
+{
+  const r = makeRng(8901);
+  for (const [N, C] of [[1, 1], [1, 2], [3, 1], [4, 10], [2, 33], [50, 10]]) svmCases.push({ N, C, scale: 1, int32: false });
+  while (svmCases.length < 18) svmCases.push({ N: r.int(1, 8), C: r.int(2, 9), scale: r.pick([0.1, 0.5, 1, 3]), int32: r.chance(0.5) });
+}
+
+describe('svm loss vs reference', () => {
+  svmCases.forEach((c, i) => {
+    it(`svmLoss #${i} ${show(c)}`, () => {
+      const r = makeRng(8950 + i);
+      const scores = randn(r, [c.N, c.C], c.scale);
+      const labels = Array.from({ length: c.N }, () => r.int(0, c.C - 1));
+      const y = c.int32 ? Int32Array.from(labels) : labels;
+      const saved = Array.from(scores.data);
+      const got = api.svmLoss(scores, y);
+      const want = oracle.svmLoss(scores, y);
+      expect(Number.isFinite(got.loss)).toBe(true);
+      expectCloseNumber(got.loss, want.loss, 'svmLoss loss');
+      expectClose(got.dscores, want.dscores, 'svmLoss dscores');
+      expect(Array.from(scores.data), 'scores are not mutated').toEqual(saved);
+    });
+  });
+
+  it('margins of exactly 0 count as not positive, in both entries', () => {
+    // Row 0: s = [1, 2, 1], label 1: margins 1 − 2 + 1 = 0 for both others. Row 1: one tie above.
+    const scores = main.tensor([1, 2, 1, 0.5, 0.5, -1], [2, 3]);
+    for (const entry of [api, oracle]) {
+      const { loss, dscores } = entry.svmLoss(scores, [1, 0]);
+      // Row 1, label 0: margins 0.5 − 0.5 + 1 = 1 and −1 − 0.5 + 1 = −0.5 → 0. loss = 1 / 2.
+      // At a label with no positive margin, dscores is +0, as numpy's 0 − 0 gives.
+      expect(loss).toBe(0.5);
+      expect(Array.from(dscores.data)).toEqual([0, 0, 0, -0.5, 0.5, 0]);
+      expect(Object.is(dscores.data[1], 0)).toBe(true);
+    }
   });
 });

@@ -101,12 +101,35 @@ const cases: ErrorCase[] = [
   { what: 'pad −1', fn: 'convForward', arg: 'pad', says: /non-negative integer.*got -1/, call: (a) => a.convForward(x4, w4, b3, { pad: -1 }) },
   { what: 'pad pair with a negative', fn: 'convForward', arg: 'pad', says: /got \[0, -2\]/, call: (a) => a.convForward(x4, w4, b3, { pad: [0, -2] }) },
   { what: 'pad 0.5', fn: 'convForward', arg: 'pad', says: /got 0\.5/, call: (a) => a.convForward(x4, w4, b3, { pad: 0.5 }) },
-  { what: 'unknown key padding', fn: 'convForward', arg: 'convParam', exact: 'convForward: convParam has an unknown key "padding"; the valid keys are stride, pad', call: (a) => a.convForward(x4, w4, b3, bad({ stride: 1, padding: 1 })) },
-  { what: 'unknown key pad_h', fn: 'convForward', arg: 'convParam', says: /unknown key "pad_h"; the valid keys are stride, pad$/, call: (a) => a.convForward(x4, w4, b3, bad({ pad_h: 1 })) },
+  { what: 'unknown key padding', fn: 'convForward', arg: 'convParam', exact: 'convForward: convParam has an unknown key "padding"; the valid keys are stride, pad, dilation, groups', call: (a) => a.convForward(x4, w4, b3, bad({ stride: 1, padding: 1 })) },
+  { what: 'unknown key pad_h', fn: 'convForward', arg: 'convParam', says: /unknown key "pad_h"; the valid keys are stride, pad, dilation, groups$/, call: (a) => a.convForward(x4, w4, b3, bad({ pad_h: 1 })) },
   { what: 'convParam not an object', fn: 'convForward', arg: 'convParam', says: /object, got 3$/, call: (a) => a.convForward(x4, w4, b3, bad(3)) },
   { what: 'convParam null', fn: 'convForward', arg: 'convParam', says: /got null/, call: (a) => a.convForward(x4, w4, b3, bad(null)) },
   { what: 'kernel taller than the padded input', fn: 'convForward', arg: 'kernel', says: /5x3 kernel .*2x5 padded by 1,0 \(4x5\)/, call: (a) => a.convForward(T([1, 1, 2, 5]), T([1, 1, 5, 3]), T([1]), { pad: [1, 0] }) },
   { what: 'kernel wider than the padded input', fn: 'convForward', arg: 'kernel', says: /2x7 kernel .*3x3 padded by 1,1 \(5x5\)/, call: (a) => a.convForward(T([1, 1, 3, 3]), T([1, 1, 2, 7]), T([1]), { pad: 1 }) },
+
+  // ---- convForward: dilation and groups
+  { what: 'groups not dividing the channels of x', fn: 'convForward', arg: 'groups', exact: 'convForward: groups 3 does not divide the 4 channels of x', call: (a) => a.convForward(x4, T([3, 1, 3, 3]), b3, { groups: 3 }) },
+  { what: 'groups not dividing C, 8 channels', fn: 'convForward', arg: 'groups', exact: 'convForward: groups 3 does not divide the 8 channels of x', call: (a) => a.convForward(T([1, 8, 4, 4]), T([6, 2, 3, 3]), T([6]), { groups: 3 }) },
+  { what: 'groups not dividing the filters of w', fn: 'convForward', arg: 'groups', exact: 'convForward: groups 2 does not divide the 3 filters of w', call: (a) => a.convForward(x4, T([3, 2, 3, 3]), b3, { groups: 2 }) },
+  { what: 'groups larger than C', fn: 'convForward', arg: 'groups', says: /groups 8 does not divide the 4 channels of x$/, call: (a) => a.convForward(x4, T([8, 1, 3, 3]), T([8]), { groups: 8 }) },
+  { what: 'w channels per group ≠ C / groups', fn: 'convForward', arg: 'w', exact: 'convForward: w has 4 channels per group but x has 4 channels in 2 groups (2 per group)', call: (a) => a.convForward(x4, T([4, 4, 3, 3]), T([4]), { groups: 2 }) },
+  { what: 'depthwise w with C channels', fn: 'convForward', arg: 'w', says: /w has 4 channels per group but x has 4 channels in 4 groups \(1 per group\)$/, call: (a) => a.convForward(x4, T([4, 4, 3, 3]), T([4]), { groups: 4 }) },
+  { what: 'groups 0', fn: 'convForward', arg: 'groups', exact: 'convForward: groups must be a positive integer (at most 2147483647), got 0', call: (a) => a.convForward(x4, w4, b3, { groups: 0 }) },
+  { what: 'groups −2', fn: 'convForward', arg: 'groups', says: /positive integer.*got -2$/, call: (a) => a.convForward(x4, w4, b3, { groups: -2 }) },
+  { what: 'groups 1.5', fn: 'convForward', arg: 'groups', says: /got 1\.5$/, call: (a) => a.convForward(x4, w4, b3, { groups: 1.5 }) },
+  { what: 'groups NaN', fn: 'convForward', arg: 'groups', says: /got NaN$/, call: (a) => a.convForward(x4, w4, b3, { groups: NaN }) },
+  { what: 'groups a string', fn: 'convForward', arg: 'groups', says: /got "2"$/, call: (a) => a.convForward(x4, w4, b3, { groups: bad('2') }) },
+  { what: 'groups a pair', fn: 'convForward', arg: 'groups', says: /positive integer.*got an array of length 2$/, call: (a) => a.convForward(x4, w4, b3, { groups: bad([1, 1]) }) },
+  { what: 'dilation 0', fn: 'convForward', arg: 'dilation', exact: 'convForward: dilation must be a positive integer (at most 2147483647) or an [h, w] pair of them, got 0', call: (a) => a.convForward(x4, w4, b3, { dilation: 0 }) },
+  { what: 'dilation −1', fn: 'convForward', arg: 'dilation', says: /positive integer.*got -1$/, call: (a) => a.convForward(x4, w4, b3, { dilation: -1 }) },
+  { what: 'dilation 1.5', fn: 'convForward', arg: 'dilation', says: /got 1\.5$/, call: (a) => a.convForward(x4, w4, b3, { dilation: 1.5 }) },
+  { what: 'dilation pair with a 0', fn: 'convForward', arg: 'dilation', says: /\[h, w\] pair.*got \[2, 0\]$/, call: (a) => a.convForward(x4, w4, b3, { dilation: [2, 0] }) },
+  { what: 'dilation pair with a fraction', fn: 'convForward', arg: 'dilation', says: /got \[1, 2\.5\]$/, call: (a) => a.convForward(x4, w4, b3, { dilation: [1, 2.5] }) },
+  { what: 'dilation a string', fn: 'convForward', arg: 'dilation', says: /got "2"$/, call: (a) => a.convForward(x4, w4, b3, { dilation: bad('2') }) },
+  { what: 'dilated kernel larger than the padded input', fn: 'convForward', arg: 'dilation', exact: 'convForward: a 3x3 kernel with dilation 3 spans 7x7 and does not fit an input of 5x5 padded by 0,0 (5x5)', call: (a) => a.convForward(x4, w4, b3, { dilation: 3 }) },
+  { what: 'dilated kernel wider than the padded input', fn: 'convForward', arg: 'dilation', says: /a 3x3 kernel with dilation 1,3 spans 3x7 and does not fit an input of 5x5 padded by 1,0 \(7x5\)$/, call: (a) => a.convForward(x4, w4, b3, { dilation: [1, 3], pad: [1, 0] }) },
+  { what: 'dilated depthwise kernel larger than the padded input', fn: 'convForward', arg: 'dilation', says: /a 3x3 kernel with dilation 4 spans 9x9 and does not fit an input of 5x5 padded by 1,1 \(7x7\)$/, call: (a) => a.convForward(x4, T([4, 1, 3, 3]), T([4]), { dilation: 4, pad: 1, groups: 4 }) },
 
   // ---- convBackward
   { what: 'dout not shaped like out', fn: 'convBackward', arg: 'dout', says: /shape \(2,3,5,5\).*got \(2,3,5,4\)/, call: (a) => a.convBackward(T([2, 3, 5, 4]), conv(a).cache) },
@@ -214,6 +237,25 @@ const cases: ErrorCase[] = [
   { what: 'scores of rank 3', fn: 'softmaxLoss', arg: 'scores', says: /rank 2/, call: (a) => a.softmaxLoss(T([3, 4, 1]), [0, 1, 2]) },
   { what: 'scores.data not a Float64Array', fn: 'softmaxLoss', arg: 'scores.data', says: /Float64Array/, call: (a) => a.softmaxLoss(raw(new Float32Array(12), [3, 4]), [0, 1, 2]) },
 
+  // ---- svmLoss (the labels checked as softmaxLoss checks them)
+  { what: 'label = C', fn: 'svmLoss', arg: 'y[1]', says: /integer label in \[0, 4\), got 4/, call: (a) => a.svmLoss(scores, [0, 4, 1]) },
+  { what: 'negative label', fn: 'svmLoss', arg: 'y[2]', says: /got -1/, call: (a) => a.svmLoss(scores, Int32Array.from([0, 1, -1])) },
+  { what: 'fractional label', fn: 'svmLoss', arg: 'y[0]', says: /got 0\.5/, call: (a) => a.svmLoss(scores, [0.5, 1, 2]) },
+  { what: 'too few labels', fn: 'svmLoss', arg: 'y', says: /2 labels .*3 rows/, call: (a) => a.svmLoss(scores, [0, 1]) },
+  { what: 'labels missing', fn: 'svmLoss', arg: 'y', says: /an array or an Int32Array of 3 integer labels, got undefined$/, call: (a) => a.svmLoss(scores, bad(undefined)) },
+  { what: 'scores of rank 1', fn: 'svmLoss', arg: 'scores', says: /rank 2/, call: (a) => a.svmLoss(T([3]), [0, 1, 2]) },
+  { what: 'scores.data not a Float64Array', fn: 'svmLoss', arg: 'scores.data', says: /Float64Array/, call: (a) => a.svmLoss(raw(new Float32Array(12), [3, 4]), [0, 1, 2]) },
+
+  // ---- globalAvgPoolForward / globalAvgPoolBackward
+  { what: 'x of rank 2', fn: 'globalAvgPoolForward', arg: 'x', says: /rank 4.*got shape \(6,6\)/, call: (a) => a.globalAvgPoolForward(T([6, 6])) },
+  { what: 'x.data not a Float64Array', fn: 'globalAvgPoolForward', arg: 'x.data', says: /Float64Array, got a Float32Array/, call: (a) => a.globalAvgPoolForward(raw(new Float32Array(4), [1, 1, 2, 2])) },
+  { what: 'x missing', fn: 'globalAvgPoolForward', arg: 'x', says: /got undefined/, call: (a) => a.globalAvgPoolForward(bad(undefined)) },
+  { what: 'dout not shaped like out', fn: 'globalAvgPoolBackward', arg: 'dout', says: /shape \(2,3\).*got \(3,2\)/, call: (a) => a.globalAvgPoolBackward(T([3, 2]), a.globalAvgPoolForward(xp).cache) },
+  { what: 'dout shaped like x', fn: 'globalAvgPoolBackward', arg: 'dout', says: /got \(2,3,6,6\)/, call: (a) => a.globalAvgPoolBackward(T([2, 3, 6, 6]), a.globalAvgPoolForward(xp).cache) },
+  { what: 'the cache of avg pool', fn: 'globalAvgPoolBackward', arg: 'cache', says: /returned by globalAvgPoolForward/, call: (a) => a.globalAvgPoolBackward(T([2, 3]), a.avgPoolForward(xp, pp).cache) },
+  { what: 'a forged cache', fn: 'globalAvgPoolBackward', arg: 'cache', says: /returned by globalAvgPoolForward/, call: (a) => a.globalAvgPoolBackward(T([2, 3]), { kind: 'globalAvgPool', shape: [2, 3, 6, 6] }) },
+  { what: 'the cache of the other entry', fn: 'globalAvgPoolBackward', arg: 'cache', says: /returned by globalAvgPoolForward/, call: (a, o) => a.globalAvgPoolBackward(T([2, 3]), o.globalAvgPoolForward(xp).cache) },
+
   // ---- transpose
   { what: 'axes with a repeat', fn: 'transpose', arg: 'axes', says: /permutation of 0\.\.2, got \[0, 0, 1\]/, call: (a) => a.transpose(T([2, 3, 4]), [0, 0, 1]) },
   { what: 'axes too short', fn: 'transpose', arg: 'axes', says: /got \[1, 0\]/, call: (a) => a.transpose(T([2, 3, 4]), [1, 0]) },
@@ -265,7 +307,7 @@ describe('after the errors', () => {
     const fns = new Set(cases.map((c) => c.fn));
     for (const fn of ['tensor', 'convForward', 'convBackward', 'maxPoolForward', 'maxPoolBackward', 'avgPoolForward', 'avgPoolBackward',
       'batchnormForward', 'batchnormBackward', 'spatialBatchnormForward', 'spatialBatchnormBackward', 'reluForward', 'reluBackward',
-      'affineForward', 'affineBackward', 'softmaxLoss', 'transpose']) {
+      'affineForward', 'affineBackward', 'softmaxLoss', 'transpose', 'svmLoss', 'globalAvgPoolForward', 'globalAvgPoolBackward']) {
       expect(fns.has(fn), fn).toBe(true);
     }
   });
@@ -304,5 +346,10 @@ describe('after the errors', () => {
     expectClose(bm.runningVar, br.runningVar, 'runningVar after errors');
     const sl = main.softmaxLoss(scores, [3, 0, 2]);
     expect(Math.abs(sl.loss - ref.softmaxLoss(scores, [3, 0, 2]).loss)).toBeLessThan(1e-12);
+    const sv = main.svmLoss(scores, [3, 0, 2]);
+    expect(Math.abs(sv.loss - ref.svmLoss(scores, [3, 0, 2]).loss)).toBeLessThan(1e-12);
+    const xd = randn(rr, [2, 4, 6, 7]), wd = randn(rr, [8, 1, 3, 3]), bd = randn(rr, [8]);
+    const pd = { pad: 2, dilation: 2, groups: 4 };
+    expectClose(main.convForward(xd, wd, bd, pd).out, ref.convForward(xd, wd, bd, pd).out, 'depthwise convForward after errors');
   });
 });

@@ -28,13 +28,22 @@ function labels(r: Rng, N: number, C: number): number[] {
   return Array.from({ length: N }, () => r.int(0, C - 1));
 }
 
-interface ConvGradCase { x: number[]; w: number[]; stride: Pair; pad: Pair }
+/** w is (F, C/groups, HH, WW); dilation and groups are left out of convParam when not given. */
+interface ConvGradCase { x: number[]; w: number[]; stride: Pair; pad: Pair; dilation?: Pair; groups?: number }
 
 const convGradCases: ConvGradCase[] = [
   { x: [2, 3, 5, 6], w: [4, 3, 3, 2], stride: [2, 1], pad: [1, 2] },
   { x: [1, 2, 8, 5], w: [3, 2, 2, 3], stride: 3, pad: 2 },  // (8+4−2) % 3 ≠ 0: the last row is never reached
   { x: [2, 4, 3, 3], w: [5, 4, 1, 1], stride: 1, pad: 0 },  // 1x1
   { x: [1, 1, 3, 4], w: [2, 1, 2, 1], stride: 2, pad: 3 },  // pad larger than the kernel
+  { x: [2, 3, 7, 6], w: [4, 3, 2, 3], stride: [2, 1], pad: [1, 2], dilation: [2, 1] },   // stride and dilation together
+  { x: [1, 2, 9, 8], w: [2, 2, 3, 3], stride: 1, pad: 1, dilation: 3 },
+  { x: [1, 4, 6, 7], w: [6, 2, 3, 3], stride: 1, pad: 2, dilation: 2, groups: 2 },       // 1 < groups < C
+  { x: [2, 6, 3, 4], w: [4, 3, 1, 1], stride: 1, pad: 0, groups: 2 },                    // grouped 1x1 (pointwise path)
+  { x: [2, 3, 5, 6], w: [3, 1, 3, 3], stride: 1, pad: 1, groups: 3 },                    // depthwise, F = C
+  { x: [2, 3, 5, 6], w: [6, 1, 3, 3], stride: [1, 2], pad: 1, groups: 3 },               // depthwise, F = 2C
+  { x: [1, 3, 6, 7], w: [9, 1, 3, 2], stride: 2, pad: [1, 2], dilation: [1, 2], groups: 3 },   // depthwise, F = 3C
+  { x: [1, 2, 4, 5], w: [2, 1, 2, 2], stride: 2, pad: 3, dilation: 3, groups: 2 },       // depthwise, pad larger than the kernel
 ];
 
 export const convGradientChecks: GradientCheck[] = convGradCases.map((c, i) => ({
@@ -45,7 +54,10 @@ export const convGradientChecks: GradientCheck[] = convGradCases.map((c, i) => (
     const x = randn(r, c.x);
     const w = randn(r, c.w);
     const b = randn(r, [c.w[0]]);
-    const p = { stride: c.stride, pad: c.pad };
+    const p = {
+      stride: c.stride, pad: c.pad,
+      ...(c.dilation === undefined ? {} : { dilation: c.dilation }), ...(c.groups === undefined ? {} : { groups: c.groups }),
+    };
     const { out, cache } = api.convForward(x, w, b, p);
     const dout = randn(r, out.shape);
     const { dx, dw, db } = api.convBackward(dout, cache);
@@ -97,6 +109,19 @@ export const avgPoolGradientChecks: GradientCheck[] = avgPoolGradCases.map((c, i
     const dout = randn(r, out.shape);
     const { dx } = api.avgPoolBackward(dout, cache);
     expectGradient('avgPoolBackward dx', dx, numericGradient((t) => api.avgPoolForward(t, p).out, x, dout));
+  },
+}));
+
+export const globalAvgPoolGradientChecks: GradientCheck[] = [[2, 3, 4, 5], [1, 1, 1, 1], [3, 2, 1, 7]].map((shape, i) => ({
+  name: `globalAvgPool x (${shape.join(',')})`,
+  count: 1,
+  run(api: Api): void {
+    const r = makeRng(351 + i);
+    const x = randn(r, shape);
+    const { out, cache } = api.globalAvgPoolForward(x);
+    const dout = randn(r, out.shape);
+    const { dx } = api.globalAvgPoolBackward(dout, cache);
+    expectGradient('globalAvgPoolBackward dx', dx, numericGradient((t) => api.globalAvgPoolForward(t).out, x, dout));
   },
 }));
 
@@ -162,6 +187,20 @@ export const elementwiseGradientChecks: GradientCheck[] = [
       expectGradient('affineBackward db', db, numericGradient((t) => api.affineForward(x, w, t).out, b, dout));
     },
   },
+  ...([[6, 5], [1, 4], [9, 3]] as const).map(([N, C], i): GradientCheck => ({
+    name: `svmLoss scores (${N},${C})`,
+    count: 1,
+    run(api: Api): void {
+      const r = makeRng(511 + i);
+      // Scores 0.07 apart: every margin s_j − s_y + 1 is at least 0.02 away from the hinge's
+      // kink at 0 (0.07·d ≠ 1 for every integer d), far beyond the step h = 1e-5.
+      const scores = distinct(r, [N, C], 0.07, -0.07 * N * C / 2);
+      const y = labels(r, N, C);
+      const { loss, dscores } = api.svmLoss(scores, y);
+      expect(loss, 'some margins are positive').toBeGreaterThan(0);
+      expectGradient('svmLoss dscores', dscores, numericGradient((t) => api.svmLoss(t, y).loss, scores));
+    },
+  })),
   {
     name: 'softmaxLoss scores (4,5)',
     count: 1,

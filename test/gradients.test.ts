@@ -10,13 +10,14 @@ import { numericGradient, relError } from '../src/gradcheck.js';
 import type { Api } from './util.js';
 import {
   GradientCheck, GRAD_TOL, countChecks, convGradientChecks, maxPoolGradientChecks, avgPoolGradientChecks,
-  batchnormGradientChecks, elementwiseGradientChecks,
+  globalAvgPoolGradientChecks, batchnormGradientChecks, elementwiseGradientChecks,
 } from './gradient.js';
 
 const families: Record<string, GradientCheck[]> = {
   conv: convGradientChecks,
   maxPool: maxPoolGradientChecks,
   avgPool: avgPoolGradientChecks,
+  globalAvgPool: globalAvgPoolGradientChecks,
   batchnorm: batchnormGradientChecks,
   elementwise: elementwiseGradientChecks,
 };
@@ -34,7 +35,7 @@ for (const [entry, api] of [['wasm', main], ['reference', ref]] as [string, Api]
 describe('the gradient checks themselves', () => {
   it(`${all.length} checks per entry compare ${gradients} gradients (every backward, every input)`, () => {
     const names = all.map((c) => c.name).join('\n');
-    for (const op of ['conv', 'maxPool', 'avgPool', 'batchnorm', 'spatialBatchnorm', 'relu', 'affine', 'softmaxLoss']) {
+    for (const op of ['conv', 'maxPool', 'avgPool', 'globalAvgPool', 'batchnorm', 'spatialBatchnorm', 'relu', 'affine', 'softmaxLoss', 'svmLoss']) {
       expect(names).toContain(op);
     }
     // conv (dx, dw, db), batchnorm and spatial batchnorm (dx, dgamma, dbeta), affine (dx, dw, db).

@@ -227,6 +227,103 @@ for (const [entry, api] of [['wasm', main], ['reference', ref]] as [string, Api]
       expectValues(api.reluBackward(T([1, 2, 3, 4, 5, 6], [2, 3]), cache).dx, [2, 3], [0, 0, 0, 4, 5, 0], 'dx');
     });
 
+    it('conv: dilation 2 on the 3x3 input, a 2x2 kernel reaching its corners', () => {
+      // The taps are 2 apart, so the 2x2 kernel spans 3x3: H2 = ⌊(3 − 3)/1⌋ + 1 = 1.
+      // w = 1 2 / 3 4, b = 1: out = 1·x[0,0] + 2·x[0,2] + 3·x[2,0] + 4·x[2,2] + 1
+      //                           = 1·1 + 2·3 + 3·7 + 4·9 + 1 = 1 + 6 + 21 + 36 + 1 = 65
+      const w = T([1, 2, 3, 4], [1, 1, 2, 2]);
+      const { out, cache } = api.convForward(x33, w, T([1], [1]), { dilation: 2 });
+      expectValues(out, [1, 1, 1, 1], [65], 'out');
+      // dout = 1: dw = the four corners of x, dx = w placed on the corners, db = 1.
+      const { dx, dw, db } = api.convBackward(T([1], [1, 1, 1, 1]), cache);
+      expectValues(dw, [1, 1, 2, 2], [1, 3, 7, 9], 'dw');
+      expectValues(dx, [1, 1, 3, 3], [1, 0, 2, 0, 0, 0, 3, 0, 4], 'dx');
+      expectValues(db, [1], [1], 'db');
+    });
+
+    it('conv: dilation 2 with stride 2 and pad 1, where three taps of each window fall in the padding', () => {
+      // Padded input 5x5, kernel span 3: H2 = ⌊(3 + 2 − 3)/2⌋ + 1 = 2. Window (h2, w2) reads
+      // input rows 2·h2 − 1 + {0, 2} and columns 2·w2 − 1 + {0, 2}: rows {−1, 1} or {1, 3};
+      // only row 1 and column 1 are inside (3 is past the edge), so each window sees x[1,1] = 5
+      // through one tap: out[0,0] through w[1,1] = 4, out[0,1] through w[1,0] = 3,
+      // out[1,0] through w[0,1] = 2, out[1,1] through w[0,0] = 1.
+      const w = T([1, 2, 3, 4], [1, 1, 2, 2]);
+      const { out, cache } = api.convForward(x33, w, T([0], [1]), { dilation: 2, stride: 2, pad: 1 });
+      expectValues(out, [1, 1, 2, 2], [20, 15, 10, 5], 'out');
+      // dout = ones: dx[1,1] = 4 + 3 + 2 + 1 = 10 and every other dx is 0; each w[i,j] met x[1,1] once: dw = 5.
+      const { dx, dw, db } = api.convBackward(T([1, 1, 1, 1], [1, 1, 2, 2]), cache);
+      expectValues(dx, [1, 1, 3, 3], [0, 0, 0, 0, 10, 0, 0, 0, 0], 'dx');
+      expectValues(dw, [1, 1, 2, 2], [5, 5, 5, 5], 'dw');
+      expectValues(db, [1], [4], 'db');
+    });
+
+    it('conv: groups 2 on four channels, 1x1 kernels (x (1,4,1,1) = [1, 2, 3, 4])', () => {
+      // w (2, 2, 1, 1): filter 0 sees channels 0, 1 and filter 1 channels 2, 3.
+      //   out[0] = 1·1 + 10·2 = 21;  out[1] = 100·3 + 1000·4 = 4300  (b = 0)
+      const x = T([1, 2, 3, 4], [1, 4, 1, 1]);
+      const { out, cache } = api.convForward(x, T([1, 10, 100, 1000], [2, 2, 1, 1]), T([0, 0], [2]), { groups: 2 });
+      expectValues(out, [1, 2, 1, 1], [21, 4300], 'out');
+      // dout = [1, 2]: dx = [1, 10, 2·100, 2·1000]; dw = [x0, x1, 2·x2, 2·x3] = [1, 2, 6, 8]; db = [1, 2].
+      const { dx, dw, db } = api.convBackward(T([1, 2], [1, 2, 1, 1]), cache);
+      expectValues(dx, [1, 4, 1, 1], [1, 10, 200, 2000], 'dx');
+      expectValues(dw, [2, 2, 1, 1], [1, 2, 6, 8], 'dw');
+      expectValues(db, [2], [1, 2], 'db');
+    });
+
+    it('conv: depthwise, groups = C = 2 with two filters per channel (F = 2C), 2x2 kernels', () => {
+      // x channel 0 = the 3x3 input 1..9, channel 1 = all ones. Filters 0, 1 read channel 0,
+      // filters 2, 3 channel 1. No pad, stride 1: H2 = W2 = 2.
+      //   f0 = 1 0 / 0 0 (top-left):      out = x[h,w]     = 1 2 / 4 5
+      //   f1 = 0 0 / 0 1 (bottom-right):  out = x[h+1,w+1] = 5 6 / 8 9
+      //   f2 = 1 1 / 1 1 on ones:         out = 4 everywhere
+      //   f3 = 1 −1 / 0 2 on ones, b = 10: out = 1 − 1 + 0 + 2 + 10 = 12 everywhere
+      const x = T([1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 2, 3, 3]);
+      const w = T([1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, -1, 0, 2], [4, 1, 2, 2]);
+      const { out, cache } = api.convForward(x, w, T([0, 0, 0, 10], [4]), { groups: 2 });
+      expectValues(out, [1, 4, 2, 2], [1, 2, 4, 5, 5, 6, 8, 9, 4, 4, 4, 4, 12, 12, 12, 12], 'out');
+      // dout = ones. db = 4 per filter. dw of f0 and f1 (on channel 0): tap (i,j) sums the
+      // 2x2 block of x at (i,j): [1+2+4+5, 2+3+5+6, 4+5+7+8, 5+6+8+9] = [12, 16, 24, 28];
+      // f2 and f3 on ones: 4 per tap.
+      const { dx, dw, db } = api.convBackward(T(new Array(16).fill(1), [1, 4, 2, 2]), cache);
+      expectValues(db, [4], [4, 4, 4, 4], 'db');
+      expectValues(dw, [4, 1, 2, 2], [12, 16, 24, 28, 12, 16, 24, 28, 4, 4, 4, 4, 4, 4, 4, 4], 'dw');
+      // dx channel 0: f0 sends 1 to the top-left cell of each window ((0,0), (0,1), (1,0), (1,1)),
+      // f1 to the bottom-right one ((1,1), (1,2), (2,1), (2,2)):  1 1 0 / 1 2 1 / 0 1 1.
+      // dx channel 1: f2 gives each cell the number of windows over it, 1 2 1 / 2 4 2 / 1 2 1;
+      // f3 gives cell (h,w) the sum of w3[h−h2, w−w2] over the windows (h2,w2) over it:
+      //   (0,0) 1; (0,1) −1 + 1 = 0; (0,2) −1; (1,0) 0 + 1 = 1; (1,1) 2 + 0 − 1 + 1 = 2;
+      //   (1,2) 2 − 1 = 1; (2,0) 0; (2,1) 2 + 0 = 2; (2,2) 2.
+      // Channel 1 = f2 + f3 = 2 2 0 / 3 6 3 / 1 4 3.
+      expectValues(dx, [1, 2, 3, 3], [1, 1, 0, 1, 2, 1, 0, 1, 1, 2, 2, 0, 3, 6, 3, 1, 4, 3], 'dx');
+    });
+
+    it('global average pool: the mean of each plane; dx spreads dout evenly', () => {
+      // x33 has mean 45/9 = 5; x (1,2,1,2) = [1, 2 | 3, 5] has means 1.5 and 4.
+      const a = api.globalAvgPoolForward(x33);
+      expectValues(a.out, [1, 1], [5], 'out 3x3');
+      expectValues(api.globalAvgPoolBackward(T([3], [1, 1]), a.cache).dx, [1, 1, 3, 3], new Array(9).fill(3 / 9), 'dx 3x3');
+      const b = api.globalAvgPoolForward(T([1, 2, 3, 5], [1, 2, 1, 2]));
+      expectValues(b.out, [1, 2], [1.5, 4], 'out (1,2,1,2)');
+      expectValues(api.globalAvgPoolBackward(T([2, -4], [1, 2]), b.cache).dx, [1, 2, 1, 2], [1, 1, -2, -2], 'dx (1,2,1,2)');
+    });
+
+    it('svm loss of two rows, one margin exactly 0', () => {
+      // Row 0 = [3, 1, 2.5], label 0: margins max(0, 1 − 3 + 1) = 0 and max(0, 2.5 − 3 + 1) = 0.5.
+      // Row 1 = [1, 2, 4], label 1: margins max(0, 1 − 2 + 1) = 0 (not > 0) and 4 − 2 + 1 = 3.
+      // loss = (0.5 + 3) / 2 = 1.75. One positive margin per row: dscores at the label −1/2,
+      // at the positive margin +1/2, 0 elsewhere.
+      const { loss, dscores } = api.svmLoss(T([3, 1, 2.5, 1, 2, 4], [2, 3]), [0, 1]);
+      expect(Math.abs(loss - 1.75)).toBeLessThan(1e-15);
+      expectValues(dscores, [2, 3], [-0.5, 0, 0.5, 0, -0.5, 0.5], 'dscores');
+    });
+
+    it('svm loss with every margin positive: C − 1 at the label', () => {
+      // One row [0, 0, 0, 0], label 2: every other margin is 0 − 0 + 1 = 1: loss = 3, dscores = [1, 1, −3, 1].
+      const { loss, dscores } = api.svmLoss(T([0, 0, 0, 0], [1, 4]), Int32Array.from([2]));
+      expect(loss).toBe(3);
+      expectValues(dscores, [1, 4], [1, 1, -3, 1], 'dscores');
+    });
+
     it('affine of x (2,1,2) flattened to (2,2)', () => {
       // x = [[1, 2], [3, 4]], w = [[1, 0, −1], [2, 1, 0]], b = [0.5, 0, −1]
       //   out[0] = [1 + 4, 2, −1] + b = [5.5, 2, −2];  out[1] = [3 + 8, 4, −3] + b = [11.5, 4, −4]

@@ -187,6 +187,63 @@ describe('a bad kernel call on the debug module fails the kernel\'s assertion', 
     kk.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, pdcols, pgeom, pwork); // dx only needs no x, dw or cols
   });
 
+  it('conv_forward: groups that do not divide C, a dilation of 0, an H2 that ignores the dilation', () => {
+    const g = convGeom([1, 4, 7, 7], [6, 2, 3, 3], { pad: 1, dilation: 2, groups: 2 });
+    const kk = k();
+    const [pgeom, px, pw, pb, pout, pwork] = reserve('test', [CONV_GEOMETRY_BYTES, 196 * 8, 108 * 8, 6 * 8, 6 * 25 * 8, kk.gemm_workspace_bytes()]);
+    const call = () => kk.conv_forward(px, pw, pb, pout, pgeom, pwork);
+    const msg = 'conv_forward: the geometry record is outside memory or inconsistent';
+    putConvGeometry(pgeom, { ...g, G: 3 });
+    expectAssertion(call, 'assembly/conv.ts', msg);
+    putConvGeometry(pgeom, { ...g, G: 0 });
+    expectAssertion(call, 'assembly/conv.ts', msg);
+    putConvGeometry(pgeom, { ...g, DH: 0 });
+    expectAssertion(call, 'assembly/conv.ts', msg);
+    putConvGeometry(pgeom, { ...g, DH: 1, DW: 1 }); // H2 = 5 follows from dilation 2, not 1
+    expectAssertion(call, 'assembly/conv.ts', msg);
+    putConvGeometry(pgeom, { ...g, G: 1 });         // w read as (6, 4, 3, 3): past the end of memory here
+    expectAssertion(() => kk.conv_forward(px, top() - 108 * 8, pb, pout, pgeom, pwork), 'assembly/conv.ts', 'conv_forward: w lies outside memory');
+    putConvGeometry(pgeom, g);
+    call(); // the record as the wrapper writes it passes
+  });
+
+  it('depthwise_forward and depthwise_backward: a record that is not depthwise; dx asked for without w', () => {
+    const g = convGeom([2, 3, 6, 6], [6, 1, 3, 3], { pad: 1, groups: 3 });
+    const kk = k();
+    const [pgeom, px, pw, pb, pout, pdx, pdw] = reserve('test', [CONV_GEOMETRY_BYTES, 216 * 8, 54 * 8, 6 * 8, 432 * 8, 216 * 8, 54 * 8]);
+    putConvGeometry(pgeom, { ...g, G: 1, C: 3 });
+    expectAssertion(() => kk.depthwise_forward(px, pw, pb, pout, pgeom), 'assembly/depthwise.ts',
+      'depthwise_forward: the geometry record is outside memory, inconsistent or not depthwise');
+    expectAssertion(() => kk.depthwise_backward(pout, px, pw, pdx, pdw, pb, pgeom), 'assembly/depthwise.ts',
+      'depthwise_backward: the geometry record is outside memory, inconsistent or not depthwise');
+    putConvGeometry(pgeom, g);
+    kk.depthwise_forward(px, pw, pb, pout, pgeom);
+    expectAssertion(() => kk.depthwise_forward(px, pw, pb, top() - 8, pgeom), 'assembly/depthwise.ts', 'depthwise_forward: out lies outside memory');
+    expectAssertion(() => kk.depthwise_backward(pout, px, top() - 8, pdx, pdw, pb, pgeom), 'assembly/depthwise.ts',
+      'depthwise_backward: w or dx lies outside memory');
+    expectAssertion(() => kk.depthwise_backward(pout, top() - 8, pw, pdx, pdw, pb, pgeom), 'assembly/depthwise.ts',
+      'depthwise_backward: x or dw lies outside memory');
+    kk.depthwise_backward(pout, 0, pw, pdx, 0, pb, pgeom); // dx only needs no x or dw
+    kk.depthwise_backward(pout, px, 0, 0, pdw, pb, pgeom); // dw only needs no w or dx
+  });
+
+  it('global_avgpool_forward and _backward: a buffer past memory, an empty plane', () => {
+    const kk = k();
+    const [px, pout] = reserve('test', [24 * 8, 4 * 8]);
+    expectAssertion(() => kk.global_avgpool_forward(px, top() - 8, 4, 6), 'assembly/pool.ts', 'global_avgpool_forward: x or out lies outside memory');
+    expectAssertion(() => kk.global_avgpool_forward(px, pout, 4, 0), 'assembly/pool.ts', 'global_avgpool_forward: a dimension is not positive');
+    expectAssertion(() => kk.global_avgpool_backward(pout, top() - 16, 4, 6), 'assembly/pool.ts', 'global_avgpool_backward: dout or dx lies outside memory');
+    kk.global_avgpool_forward(px, pout, 4, 6);
+  });
+
+  it('svm_loss: a label outside [0, C); svm_loss_total: rowloss past memory', () => {
+    const [ps, py, pd, pl] = reserve('test', [3 * 4 * 8, 3 * 4, 3 * 4 * 8, 3 * 8]);
+    i32(py, 3).set([0, 1, 4]);
+    expectAssertion(() => k().svm_loss(ps, py, pd, pl, 3, 4), 'assembly/elementwise.ts', 'svm_loss: a label is outside [0, C)');
+    expectAssertion(() => k().svm_loss(ps, py, top() - 8, pl, 3, 4), 'assembly/elementwise.ts',
+      'svm_loss: scores, y, dscores or rowloss lies outside memory');
+  });
+
   it('maxpool_backward: an argmax outside its window; maxpool_forward: byte argmax for a 17x16 window', () => {
     const g = poolGeom([1, 1, 6, 6], { poolHeight: 3, poolWidth: 3, stride: 3 });
     const kk = k();

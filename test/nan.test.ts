@@ -188,6 +188,65 @@ describe('ops on data with NaN and infinities give what the reference gives', ()
     }
   });
 
+  it.each(seeds)('conv with dilation and groups, depthwise included, with NaN and infinities in x, w and dout (seed %i)', (seed) => {
+    const r = makeRng(2500 + seed);
+    const configs: [number[], number[], object][] = [
+      [[2, 2, 7, 6], [3, 2, 3, 3], { pad: 2, dilation: 2 }],
+      [[2, 4, 5, 6], [4, 2, 3, 3], { pad: 1, groups: 2, stride: 2 }],
+      [[2, 3, 5, 9], [6, 1, 3, 3], { pad: 2, groups: 3, dilation: [1, 2] }],   // depthwise, F = 2C
+      [[1, 3, 4, 11], [3, 1, 3, 3], { pad: 1, groups: 3, stride: [1, 2] }],    // depthwise, F = C
+    ];
+    for (const [xs, ws, p] of configs) {
+      for (const [v, where] of [[NaN, 'x'], [Infinity, 'x'], [-Infinity, 'w'], [Infinity, 'w'], [NaN, 'b'], [Infinity, 'dout'], [NaN, 'dout']] as const) {
+        const x = where === 'x' ? oneSpecial(r, xs, v) : randn(r, xs);
+        const w = where === 'w' ? oneSpecial(r, ws, v) : randn(r, ws);
+        const b = where === 'b' ? oneSpecial(r, [ws[0]], v) : randn(r, [ws[0]]);
+        const label = `${v} in ${where}, x ${show(xs)}, w ${show(ws)}, ${show(p)}`;
+        const fm = main.convForward(x, w, b, p), fr = ref.convForward(x, w, b, p);
+        expectSameWithSpecials(fm.out, fr.out, `${label} out`);
+        const dout = where === 'dout' ? oneSpecial(r, fr.out.shape as number[], v) : randn(r, fr.out.shape as number[]);
+        const gm = main.convBackward(dout, fm.cache), gr = ref.convBackward(dout, fr.cache);
+        expectSameWithSpecials(gm.dx, gr.dx, `${label} dx`);
+        expectSameWithSpecials(gm.dw, gr.dw, `${label} dw`);
+        expectSameWithSpecials(gm.db, gr.db, `${label} db`);
+      }
+    }
+  });
+
+  it('depthwise and dilated convs: an infinite weight (or dout) over the zero padding gives NaN, as numpy\'s padded sum does', () => {
+    // x (1,2,1,1) padded by 1, depthwise 3x3 filters with +Inf in a corner that only sees padding.
+    const x = T([2, 3], [1, 2, 1, 1]);
+    const w = T([Infinity, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0], [2, 1, 3, 3]);
+    for (const [, api] of entries) {
+      const { out, cache } = api.convForward(x, w, T([0, 0], [2]), { pad: 1, groups: 2 });
+      expect(Number.isNaN(out.data[0]), 'the filter with the infinite corner').toBe(true);
+      expect(out.data[1]).toBe(3);
+      // An infinite dout meets the padding in every dw tap but the centre: NaN there, Inf at the centre.
+      const { dw } = api.convBackward(T([Infinity, 1], [1, 2, 1, 1]), cache);
+      expect(Array.from(dw.data.subarray(0, 9)).map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(['NaN', 'NaN', 'NaN', 'NaN', Infinity, 'NaN', 'NaN', 'NaN', 'NaN']);
+      // Dilation 2, pad 2 on a 1x1 input: a padded 5x5, a 2x2 kernel spanning 3x3, a 3x3 output.
+      // The −Inf tap (1,1) reads the input only for output (0,0) (−Inf·2 = −Inf), and the
+      // padding everywhere else (−Inf·0 = NaN).
+      const d = api.convForward(T([2], [1, 1, 1, 1]), T([1, 1, 1, -Infinity], [1, 1, 2, 2]), T([0], [1]), { pad: 2, dilation: 2 });
+      expect(Array.from(d.out.data).map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual([-Infinity, ...new Array(8).fill('NaN')]);
+    }
+  });
+
+  it('svm loss: a NaN score gives a NaN loss; an infinite one an infinite or NaN margin, as numpy.maximum gives', () => {
+    const scores = main.tensor([1, NaN, 0, 2, 0.5, -1, Infinity, 0, 0, 0, 0, -Infinity], [4, 3]);
+    const y = [0, 0, 2, 2];
+    const sm = main.svmLoss(scores, y), se = ref.svmLoss(scores, y);
+    expectSameNumber(sm.loss, se.loss, 'loss');
+    expect(Number.isNaN(se.loss)).toBe(true);
+    expectSameWithSpecials(sm.dscores, se.dscores, 'dscores');
+    // Without the NaN row: row 2 has margin +Inf, row 3 (label −Inf) margins +Inf too: loss +Inf.
+    const s2 = main.tensor(Array.from(scores.data.subarray(3)), [3, 3]);
+    const m2 = main.svmLoss(s2, [0, 2, 2]), e2 = ref.svmLoss(s2, [0, 2, 2]);
+    expectSameNumber(m2.loss, e2.loss, 'loss without the NaN row');
+    expect(e2.loss).toBe(Infinity);
+    expectSameWithSpecials(m2.dscores, e2.dscores, 'dscores without the NaN row');
+  });
+
   it('conv: an infinite weight over the zero padding gives NaN (Inf·0), as numpy\'s padded sum does', () => {
     // x (1,1,1,1) = 2 padded by 1, w (1,1,3,3) with +Inf in a corner that only ever sees padding.
     const x = T([2], [1, 1, 1, 1]);

@@ -183,6 +183,33 @@ describe('2x2 stride-2 pools with an odd side vs reference', () => {
   });
 });
 
+const globalShapes: number[][] = [[1, 1, 1, 1], [1, 1, 1, 2], [2, 3, 4, 5], [1, 4, 7, 7], [3, 2, 1, 9], [2, 5, 9, 1], [1, 1, 32, 33], [4, 3, 3, 3]];
+
+describe('global average pool forward and backward vs reference', () => {
+  globalShapes.forEach((shape, i) => {
+    it(`globalAvgPool #${i} x ${show(shape)}`, () => {
+      const r = makeRng(5600 + i);
+      const x = randn(r, shape, 1, i % 2 === 0 ? 0 : 100);
+      const saved = Array.from(x.data);
+      const got = api.globalAvgPoolForward(x);
+      const want = oracle.globalAvgPoolForward(x);
+      expect(Array.from(want.out.shape)).toEqual(shape.slice(0, 2));
+      expectClose(got.out, want.out, 'globalAvgPoolForward out');
+      const dout = randn(r, want.out.shape);
+      const dx = api.globalAvgPoolBackward(dout, got.cache).dx;
+      expectClose(dx, oracle.globalAvgPoolBackward(dout, want.cache).dx, 'globalAvgPoolBackward dx');
+      expect(Array.from(x.data), 'x is not mutated').toEqual(saved);
+    });
+  });
+
+  it('equals avgPoolForward with one window over the whole plane', () => {
+    const r = makeRng(5650);
+    const x = randn(r, [2, 3, 5, 4]);
+    const whole = oracle.avgPoolForward(x, { poolHeight: 5, poolWidth: 4 }).out;
+    expectClose(api.globalAvgPoolForward(x).out, { data: whole.data, shape: [2, 3] }, 'global vs a 5x4 window');
+  });
+});
+
 describe('pool inputs and defaults', () => {
   it('a Float64Array view with an offset into a larger buffer is read correctly', () => {
     const r = makeRng(9501);

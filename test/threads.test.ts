@@ -83,6 +83,48 @@ describe('every op gives the same bits on 1, 2, 3 and 4 threads', () => {
     });
   }
 
+  // Dilation and groups: one GEMM per group, dw split by rows of cols that cross the groups
+  // (and, with N ≥ the parts, dw by images); depthwise on its direct kernels, split by
+  // output planes, by filters (dw, db) and by input planes (dx).
+  const groupCases: [string, number[], number[], cc.ConvParam][] = [
+    ['dilation 2, pad 2, N = 3', [3, 3, 9, 11], [4, 3, 3, 3], { pad: 2, dilation: 2 }],
+    ['groups 2, dilation (2,1), stride 2, N = 2', [2, 6, 11, 9], [8, 3, 3, 3], { groups: 2, dilation: [2, 1], stride: 2, pad: 1 }],
+    ['groups 2, N = 4 (dw by images on every count)', [4, 4, 8, 8], [6, 2, 3, 3], { groups: 2, pad: 1 }],
+    ['groups 3 pointwise, N = 3', [3, 6, 5, 7], [9, 2, 1, 1], { groups: 3 }],
+    ['depthwise F = C, N = 1', [1, 5, 9, 13], [5, 1, 3, 3], { groups: 5, pad: 1 }],
+    ['depthwise F = 2C, dilation 2, stride 2, N = 3', [3, 4, 12, 17], [8, 1, 3, 3], { groups: 4, pad: 2, dilation: 2, stride: 2 }],
+    ['depthwise F = 3C, N = 2', [2, 2, 7, 10], [6, 1, 5, 3], { groups: 2, pad: [2, 1] }],
+  ];
+  for (const [name, xs, ws, p] of groupCases) {
+    it(`conv with dilation or groups, forward and backward (full, dx only, dw only): ${name}`, () => {
+      const x = t(xs), w = t(ws), b = t([ws[0]]);
+      const { out, cache } = cc.convForward(x, w, b, p);
+      const dout = t(out.shape as number[]);
+      sameOnEveryCount(() => cc.convForward(x, w, b, p).out);
+      sameOnEveryCount(() => cc.convBackward(dout, cache));
+      sameOnEveryCount(() => cc.convBackward(dout, cache, { dx: false }));
+      sameOnEveryCount(() => cc.convBackward(dout, cache, { dw: false }));
+    });
+  }
+
+  it('global average pool, forward and backward', () => {
+    for (const shape of [[3, 5, 7, 9], [1, 1, 4, 4], [2, 3, 1, 1], [8, 16, 6, 6]]) {
+      const x = t(shape);
+      const { out, cache } = cc.globalAvgPoolForward(x);
+      const dout = t(out.shape as number[]);
+      sameOnEveryCount(() => cc.globalAvgPoolForward(x).out);
+      sameOnEveryCount(() => cc.globalAvgPoolBackward(dout, cache));
+    }
+  });
+
+  it('svm loss', () => {
+    for (const [N, C] of [[7, 5], [1, 3], [40, 10], [3, 1]]) {
+      const scores = t([N, C]);
+      const y = Array.from({ length: N }, (_, i) => (i * 3) % C);
+      sameOnEveryCount(() => cc.svmLoss(scores, y));
+    }
+  });
+
   const poolCases: [string, number[], cc.PoolParam][] = [
     ['2x2 stride 2', [3, 5, 8, 10], { poolHeight: 2, poolWidth: 2, stride: 2 }],
     ['3x3 stride 1, odd sizes', [2, 3, 7, 9], { poolHeight: 3, poolWidth: 3, stride: 1 }],

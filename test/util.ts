@@ -84,6 +84,8 @@ export interface Api {
   maxPoolBackward(dout: Tensor, cache: unknown): { dx: Tensor };
   avgPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; cache: unknown };
   avgPoolBackward(dout: Tensor, cache: unknown): { dx: Tensor };
+  globalAvgPoolForward(x: Tensor): { out: Tensor; cache: unknown };
+  globalAvgPoolBackward(dout: Tensor, cache: unknown): { dx: Tensor };
   batchnormForward(x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BatchnormParam): BatchnormOut;
   batchnormBackward(dout: Tensor, cache: unknown): { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
   spatialBatchnormForward(x: Tensor, gamma: Tensor, beta: Tensor, bnParam: BatchnormParam): BatchnormOut;
@@ -93,6 +95,7 @@ export interface Api {
   affineForward(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; cache: unknown };
   affineBackward(dout: Tensor, cache: unknown): { dx: Tensor; dw: Tensor; db: Tensor };
   softmaxLoss(scores: Tensor, y: Labels): { loss: number; dscores: Tensor };
+  svmLoss(scores: Tensor, y: Labels): { loss: number; dscores: Tensor };
   transpose(x: Tensor, axes?: readonly number[]): Tensor;
 }
 

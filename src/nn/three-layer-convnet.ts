@@ -64,7 +64,7 @@ function geometryOf(m: Pick<Settings, 'inputDim' | 'numFilters' | 'filterSize'>,
   const F = m.numFilters, K = m.filterSize;
   const P = Math.floor((K - 1) / 2);
   const H2 = H + 2 * P - K + 1, W2 = W + 2 * P - K + 1;
-  const conv: ConvGeometry = { N, C, H, W, F, HH: K, WW: K, SH: 1, SW: 1, PH: P, PW: P, H2, W2 };
+  const conv: ConvGeometry = { N, C, H, W, F, HH: K, WW: K, SH: 1, SW: 1, PH: P, PW: P, H2, W2, DH: 1, DW: 1, G: 1 };
   const pool: PoolGeometry = { N, C: F, H: H2, W: W2, HH: 2, WW: 2, SH: 2, SW: 2, H2: Math.floor(H2 / 2), W2: Math.floor(W2 / 2) };
   return { conv, pool, pooled: F * pool.H2 * pool.W2 };
 }

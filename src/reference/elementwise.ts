@@ -112,3 +112,37 @@ export function softmaxLoss(scores: Tensor, y: Labels): { loss: number; dscores:
   }
   return { loss: loss / N, dscores: make(dscores, [N, C]) };
 }
+
+/**
+ * scores (N,C), y (N) integer labels in [0,C) -> loss, dscores (N,C): the multiclass SVM
+ * (hinge) loss with margin 1, CS231n's svm_loss
+ *
+ *   margin[n,c]  = max(0, s[n,c] − s[n,y[n]] + 1)   for c ≠ y[n]   (0 at c = y[n])
+ *   loss         = 1/N Σ_n,c margin[n,c]
+ *   dscores[n,c] = 1{margin[n,c] > 0} / N           for c ≠ y[n]
+ *   dscores[n,y[n]] = −(the number of c with margin[n,c] > 0) / N
+ *
+ * A NaN score gives a NaN margin (Math.max, as numpy.maximum, keeps it), hence a NaN loss;
+ * a NaN margin is not > 0, so it adds nothing to dscores.
+ */
+export function svmLoss(scores: Tensor, y: Labels): { loss: number; dscores: Tensor } {
+  const { N, C, labels } = checkLabels('svmLoss', scores, y);
+  const s = scores.data;
+  const dscores = new Float64Array(N * C);
+  let loss = 0;
+  for (let n = 0; n < N; n++) {
+    const correct = s[n * C + labels[n]];
+    let positive = 0;
+    for (let c = 0; c < C; c++) {
+      if (c === labels[n]) continue;
+      const margin = Math.max(0, s[n * C + c] - correct + 1);
+      loss += margin;
+      if (margin > 0) {
+        dscores[n * C + c] = 1 / N;
+        positive++;
+      }
+    }
+    dscores[n * C + labels[n]] = (0 - positive) / N; // +0 when no margin is positive, as numpy's 0 − 0
+  }
+  return { loss: loss / N, dscores: make(dscores, [N, C]) };
+}

@@ -9,11 +9,11 @@ export type { Pair, ConvParam, ConvBackwardParam, PoolParam, BatchnormMode, Batc
 export { ConvcoreError } from '../errors.js';
 export { convForward, convBackward } from './conv.js';
 export type { ConvCache } from './conv.js';
-export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from './pool.js';
-export type { MaxPoolCache, AvgPoolCache } from './pool.js';
+export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward, globalAvgPoolForward, globalAvgPoolBackward } from './pool.js';
+export type { MaxPoolCache, AvgPoolCache, GlobalAvgPoolCache } from './pool.js';
 export { batchnormForward, batchnormBackward, spatialBatchnormForward, spatialBatchnormBackward } from './batchnorm.js';
 export type { BatchnormCache, SpatialBatchnormCache, BatchnormResult } from './batchnorm.js';
-export { reluForward, reluBackward, affineForward, affineBackward, softmaxLoss } from './elementwise.js';
+export { reluForward, reluBackward, affineForward, affineBackward, softmaxLoss, svmLoss } from './elementwise.js';
 export type { ReluCache, AffineCache } from './elementwise.js';
 export { transpose } from './transpose.js';
 export { dropoutForward, dropoutBackward } from './dropout.js';

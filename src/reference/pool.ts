@@ -1,9 +1,10 @@
-import { Tensor, make } from '../tensor.js';
+import { Tensor, make, checkTensor } from '../tensor.js';
 import { PoolParam, PoolGeometry, poolGeometry, checkDout } from '../params.js';
 import { Cache, makeCache, openCache } from './cache.js';
 
 export type MaxPoolCache = Cache<'maxPoolForward'>;
 export type AvgPoolCache = Cache<'avgPoolForward'>;
+export type GlobalAvgPoolCache = Cache<'globalAvgPoolForward'>;
 
 interface PoolState {
   x: Float64Array;
@@ -123,6 +124,48 @@ export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): { dx: Tensor
             for (let j = 0; j < WW; j++) dx[((n * C + c) * H + h2 * SH + i) * W + w2 * SW + j] += share;
           }
         }
+      }
+    }
+  }
+  return { dx: make(dx, [N, C, H, W]) };
+}
+
+/**
+ * x (N,C,H,W) -> out (N,C), the mean of each plane
+ *
+ *   out[n,c] = 1/(H·W) · Σ_h,w x[n,c,h,w]
+ */
+export function globalAvgPoolForward(x: Tensor): { out: Tensor; cache: GlobalAvgPoolCache } {
+  const t = checkTensor('globalAvgPoolForward', 'x', x, 4, '(N,C,H,W)');
+  const [N, C, H, W] = t.shape;
+  const out = new Float64Array(N * C);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      let s = 0;
+      for (let h = 0; h < H; h++) {
+        for (let w = 0; w < W; w++) s += t.data[((n * C + c) * H + h) * W + w];
+      }
+      out[n * C + c] = s / (H * W);
+    }
+  }
+  return { out: make(out, [N, C]), cache: makeCache('globalAvgPoolForward', { shape: [N, C, H, W] }) };
+}
+
+/**
+ * dout (N,C) -> dx (N,C,H,W)
+ *
+ * Every input of a plane has the same share of its mean:
+ *   dx[n,c,h,w] = dout[n,c] / (H·W)
+ */
+export function globalAvgPoolBackward(dout: Tensor, cache: GlobalAvgPoolCache): { dx: Tensor } {
+  const { shape } = openCache<{ shape: number[] }>('globalAvgPoolBackward', 'globalAvgPoolForward', cache);
+  const [N, C, H, W] = shape;
+  const d = checkDout('globalAvgPoolBackward', dout, [N, C]).data;
+  const dx = new Float64Array(N * C * H * W);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let h = 0; h < H; h++) {
+        for (let w = 0; w < W; w++) dx[((n * C + c) * H + h) * W + w] = d[n * C + c] / (H * W);
       }
     }
   }
