@@ -25,6 +25,23 @@ export function relu_forward(x: usize, out: usize, n: i32): void {
   }
 }
 
+// a, b (n) -> out (n) = a + b: a residual block's sum and the sum of its two gradients.
+// out may be a or b.
+export function add_values(a: usize, b: usize, out: usize, n: i32): void {
+  assert(n >= 0, 'add_values: n is negative');
+  assert(in_memory(a, <u64>n) && in_memory(b, <u64>n) && in_memory(out, <u64>n), 'add_values: a, b or out lies outside memory');
+  const i1 = hi(n, 2);
+  let i = lo(n, 2);
+  for (; i + 2 <= i1; i += 2) {
+    const o = <usize>i << 3;
+    v128.store(out + o, f64x2.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 3;
+    store<f64>(out + o, load<f64>(a + o) + load<f64>(b + o));
+  }
+}
+
 // dout, x (n) -> dx (n): dout where x > 0, else 0.
 export function relu_backward(dout: usize, x: usize, dx: usize, n: i32): void {
   assert(n >= 0, 'relu_backward: n is negative');

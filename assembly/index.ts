@@ -7,7 +7,7 @@ export { conv_forward, conv_backward, conv_dw_images, sum_slots } from './conv';
 export { depthwise_forward, depthwise_backward } from './depthwise';
 export { maxpool_forward, maxpool_backward, avgpool_forward, avgpool_backward, global_avgpool_forward, global_avgpool_backward } from './pool';
 export { batchnorm_forward, batchnorm_backward } from './batchnorm';
-export { relu_forward, relu_backward, fill_rows, sum_rows, softmax_loss, softmax_loss_total, svm_loss, svm_loss_total } from './elementwise';
+export { add_values, relu_forward, relu_backward, fill_rows, sum_rows, softmax_loss, softmax_loss_total, svm_loss, svm_loss_total } from './elementwise';
 export { transpose_nd } from './transpose';
 export { norm_forward, norm_backward, norm_param_grads } from './norm';
 export { dropout_forward, dropout_backward } from './dropout';

@@ -26,3 +26,9 @@ export type {
   ThreeLayerConvNetOptions, ThreeLayerConvNetGrads, ThreeLayerConvNetJSON, FullyConnectedNetOptions, FullyConnectedNetJSON,
   Normalization, SolverData, SolverOptions, SolverCheckpoint, TrainOptions, UpdateRuleName, Model,
 } from './nn/index.js';
+export { Sequential } from './nn/sequential.js';
+export type { SequentialOptions, SequentialJSON, LossKind, InitKind } from './nn/sequential.js';
+export { layers } from './nn/layers.js';
+export type {
+  LayerSpec, LayerKind, ConvLayerOptions, PoolLayerOptions, BatchnormLayerOptions, NormLayerOptions, DropoutLayerOptions, ResidualOptions,
+} from './nn/layers.js';

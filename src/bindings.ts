@@ -45,6 +45,8 @@ export interface RawExports {
   batchnorm_forward(x: number, gamma: number, beta: number, out: number, xhat: number, mean: number, variance: number, invstd: number, runningMean: number, runningVar: number, G: number, D: number, L: number, train: number, eps: number, momentum: number): void;
   /** batchnorm_backward(dout: usize, xhat: usize, gamma: usize, invstd: usize, dx: usize, dgamma: usize, dbeta: usize, k: usize, G: i32, D: i32, L: i32, train: i32) */
   batchnorm_backward(dout: number, xhat: number, gamma: number, invstd: number, dx: number, dgamma: number, dbeta: number, k: number, G: number, D: number, L: number, train: number): void;
+  /** add_values(a: usize, b: usize, out: usize, n: i32) */
+  add_values(a: number, b: number, out: number, n: number): void;
   /** relu_forward(x: usize, out: usize, n: i32) */
   relu_forward(x: number, out: number, n: number): void;
   /** relu_backward(dout: usize, x: usize, dx: usize, n: i32) */
@@ -106,6 +108,7 @@ export const PARAMS = {
   global_avgpool_backward: ['dout', 'dx', 'R', 'L'],
   batchnorm_forward: ['x', 'gamma', 'beta', 'out', 'xhat', 'mean', 'variance', 'invstd', 'runningMean', 'runningVar', 'G', 'D', 'L', 'train', 'eps', 'momentum'],
   batchnorm_backward: ['dout', 'xhat', 'gamma', 'invstd', 'dx', 'dgamma', 'dbeta', 'k', 'G', 'D', 'L', 'train'],
+  add_values: ['a', 'b', 'out', 'n'],
   relu_forward: ['x', 'out', 'n'],
   relu_backward: ['dout', 'x', 'dx', 'n'],
   fill_rows: ['b', 'out', 'N', 'M'],

@@ -69,6 +69,7 @@ const SPECS: { [K in Name]?: Spec<K> } = {
   global_avgpool_backward: { chunked: true, units: (a, at) => a[at.R] * a[at.L], perPart: VALUES_PER_PART },
   batchnorm_forward: { chunked: true, units: (a, at) => a[at.G] * a[at.D] * a[at.L], perPart: VALUES_PER_PART },
   batchnorm_backward: { chunked: true, units: (a, at) => a[at.G] * a[at.D] * a[at.L], perPart: VALUES_PER_PART },
+  add_values: { chunked: true, units: (a, at) => a[at.n], perPart: VALUES_PER_PART },
   relu_forward: { chunked: true, units: (a, at) => a[at.n], perPart: VALUES_PER_PART },
   relu_backward: { chunked: true, units: (a, at) => a[at.n], perPart: VALUES_PER_PART },
   fill_rows: { chunked: true, units: (a, at) => a[at.N] * a[at.M], perPart: VALUES_PER_PART },
