@@ -20,8 +20,12 @@ export class Chain {
     return this.layers.every((l) => l.alias);
   }
 
-  /** Makes every block for batches of up to N on T threads. */
-  allocate(N: number, T: number, alloc: Alloc): void {
+  /**
+   * Makes every block for batches of up to N on T threads. `inputGrad`: backward is always
+   * given a dx (a residual's branches); otherwise it is given 0 (a network's input), and the
+   * first layer makes what it needs for that (see Layer.allocate).
+   */
+  allocate(N: number, T: number, alloc: Alloc, inputGrad = false): void {
     this.outs = [];
     this.grads = [];
     const last = this.real(this.layers.length - 1);
@@ -31,7 +35,7 @@ export class Chain {
       this.outs.push(l.alias ? -1 : alloc(n));
       // The last real layer's output gradient is the dout the caller gives.
       this.grads.push(l.alias || i === last ? -1 : alloc(n));
-      l.allocate(N, T, alloc, i === first);
+      l.allocate(N, T, alloc, i === first && !inputGrad);
     });
   }
 

@@ -33,7 +33,8 @@ export class Residual extends Base {
 
   /** Builds the body and the shortcut from inShape and checks that their outputs match. */
   static build(where: string, inShape: readonly number[], body: unknown, shortcut: unknown, ctx: { draw: () => number }, buildList: BuildList, spec: unknown): Residual {
-    const name = (part: string) => (i: number, kind: string): string => `${where}.${part}.${i} (${kind})`;
+    const base = where.replace(/ \(residual\)$/, "");
+    const name = (part: string) => (i: number, kind: string): string => `${base}.${part}.${i} (${kind})`;
     if (!Array.isArray(body) || body.length === 0) fail(`${where}: the body must be a non-empty array of layers`);
     const b = buildList(body, inShape, name('body'), ctx, `${where}: the body`);
     const out = b[b.length - 1].outShape;
@@ -55,8 +56,9 @@ export class Residual extends Base {
 
   allocate(N: number, T: number, alloc: Alloc, first: boolean): void {
     super.allocate(N, T, alloc, first);
-    this.body.allocate(N, T, alloc);
-    this.shortcut?.allocate(N, T, alloc);
+    this.body.allocate(N, T, alloc, true);
+    this.shortcut?.allocate(N, T, alloc, true);
+    // The branches always get a block for their dx (their layers are sized for one), summed into dx when it is wanted.
     const n = N * count(this.inShape) * F64;
     this.m = { dxBody: alloc(n), dxShortcut: this.shortcut ? alloc(n) : 0 };
   }
@@ -69,17 +71,9 @@ export class Residual extends Base {
 
   backward(r: Run, _x: number, _out: number, dout: number, dx: number): void {
     const n = r.N * count(this.inShape);
-    if (dx === 0) {
-      this.body.backward(r, dout, 0);
-      this.shortcut?.backward(r, dout, 0);
-      return;
-    }
     this.body.backward(r, dout, this.m.dxBody);
-    if (this.shortcut) {
-      this.shortcut.backward(r, dout, this.m.dxShortcut);
-      addOn(r.k, this.m.dxBody, this.m.dxShortcut, dx, n);
-    } else {
-      addOn(r.k, this.m.dxBody, dout, dx, n);
-    }
+    this.shortcut?.backward(r, dout, this.m.dxShortcut);
+    if (dx === 0) return;
+    addOn(r.k, this.m.dxBody, this.shortcut ? this.m.dxShortcut : dout, dx, n);
   }
 }

@@ -3,14 +3,14 @@ import { Tensor, checkTensor, shapeString, describe, show } from '../tensor.js';
 import type { Labels } from '../params.js';
 
 /** Checks that X is (N, ...inputShape) with N ≥ 1, or (N, d1…dk) with d1·…·dk = inputShape[0] when `flat`. */
-export function checkBatch(fn: string, X: unknown, inputShape: readonly number[], flat = false, name = 'X'): Tensor {
+export function checkBatch(fn: string, X: unknown, inputShape: readonly number[], flat = false, name = 'X', shapeName = 'inputDim'): Tensor {
   const t = checkTensor(fn, name, X);
   const rest = t.shape.slice(1);
   const ok = flat
     ? t.shape.length >= 2 && rest.reduce((p, s) => p * s, 1) === inputShape[0]
     : rest.length === inputShape.length && rest.every((d, i) => d === inputShape[i]);
   if (!ok) {
-    const want = flat ? `(N, d1…dk) with d1·…·dk = inputDim ${inputShape[0]}` : `(N,${inputShape.join(',')}) to match inputDim`;
+    const want = flat ? `(N, d1…dk) with d1·…·dk = ${shapeName} ${inputShape[0]}` : `(N,${inputShape.join(',')}) to match ${shapeName}`;
     fail(`${fn}: ${name} must have shape ${want}, got ${shapeString(t.shape)}`);
   }
   return t;

@@ -77,7 +77,7 @@ function checkOptions(fn: string, o: unknown): SequentialJSON['options'] {
   for (const key of Object.keys(r)) if (!OPTION_KEYS.includes(key)) fail(`${fn}: options has an unknown key ${JSON.stringify(key)}; the valid keys are ${OPTION_KEYS.join(', ')}`);
   const shape = r.inputShape;
   if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 3) || !shape.every((d) => Number.isSafeInteger(d) && d >= 1 && d <= 2 ** 31 - 1)) {
-    fail(`${fn}: inputShape must be one example's shape, [C, H, W] or [D] of positive integers, got ${show(shape)}`);
+    fail(`${fn}: inputShape must be one example's shape, [C, H, W] or [D] of positive integers, got ${Array.isArray(shape) ? JSON.stringify(shape) : show(shape)}`);
   }
   const loss = r.loss ?? 'softmax';
   if (loss !== 'softmax' && loss !== 'svm') fail(`${fn}: loss must be 'softmax' or 'svm', got ${show(loss)}`);
@@ -295,7 +295,7 @@ export class Sequential {
   loss(X: Tensor, y?: Labels): Tensor | { loss: number; grads: Record<string, Tensor> } {
     const fn = 'Sequential.loss';
     const store = storeOf(this);
-    const x = checkBatch(fn, X, this.inputShape);
+    const x = checkBatch(fn, X, this.inputShape, false, 'X', 'inputShape');
     if (y === undefined) {
       const { r, scores } = this.forward(x, false);
       return make(take(scores, r.N * this.numClasses), [r.N, this.numClasses]);
@@ -321,7 +321,7 @@ export class Sequential {
   predict(X: Tensor, options?: { batchSize?: number }): Int32Array {
     const fn = 'Sequential.predict';
     storeOf(this);
-    const x = checkBatch(fn, X, this.inputShape);
+    const x = checkBatch(fn, X, this.inputShape, false, 'X', 'inputShape');
     const o = checkPredictOptions(fn, options);
     const out = new Int32Array(x.shape[0]);
     let row = 0;
@@ -342,7 +342,7 @@ export class Sequential {
   evaluate(X: Tensor, y: Labels, options?: { batchSize?: number }): { loss: number; accuracy: number } {
     const fn = 'Sequential.evaluate';
     storeOf(this);
-    const x = checkBatch(fn, X, this.inputShape);
+    const x = checkBatch(fn, X, this.inputShape, false, 'X', 'inputShape');
     const labels = checkModelLabels(fn, y, x.shape[0], this.numClasses);
     const o = checkPredictOptions(fn, options);
     const C = this.numClasses;
