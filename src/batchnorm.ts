@@ -1,6 +1,7 @@
 import { Tensor, make, checkTensor } from './tensor.js';
 import { BatchnormParam, batchnormSettings, checkDout } from './params.js';
 import { kernels, reserve, put, take, f64 } from './wasm.js';
+import { batchnormBackwardOn, batchnormForwardOn } from './layers/basic.js';
 import { Cache, seal, openCache } from './cache.js';
 
 type Kind = 'batchnorm' | 'spatialBatchnorm';
@@ -42,7 +43,8 @@ function forward(fn: string, kind: Kind, x: Tensor, gamma: Tensor, beta: Tensor,
   if (s.runningMean) put(prm, s.runningMean); else f64(prm, D).fill(0);
   if (s.runningVar) put(prv, s.runningVar); else f64(prv, D).fill(0);
   const train = s.mode === 'train';
-  k.batchnorm_forward(px, pgamma, pbeta, pout, pxhat, pmean, pvar, pinv, prm, prv, G, D, L, train ? 1 : 0, s.eps, s.momentum);
+  batchnormForwardOn(k, { x: px, gamma: pgamma, beta: pbeta, out: pout, xhat: pxhat, mean: pmean, variance: pvar, invstd: pinv,
+    runningMean: prm, runningVar: prv }, G, D, L, train, s.eps, s.momentum);
   const cache = seal(kind, {
     xhat: take(pxhat, n), invstd: take(pinv, D), gamma: gamma.data.slice(), train, shape: x.shape.slice(), G, D, L,
   });
@@ -67,7 +69,7 @@ function backward(fn: string, kind: Kind, forwardName: string, dout: Tensor, cac
   put(pxhat, c.xhat);
   put(pgamma, c.gamma);
   put(pinv, c.invstd);
-  k.batchnorm_backward(pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, pk, c.G, c.D, c.L, c.train ? 1 : 0);
+  batchnormBackwardOn(k, pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, pk, c.G, c.D, c.L, c.train);
   return {
     dx: make(take(pdx, n), c.shape),
     dgamma: make(take(pdgamma, c.D), [c.D]),

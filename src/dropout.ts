@@ -1,6 +1,7 @@
 import { Tensor, make, checkTensor } from './tensor.js';
 import { checkDout } from './params.js';
 import { kernels, reserve, put, take, bytes, putBytes } from './wasm.js';
+import { dropoutBackwardOn, dropoutForwardOn } from './layers/basic.js';
 import { Cache, seal, openCache } from './cache.js';
 import { dropoutSettings } from './reference/dropout.js';
 import type { DropoutParam, DropoutMode } from './reference/dropout.js';
@@ -37,7 +38,7 @@ export function dropoutForward(x: Tensor, dropoutParam: DropoutParam): { out: Te
   const nb = (n + 7) >> 3;
   const [px, pout, pmask] = reserve(fn, [n * F64, n * F64, nb]);
   put(px, xt.data);
-  kernels().dropout_forward(px, pout, pmask, n, keepProb, seed);
+  dropoutForwardOn(kernels(), px, pout, pmask, n, keepProb, seed);
   const state: DropoutState = { train, keepProb, mask: bytes(pmask, nb), shape: xt.shape.slice() };
   return { out: make(take(pout, n), xt.shape), cache: seal('dropout', state) };
 }
@@ -52,6 +53,6 @@ export function dropoutBackward(dout: Tensor, cache: DropoutCache): { dx: Tensor
   const [pdout, pmask, pdx] = reserve(fn, [n * F64, c.mask.length, n * F64]);
   put(pdout, d.data);
   putBytes(pmask, c.mask);
-  kernels().dropout_backward(pdout, pmask, pdx, n, c.keepProb);
+  dropoutBackwardOn(kernels(), pdout, pmask, pdx, n, c.keepProb);
   return { dx: make(take(pdx, n), c.shape) };
 }

@@ -1,6 +1,7 @@
 import { Tensor, make, checkTensor, checkSameShape, shapeString } from './tensor.js';
 import { Labels, checkLabels, checkDout } from './params.js';
 import { kernels, reserve, put, take, i32 } from './wasm.js';
+import { affineBackwardOn, affineForwardOn, reluBackwardOn, reluForwardOn } from './layers/basic.js';
 import { Cache, seal, openCache } from './cache.js';
 import { fail } from './errors.js';
 
@@ -29,7 +30,7 @@ export function reluForward(x: Tensor): { out: Tensor; cache: ReluCache } {
   const n = xt.data.length;
   const [px, pout] = reserve('reluForward', [n * F64, n * F64]);
   put(px, xt.data);
-  kernels().relu_forward(px, pout, n);
+  reluForwardOn(kernels(), px, pout, n);
   return { out: make(take(pout, n), xt.shape), cache: seal('relu', { x: xt.data.slice(), shape: xt.shape.slice() }) };
 }
 
@@ -41,7 +42,7 @@ export function reluBackward(dout: Tensor, cache: ReluCache): { dx: Tensor } {
   const [pdout, px, pdx] = reserve('reluBackward', [n * F64, n * F64, n * F64]);
   put(pdout, dout.data);
   put(px, c.x);
-  kernels().relu_backward(pdout, px, pdx, n);
+  reluBackwardOn(kernels(), pdout, px, pdx, n);
   return { dx: make(take(pdx, n), c.shape) };
 }
 
@@ -61,8 +62,7 @@ export function affineForward(x: Tensor, w: Tensor, b: Tensor): { out: Tensor; c
   put(px, xt.data);
   put(pw, wt.data);
   put(pb, b.data);
-  k.fill_rows(pb, pout, N, M);
-  k.gemm(0, 0, N, M, D, px, D, pw, M, pout, M, 1, pwork);
+  affineForwardOn(k, px, pw, pb, pout, N, D, M, pwork);
   const cache = seal('affine', { x: xt.data.slice(), w: wt.data.slice(), xShape: xt.shape.slice(), N, D, M });
   return { out: make(take(pout, N * M), [N, M]), cache };
 }
@@ -80,9 +80,7 @@ export function affineBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; 
   put(pdout, dout.data);
   put(px, c.x);
   put(pw, c.w);
-  k.gemm(0, 1, N, D, M, pdout, M, pw, M, pdx, D, 0, pwork);
-  k.gemm(1, 0, D, M, N, px, D, pdout, M, pdw, M, 0, pwork);
-  k.sum_rows(pdout, pdb, N, M);
+  affineBackwardOn(k, pdout, px, pw, pdx, pdw, pdb, N, D, M, pwork);
   return {
     dx: make(take(pdx, N * D), c.xShape),
     dw: make(take(pdw, D * M), [D, M]),

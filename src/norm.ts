@@ -1,6 +1,7 @@
 import { Tensor, make, checkTensor } from './tensor.js';
 import { checkDout } from './params.js';
 import { kernels, reserve, put, take } from './wasm.js';
+import { normBackwardOn, normForwardOn } from './layers/basic.js';
 import { Cache, seal, openCache } from './cache.js';
 import { layernormSettings, groupnormSettings } from './reference/norm.js';
 import type { LayernormParam, GroupnormParam } from './reference/norm.js';
@@ -39,7 +40,7 @@ function forward<K extends Kind>(fn: string, kind: K, x: Tensor, gamma: Tensor, 
   put(px, x.data);
   put(pgamma, gamma.data);
   put(pbeta, beta.data);
-  kernels().norm_forward(px, pgamma, pbeta, pout, pxhat, pinv, R, G, Cg, L, eps);
+  normForwardOn(kernels(), px, pgamma, pbeta, pout, pxhat, pinv, R, G, Cg, L, eps);
   const state: NormState = { xhat: take(pxhat, n), invstd: take(pinv, R), gamma: gamma.data.slice(), shape: x.shape.slice(), geo };
   return { out: make(take(pout, n), x.shape), cache: seal(kind, state) };
 }
@@ -57,7 +58,7 @@ function backward(fn: string, kind: Kind, forwardName: string, dout: Tensor, cac
   put(pxhat, c.xhat);
   put(pgamma, c.gamma);
   put(pinv, c.invstd);
-  kernels().norm_backward(pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, L > 1 ? ppartial : 0, R, G, Cg, L);
+  normBackwardOn(kernels(), pdout, pxhat, pgamma, pinv, pdx, pdgamma, pdbeta, L > 1 ? ppartial : 0, R, G, Cg, L);
   return { dx: make(take(pdx, n), c.shape), dgamma: make(take(pdgamma, C), [C]), dbeta: make(take(pdbeta, C), [C]) };
 }
 

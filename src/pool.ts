@@ -1,6 +1,9 @@
 import { Tensor, make, checkTensor } from './tensor.js';
 import { PoolParam, PoolGeometry, poolGeometry, checkDout } from './params.js';
-import { kernels, reserve, put, take, bytes, putBytes, i32 } from './wasm.js';
+import { kernels, reserve, put, take, bytes, putBytes } from './wasm.js';
+import { putRecord, recordBytes } from './layers/geometry.js';
+import { wideArgmax, maxPoolForwardOn, maxPoolBackwardOn, avgPoolForwardOn, avgPoolBackwardOn } from './layers/basic.js';
+import { globalAvgPoolForwardOn, globalAvgPoolBackwardOn } from './layers/conv-layer.js';
 import { Cache, seal, openCache } from './cache.js';
 
 export type MaxPoolCache = Cache<'maxPool'>;
@@ -21,24 +24,15 @@ interface AvgPoolState {
 
 const F64 = 8;
 
-/**
- * The fields of the geometry record, in the order assembly/geometry.ts's PoolGeom
- * declares them: each an i32, written by putPoolGeometry and nowhere else.
- */
-const POOL_FIELDS = ['N', 'C', 'H', 'W', 'HH', 'WW', 'SH', 'SW', 'H2', 'W2'] as const;
-
-/** Size in bytes of the geometry record. */
-export const POOL_GEOMETRY_BYTES = POOL_FIELDS.length * 4;
+/** Size in bytes of the pool geometry record. */
+export const POOL_GEOMETRY_BYTES = recordBytes('PoolGeom');
 
 /** Writes g at ptr (POOL_GEOMETRY_BYTES reserved there) as the pool kernels read it. */
 export function putPoolGeometry(ptr: number, g: PoolGeometry): void {
-  i32(ptr, POOL_FIELDS.length).set(POOL_FIELDS.map((f) => g[f]));
+  putRecord(ptr, 'PoolGeom', g);
 }
 
-/** Whether argmax indices need 32 bits: a byte holds the indices of windows of up to 256 cells. */
-export function wideArgmax(g: PoolGeometry): boolean {
-  return g.HH * g.WW > 256;
-}
+export { wideArgmax };
 
 function outShape(g: PoolGeometry): number[] {
   return [g.N, g.C, g.H2, g.W2];
@@ -57,7 +51,7 @@ export function maxPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; 
   const [pgeom, px, pout, parg] = reserve('maxPoolForward', [POOL_GEOMETRY_BYTES, x.data.length * F64, nOut * F64, nOut * argBytes]);
   putPoolGeometry(pgeom, g);
   put(px, x.data);
-  k.maxpool_forward(px, pout, parg, pgeom, wide ? 1 : 0);
+  maxPoolForwardOn(k, px, pout, parg, pgeom, g);
   const out = make(take(pout, nOut), outShape(g));
   const raw = bytes(parg, nOut * argBytes);
   const argmax = wide ? new Int32Array(raw.buffer) : raw;
@@ -71,13 +65,12 @@ export function maxPoolBackward(dout: Tensor, cache: MaxPoolCache): { dx: Tensor
   checkDout('maxPoolBackward', dout, outShape(g));
   const k = kernels();
   const nx = g.N * g.C * g.H * g.W;
-  const wide = c.argmax instanceof Int32Array;
   const argBytes = c.argmax.byteLength;
   const [pgeom, pdout, parg, pdx] = reserve('maxPoolBackward', [POOL_GEOMETRY_BYTES, dout.data.length * F64, argBytes, nx * F64]);
   putPoolGeometry(pgeom, g);
   put(pdout, dout.data);
   putBytes(parg, new Uint8Array(c.argmax.buffer, c.argmax.byteOffset, argBytes));
-  k.maxpool_backward(pdout, parg, pdx, pgeom, wide ? 1 : 0);
+  maxPoolBackwardOn(k, pdout, parg, pdx, pgeom, g);
   return { dx: make(take(pdx, nx), [g.N, g.C, g.H, g.W]) };
 }
 
@@ -89,7 +82,7 @@ export function avgPoolForward(x: Tensor, poolParam: PoolParam): { out: Tensor; 
   const [pgeom, px, pout] = reserve('avgPoolForward', [POOL_GEOMETRY_BYTES, x.data.length * F64, nOut * F64]);
   putPoolGeometry(pgeom, g);
   put(px, x.data);
-  k.avgpool_forward(px, pout, pgeom);
+  avgPoolForwardOn(k, px, pout, pgeom);
   return { out: make(take(pout, nOut), outShape(g)), cache: seal('avgPool', { g }) };
 }
 
@@ -103,7 +96,7 @@ export function avgPoolBackward(dout: Tensor, cache: AvgPoolCache): { dx: Tensor
   const [pgeom, pdout, pdx] = reserve('avgPoolBackward', [POOL_GEOMETRY_BYTES, dout.data.length * F64, nx * F64]);
   putPoolGeometry(pgeom, g);
   put(pdout, dout.data);
-  k.avgpool_backward(pdout, pdx, pgeom);
+  avgPoolBackwardOn(k, pdout, pdx, pgeom);
   return { dx: make(take(pdx, nx), [g.N, g.C, g.H, g.W]) };
 }
 
@@ -120,7 +113,7 @@ export function globalAvgPoolForward(x: Tensor): { out: Tensor; cache: GlobalAvg
   const [N, C, H, W] = xt.shape;
   const [px, pout] = reserve(fn, [xt.data.length * F64, N * C * F64]);
   put(px, xt.data);
-  kernels().global_avgpool_forward(px, pout, N * C, H * W);
+  globalAvgPoolForwardOn(kernels(), px, pout, N * C, H * W);
   return { out: make(take(pout, N * C), [N, C]), cache: seal('globalAvgPool', { shape: [N, C, H, W] }) };
 }
 
@@ -132,6 +125,6 @@ export function globalAvgPoolBackward(dout: Tensor, cache: GlobalAvgPoolCache): 
   checkDout(fn, dout, [N, C]);
   const [pdout, pdx] = reserve(fn, [N * C * F64, N * C * H * W * F64]);
   put(pdout, dout.data);
-  kernels().global_avgpool_backward(pdout, pdx, N * C, H * W);
+  globalAvgPoolBackwardOn(kernels(), pdout, pdx, N * C, H * W);
   return { dx: make(take(pdx, N * C * H * W), [N, C, H, W]) };
 }

@@ -8,17 +8,18 @@
  */
 import { fail } from '../errors.js';
 import { Tensor, make, describe, show, shapeString, checkSameShape } from '../tensor.js';
-import { kernels, put, take, i32, f64, threadCount } from '../wasm.js';
-import { Chain } from '../layers/chain.js';
-import { F64, Layer, ParamDecl, BufferDecl, Run, count } from '../layers/layer.js';
+import { put, take, f64 } from '../wasm.js';
+import { F64, Layer, ParamDecl, BufferDecl, count } from '../layers/layer.js';
+import { LossKind, Net, Placed, place } from './net.js';
 import { Generator } from './random.js';
 import { Blocks, ParamSet, storeOf, disposeModel, trainSteps } from './params.js';
+
+export type { LossKind };
 import { seedOf, nonNegative } from './options.js';
 import { checkBatch, checkModelLabels, Labels } from './batch.js';
 import { LayerSpec, buildList } from './layers.js';
 import { encodeTensor, decodeTensor, JsonTensor } from './serialize.js';
 
-export type LossKind = 'softmax' | 'svm';
 export type InitKind = 'he' | 'xavier' | { weightScale: number };
 
 export interface SequentialOptions {
@@ -42,22 +43,6 @@ export interface SequentialJSON {
 }
 
 const OPTION_KEYS = ['inputShape', 'loss', 'reg', 'init', 'seed'];
-
-/** A layer with its path (`4.body.0`) in the network. */
-interface Placed {
-  path: string;
-  layer: Layer;
-}
-
-/** Every layer of the tree, children after their parent, with its path. */
-function place(list: readonly Layer[], prefix: string, out: Placed[] = []): Placed[] {
-  list.forEach((layer, i) => {
-    const path = prefix ? `${prefix}.${i}` : `${i}`;
-    out.push({ path, layer });
-    for (const [seg, children] of layer.children) place(children, `${path}.${seg}`, out);
-  });
-  return out;
-}
 
 /** The network's layers, names and settings, made from the specs with nothing allocated. */
 interface Plan {
@@ -103,7 +88,7 @@ function makePlan(fn: string, list: unknown, given: unknown): Plan {
   const out = layers[layers.length - 1].outShape;
   if (out.length !== 1) fail(`${fn}: the last layer gives (${out.join(',')}) per example, not scores; end with affine(numClasses)`);
   if (out[0] < 2) fail(`${fn}: the last layer gives ${out[0]} score per example; a classifier needs 2 or more`);
-  const placed = place(layers, '');
+  const placed = place(layers);
   const params = placed.flatMap(({ path, layer }) => layer.params.map((d) => ({ ...d, full: `${path}.${d.name}` })));
   const buffers = placed.flatMap(({ path, layer }) => layer.buffers.map((d) => ({ ...d, full: `${path}.${d.name}` })));
   return { layers, placed, params, buffers, options, numClasses: out[0], gen };
@@ -116,18 +101,11 @@ function initStd(init: InitKind, d: ParamDecl): number {
   return init.weightScale;
 }
 
-interface Activations {
-  capacity: number;
-  threads: number;
-  blocks: Blocks;
-  x: number; y: number; rowloss: number; dscores: number; work: number;
-}
-
-const acts = new WeakMap<Sequential, Activations>();
+const blocksOf = new WeakMap<Sequential, Blocks>();
+const nets = new WeakMap<Sequential, Net>();
 /** The values fromJSON has checked, which the constructor it calls takes instead of drawing them. */
 let loading: { params: Record<string, Tensor>; buffers: Record<string, Tensor> } | null = null;
 const buffersOf = new WeakMap<Sequential, Map<string, { ptr: number; shape: readonly number[]; n: number }>>();
-const chains = new WeakMap<Sequential, Chain>();
 
 export class Sequential {
   readonly inputShape: readonly number[];
@@ -150,9 +128,9 @@ export class Sequential {
     this.init = o.init;
     this.seed = o.seed;
     this.reg = o.reg;
-    const a: Activations = { capacity: 0, threads: 0, blocks: new Blocks() } as Activations;
-    acts.set(this, a);
-    const store = new ParamSet(fn, this, [a.blocks]);
+    const blocks = new Blocks();
+    blocksOf.set(this, blocks);
+    const store = new ParamSet(fn, this, [blocks]);
     trainSteps.set(this, (x, labels) => store.guard('training step', () => this.trainStep(x, labels)));
     const gen = new Generator(o.seed);
     const given = loading;
@@ -174,13 +152,7 @@ export class Sequential {
       bufs.set(d.full, { ptr, shape: d.shape, n });
     }
     buffersOf.set(this, bufs);
-    for (const { path, layer } of plan.placed) {
-      layer.bind((name) => {
-        const p = store.get(`${path}.${name}`);
-        return { ptr: p.ptr, grad: p.grad };
-      }, (name) => bufs.get(`${path}.${name}`)!.ptr);
-    }
-    chains.set(this, new Chain(plan.layers));
+    nets.set(this, new Net(fn, plan.layers, plan.numClasses, o.loss, store, (path, name) => `${path}.${name}`, (name) => bufs.get(name)!.ptr, blocks));
   }
 
   /** A table of each layer's output shape and parameter count, and the totals. */
@@ -237,42 +209,7 @@ export class Sequential {
 
   /** Gives back the WebAssembly memory the network holds (also done when it is collected); it cannot be used afterwards. */
   dispose(): void {
-    disposeModel(this, [acts.get(this)!.blocks]);
-  }
-
-  /** The blocks of a batch of N, made once for the largest N seen (and again when the thread count changes). */
-  private activations(N: number): Activations {
-    const a = acts.get(this)!;
-    const T = threadCount();
-    if (N > a.capacity || a.threads !== T) {
-      a.blocks.free();
-      const cap = Math.max(N, a.capacity);
-      const fn = 'Sequential';
-      const alloc = (bytes: number): number => a.blocks.alloc(fn, bytes);
-      const C = this.numClasses;
-      Object.assign(a, {
-        capacity: cap, threads: T, x: alloc(cap * count(this.inputShape) * F64), y: alloc(cap * 4), rowloss: alloc(cap * F64),
-        dscores: alloc(cap * C * F64), work: alloc(kernels().gemm_workspace_bytes()),
-      });
-      chains.get(this)!.allocate(cap, T, alloc);
-    }
-    return a;
-  }
-
-  /** Runs the layers on x (already checked) in the given mode; returns the run and the scores' address. */
-  private forward(x: Tensor, train: boolean): { r: Run; a: Activations; scores: number } {
-    const N = x.shape[0];
-    const a = this.activations(N);
-    put(a.x, x.data);
-    const r: Run = { k: kernels(), N, train, work: a.work };
-    return { r, a, scores: chains.get(this)!.forward(r, a.x) };
-  }
-
-  /** The data loss of the scores at `scores` for labels, dscores written (the mean over the batch). */
-  private dataLoss(r: Run, a: Activations, scores: number, labels: Int32Array): number {
-    i32(a.y, r.N).set(labels);
-    const f = this.lossKind === 'softmax' ? r.k.softmax_loss : r.k.svm_loss;
-    return f(scores, a.y, a.dscores, a.rowloss, r.N, this.numClasses);
+    disposeModel(this, [blocksOf.get(this)!]);
   }
 
   /** 0.5·reg·ΣW² over the weights; with grads, reg·W is added to their gradients. */
@@ -282,10 +219,7 @@ export class Sequential {
 
   /** One forward and backward in train mode: the loss comes out, the gradients stay in the gradient blocks. */
   private trainStep(x: Tensor, labels: Int32Array): number {
-    const { r, a, scores } = this.forward(x, true);
-    const data = this.dataLoss(r, a, scores, labels);
-    chains.get(this)!.backward(r, a.dscores, 0);
-    return data + this.l2(true);
+    return nets.get(this)!.trainStep(x, labels) + this.l2(true);
   }
 
   /** Scores (N, numClasses) in test mode (dropout off, batchnorm's running statistics). */
@@ -296,10 +230,7 @@ export class Sequential {
     const fn = 'Sequential.loss';
     const store = storeOf(this);
     const x = checkBatch(fn, X, this.inputShape, false, 'X', 'inputShape');
-    if (y === undefined) {
-      const { r, scores } = this.forward(x, false);
-      return make(take(scores, r.N * this.numClasses), [r.N, this.numClasses]);
-    }
+    if (y === undefined) return nets.get(this)!.scores(x);
     const labels = checkModelLabels(fn, y, x.shape[0], this.numClasses);
     const loss = store.guard('training step', () => this.trainStep(x, labels));
     return { loss, grads: store.gradCopies() };
@@ -327,7 +258,7 @@ export class Sequential {
     let row = 0;
     const C = this.numClasses;
     for (const b of this.batches(fn, x, o.batchSize)) {
-      const { r, scores } = this.forward(b, false);
+      const { r, scores } = nets.get(this)!.forward(b, false);
       const s = f64(scores, r.N * C);
       for (let n = 0; n < r.N; n++, row++) {
         let best = 0;
@@ -348,7 +279,8 @@ export class Sequential {
     const C = this.numClasses;
     let sum = 0, right = 0, row = 0;
     for (const b of this.batches(fn, x, o.batchSize)) {
-      const { r, a, scores } = this.forward(b, false);
+      const net = nets.get(this)!;
+      const { r, scores } = net.forward(b, false);
       const s = f64(scores, r.N * C);
       let hits = 0;
       for (let n = 0; n < r.N; n++) {
@@ -357,7 +289,7 @@ export class Sequential {
         if (best === labels[row + n]) hits++;
       }
       right += hits;
-      sum += this.dataLoss(r, a, scores, labels.subarray(row, row + r.N)) * r.N;
+      sum += net.dataLoss(r, scores, labels.subarray(row, row + r.N)) * r.N;
       row += r.N;
     }
     return { loss: sum / row + this.l2(false), accuracy: right / row };
