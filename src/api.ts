@@ -24,5 +24,5 @@ export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, UpdateRes
 export { ThreeLayerConvNet, FullyConnectedNet, Solver } from './nn/index.js';
 export type {
   ThreeLayerConvNetOptions, ThreeLayerConvNetGrads, ThreeLayerConvNetJSON, FullyConnectedNetOptions, FullyConnectedNetJSON,
-  Normalization, SolverData, SolverOptions, SolverCheckpoint, TrainOptions, UpdateRuleName, Model,
+  Normalization, SolverData, SolverOptions, SolverCheckpoint, TrainOptions, UpdateRuleName, Model, PlainModel,
 } from './nn/index.js';

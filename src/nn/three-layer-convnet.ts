@@ -10,7 +10,7 @@ import { kernels, put, take, i32, threadCount } from '../wasm.js';
 import { CONV_GEOMETRY_BYTES, putConvGeometry, colsLength, dwByImages, dwByImagesOnPool, dwSlotsLength, convDwByImages } from '../conv.js';
 import { POOL_GEOMETRY_BYTES, putPoolGeometry } from '../pool.js';
 import { Generator } from './random.js';
-import { ParamSet, Blocks, storeOf, disposeModel, trainSteps, ParamShapes, DecodedModel, decodeParams } from './params.js';
+import { ParamSet, Blocks, storeOf, disposeModel, registerModel, ParamShapes, DecodedModel, decodeParams } from './params.js';
 import { takeOptions, positiveInt, nonNegative, seedOf, exactObject } from './options.js';
 import { checkBatch, checkModelLabels, Labels } from './batch.js';
 import { loaderInput } from './serialize.js';
@@ -131,7 +131,7 @@ export class ThreeLayerConvNet {
     const activations: Activations = { capacity: 0, threads: 0, blocks: new Blocks() } as Activations;
     acts.set(this, activations);
     const p = new ParamSet(fn, this, [activations.blocks]);
-    trainSteps.set(this, (x, labels) => this.trainStep(x, labels));
+    registerModel(this, { input: { shape: this.inputDim, flat: false, numClasses: this.numClasses }, step: (x, labels) => this.trainStep(x, labels) });
     const draw = (): number => s.weightScale * gen.normal();
     try {
       for (const [name, shape] of paramShapes(s)) p.add(name, shape, name.startsWith('W') ? draw : () => 0);
