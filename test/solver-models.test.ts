@@ -47,16 +47,18 @@ const D = 12, H = 10, C = 4;
 
 /**
  * The bytes of WebAssembly memory that live models and solvers hold, read from what
- * releaseMemory() says when it refuses; 0 when it succeeds (the next op loads the module again).
+ * releaseMemory() says when it refuses (exact up to 1 MiB); 0 when it succeeds (the next op
+ * loads the module again).
  */
 function held(): number {
   try {
     releaseMemory();
     return 0;
   } catch (e) {
-    const m = /^releaseMemory: (\d+) bytes of WebAssembly memory are held by live models/.exec((e as Error).message);
+    // Past 1 MiB the message rounds to a tenth of a MiB.
+    const m = /^releaseMemory: ([\d.]+) (bytes|MiB|GiB) of WebAssembly memory are held by live models/.exec((e as Error).message);
     if (!m) throw e;
-    return Number(m[1]);
+    return Number(m[1]) * { bytes: 1, MiB: 2 ** 20, GiB: 2 ** 30 }[m[2] as 'bytes' | 'MiB' | 'GiB'];
   }
 }
 
