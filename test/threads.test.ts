@@ -431,11 +431,12 @@ describe('a worker that exits while it holds a part', () => {
       delete process.env.CONVCORE_TEST_DIE_ON;
     }
     const rr = makeRng(10);
-    const X = randn(rr, [8, 30]) as Tensor;
-    const y = Array.from({ length: 8 }, (_, i) => i % 4);
-    // A softmax classifier with CS231n's model interface, on the functional ops.
+    const X = randn(rr, [8, 400]) as Tensor;
+    const y = Array.from({ length: 8 }, (_, i) => i % 10);
+    // A softmax classifier with CS231n's model interface, on the functional ops; W is large
+    // enough that a worker wakes in time to claim a part of its update, even on a busy machine.
     const model = {
-      params: { W: randn(rr, [30, 4], 0.1) as Tensor, b: randn(rr, [4], 0.1) as Tensor },
+      params: { W: randn(rr, [400, 50], 0.1) as Tensor, b: randn(rr, [50], 0.1) as Tensor },
       loss(x: Tensor, labels?: cc.Labels) {
         const a = cc.affineForward(x, this.params.W, this.params.b);
         if (labels === undefined) return a.out;
@@ -447,7 +448,7 @@ describe('a worker that exits while it holds a part', () => {
     const solver = new cc.Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { updateRule: 'adam', batchSize: 8, verbose: false, seed: 2 });
     let error: unknown = null;
     let before: Tensor[] = [];
-    for (let i = 0; i < 20 && error === null; i++) {
+    for (let i = 0; i < 200 && error === null; i++) {
       before = [model.params.W, model.params.b];
       try {
         solver.step();
