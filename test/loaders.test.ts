@@ -146,7 +146,7 @@ describe('Solver.fromCheckpoint validates every field before it allocates', () =
     ['an option missing', /checkpoint\.options lacks seed/, changed(checkpoint, (c) => { delete c.options.seed; })],
     ['verbose not a boolean', /checkpoint\.options\.verbose must be true or false, got "yes"/, changed(checkpoint, (c) => { c.options.verbose = 'yes'; })],
     ['a model option out of range', /checkpoint\.model\.options\.numFilters must be a positive integer, got -1/, changed(checkpoint, (c) => { c.model.options.numFilters = -1; })],
-    ['a model of another type', /checkpoint\.model must be what a model's toJSON\(\) returns \(type "ThreeLayerConvNet" or "FullyConnectedNet"\), got type "Net"/, changed(checkpoint, (c) => { c.model.type = 'Net'; })],
+    ['a model of another type', /checkpoint\.model must be what a model's toJSON\(\) returns \(type "ThreeLayerConvNet", "FullyConnectedNet" or "Sequential"\), got type "Net"/, changed(checkpoint, (c) => { c.model.type = 'Net'; })],
     ['epoch missing', /checkpoint lacks epoch/, changed(checkpoint, (c) => { delete c.epoch; })],
     ['data unlike the model', /Solver\.fromCheckpoint: XTrain must have shape \(N,1,8,8\) to match inputDim, got \(60,64\)/, checkpoint, { ...data, XTrain: { data: data.XTrain.data, shape: [60, 64] } }],
   ];

@@ -463,6 +463,53 @@ describe('a worker that exits while it holds a part', () => {
     expect(cc.threadCount()).toBe(2);
   });
 
+  it('a solver whose update of a plain model it cut short refuses to step again; the model keeps the parameters it had', async () => {
+    await stopped();
+    process.env.CONVCORE_TEST_DIE_ON = 'adam_step';
+    try {
+      setThreadHost(nodeThreadHost(new URL('./fixtures/dying-worker.mjs', import.meta.url)));
+      await cc.init({ threads: 3 });
+    } finally {
+      delete process.env.CONVCORE_TEST_DIE_ON;
+    }
+    const rr = makeRng(10);
+    const X = randn(rr, [8, 400]) as Tensor;
+    const y = Array.from({ length: 8 }, (_, i) => i % 10);
+    // A softmax classifier with CS231n's model interface, on the functional ops; W is large
+    // enough that a worker wakes in time to claim a part of its update, even on a busy machine.
+    const model = {
+      params: { W: randn(rr, [400, 50], 0.1) as Tensor, b: randn(rr, [50], 0.1) as Tensor },
+      loss(x: Tensor, labels?: cc.Labels) {
+        const a = cc.affineForward(x, this.params.W, this.params.b);
+        if (labels === undefined) return a.out;
+        const { loss, dscores } = cc.softmaxLoss(a.out, labels);
+        const d = cc.affineBackward(dscores, a.cache);
+        return { loss, grads: { W: d.dw, b: d.db } };
+      },
+    };
+    const solver = new cc.Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { updateRule: 'adam', batchSize: 8, verbose: false, seed: 2 });
+    let error: unknown = null;
+    let before: Tensor[] = [];
+    for (let i = 0; i < 200 && error === null; i++) {
+      before = [model.params.W, model.params.b];
+      try {
+        solver.step();
+      } catch (e) {
+        error = e;
+      }
+    }
+    expect(error).toBeInstanceOf(cc.WorkerExitedError);
+    expect((error as Error).message).toMatch(/while it ran part \d+ of adam_step/);
+    expect([model.params.W, model.params.b]).toEqual(before);
+    expect(model.params.W).toBe(before[0]);
+    const steps = solver.lossHistory.length;
+    expect(() => solver.step()).toThrow(/^Solver\.step: this solver's update was cut short \(convcore: worker thread \d+ exited \(code 7\) while it ran part \d+ of adam_step.*\), so its optimizer state may be half-updated; the model's parameters were left as they were before the step; make a new Solver, or dispose\(\) this one$/);
+    expect(solver.lossHistory.length).toBe(steps);
+    expect(solver.checkAccuracy(X, y)).toBeGreaterThanOrEqual(0);
+    solver.dispose();
+    expect(cc.threadCount()).toBe(2);
+  });
+
   it('a worker whose error event fires is terminated, and the next op names it', async () => {
     cc.shutdownThreads();
     const events: WorkerEvents[] = [];

@@ -12,7 +12,7 @@ import { Tensor, make, describe, show, showList } from '../tensor.js';
 import { kernels, put, take, f64, i32 } from '../wasm.js';
 import { dropoutSettings } from '../reference/dropout.js';
 import { Generator } from './random.js';
-import { ParamSet, Blocks, storeOf, disposeModel, trainSteps, ParamShapes, DecodedModel, decodeParams } from './params.js';
+import { ParamSet, Blocks, storeOf, disposeModel, registerModel, ParamShapes, DecodedModel, decodeParams } from './params.js';
 import { takeOptions, positiveInt, nonNegative, seedOf, exactObject } from './options.js';
 import { checkBatch, checkModelLabels, Labels } from './batch.js';
 import { encodeTensor, decodeTensor, JsonTensor, loaderInput } from './serialize.js';
@@ -100,7 +100,13 @@ export function decodeFullyConnectedNet(fn: string, name: string, json: unknown)
     });
     return model;
   };
-  return { shapes, input: { shape: [s.inputDim], flat: true, numClasses: s.numClasses }, build };
+  const buffers = batchnormDims(s).flatMap((D, k) => runningNames(k).map((n) => [n, [D]] as const));
+  return { shapes, buffers, input: { shape: [s.inputDim], flat: true, numClasses: s.numClasses }, build };
+}
+
+/** The names of batchnorm layer k's running mean and variance as the solver keeps them (the model's buffers). */
+function runningNames(k: number): [string, string] {
+  return [`runningMean${k + 1}`, `runningVariance${k + 1}`];
 }
 
 /** Batchnorm's running statistics of one layer, in WebAssembly memory (the kernel updates them in place). */
@@ -162,7 +168,11 @@ export class FullyConnectedNet {
     const activations: Activations = { capacity: 0, blocks: new Blocks(), layers: [] } as unknown as Activations;
     acts.set(this, activations);
     const p = new ParamSet(fn, this, [activations.blocks]);
-    trainSteps.set(this, (x, labels) => this.trainStep(x, labels));
+    registerModel(this, {
+      input: { shape: [this.inputDim], flat: true, numClasses: this.numClasses },
+      step: (x, labels) => this.trainStep(x, labels),
+      buffers: () => running.get(this)!.flatMap((r, k) => runningNames(k).map((name, j) => ({ name, shape: [r.D], ptr: j ? r.variance : r.mean }))),
+    });
     const draw = (): number => this.weightScale * g.normal();
     const init = (name: string) => (name.startsWith('W') ? draw : name.startsWith('gamma') ? () => 1 : () => 0);
     try {

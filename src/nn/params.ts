@@ -5,7 +5,7 @@
  * `copies()` hands out fresh arrays and `set()` copies in, so no caller holds model memory.
  */
 import { fail } from '../errors.js';
-import { Tensor, make, checkSameShape, shapeString } from '../tensor.js';
+import { Tensor, make, product, checkSameShape, shapeString } from '../tensor.js';
 import { allocResident, freeResident, f64, put, take } from '../wasm.js';
 import { WorkerExitedError } from '../threads.js';
 import { JsonTensor, encodeTensor, decodeTensor } from './serialize.js';
@@ -26,19 +26,22 @@ export interface InputSpec {
 /** A model's toJSON() checked and decoded with nothing allocated; build() makes the model. */
 export interface DecodedModel<M> {
   shapes: ParamShapes;
+  /** The names and shapes of the model's buffers (ResidentBuffer), when it has any. */
+  buffers?: ParamShapes;
   input: InputSpec;
   build(): M;
 }
 
 /**
- * Reads toJSON()'s params (or a checkpoint's best parameters) back: each of `shapes` must be
- * there with its shape, and nothing else. Returns the values in the order of `shapes`.
+ * Reads toJSON()'s params (or a checkpoint's best parameters or buffers, `what` says which)
+ * back: each of `shapes` must be there with its shape, and nothing else. Returns the values
+ * in the order of `shapes`.
  */
-export function decodeParams(fn: string, name: string, j: unknown, shapes: ParamShapes, owner: string): Float64Array[] {
+export function decodeParams(fn: string, name: string, j: unknown, shapes: ParamShapes, owner: string, what = 'parameters'): Float64Array[] {
   const given = plainObject(fn, name, j);
   const names = shapes.map(([n]) => n);
   for (const key of Object.keys(given)) {
-    if (!names.includes(key)) fail(`${fn}: ${name} has "${key}", which ${owner} does not have; its parameters are ${names.join(', ')}`);
+    if (!names.includes(key)) fail(`${fn}: ${name} has "${key}", which ${owner} does not have; its ${what} are ${names.length ? names.join(', ') : 'none'}`);
   }
   return shapes.map(([n, shape]) => {
     if (given[n] === undefined) fail(`${fn}: ${name} lacks ${n} ${shapeString(shape)}`);
@@ -75,11 +78,74 @@ const collected = new FinalizationRegistry<Blocks[]>((owned) => owned.forEach((b
 const stores = new WeakMap<object, ParamSet>();
 
 /**
- * Each model's training step on already checked input: one forward and backward that
- * returns the loss and leaves the gradients in the model's gradient blocks. Kept here, not
- * on the model, so that only the solver can call it.
+ * A resident block of a model, besides its parameters, that its outputs depend on and that
+ * training changes (batchnorm's running mean or variance): the solver keeps a copy of each
+ * with the best parameters.
  */
-export const trainSteps = new WeakMap<object, (x: Tensor, labels: Int32Array) => number>();
+export interface ResidentBuffer {
+  name: string;
+  shape: readonly number[];
+  ptr: number;
+}
+
+/** Copies of a model's parameters and buffers, by name: the best state the solver keeps and puts back. */
+export interface ModelState {
+  params: Record<string, Tensor>;
+  buffers: Record<string, Tensor>;
+}
+
+/**
+ * What the solver needs of a convcore model; every model registers it when it is made
+ * (registerModel). Kept here, not on the model, so that only the solver reaches it.
+ */
+export interface ResidentModel {
+  /** What the model's batches look like. */
+  readonly input: InputSpec;
+  /** The parameters and their gradients, which the update rules step in place; refuses a disposed or unusable model. */
+  store(): ParamSet;
+  /**
+   * One forward and backward in train mode on already checked input: returns the loss and
+   * leaves the gradients in the store's gradient blocks.
+   */
+  step(x: Tensor, labels: Int32Array): number;
+  /** Fresh copies of the parameters and of the buffers. */
+  snapshot(): ModelState;
+  /** Copies a snapshot's parameters and buffers back in (every name of the model must be in it, with its shape). */
+  restore(state: ModelState): void;
+}
+
+const residents = new WeakMap<object, ResidentModel>();
+
+/**
+ * Registers a model for the solver: what its batches look like, its training step, and its
+ * buffers (none by default; read at each call, so they may be made after this).
+ */
+export function registerModel(model: object, m: {
+  input: InputSpec;
+  step(x: Tensor, labels: Int32Array): number;
+  buffers?: () => readonly ResidentBuffer[];
+}): void {
+  const buffers = m.buffers ?? ((): readonly ResidentBuffer[] => []);
+  residents.set(model, {
+    input: m.input,
+    store: () => storeOf(model),
+    step: m.step,
+    snapshot: () => {
+      const params = storeOf(model).copies();
+      return { params, buffers: Object.fromEntries(buffers().map((b) => [b.name, make(take(b.ptr, product(b.shape)), b.shape)])) };
+    },
+    restore: (state) => {
+      const store = storeOf(model);
+      store.load(store.names.map((name) => state.params[name].data));
+      for (const b of buffers()) put(b.ptr, state.buffers[b.name].data);
+    },
+  });
+}
+
+/** The solver's view of a model convcore made, or undefined for any other object. */
+export function residentOf(model: unknown): ResidentModel | undefined {
+  return model !== null && typeof model === 'object' ? residents.get(model) : undefined;
+}
 
 /** The parameters of a model, kept out of the model object so that no caller reaches them. */
 export function storeOf(model: object): ParamSet {

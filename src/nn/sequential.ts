@@ -12,7 +12,7 @@ import { put, take, f64 } from '../wasm.js';
 import { F64, Layer, ParamDecl, BufferDecl, count } from '../layers/layer.js';
 import { LossKind, Net, Placed, place } from './net.js';
 import { Generator } from './random.js';
-import { Blocks, ParamSet, storeOf, disposeModel, trainSteps } from './params.js';
+import { Blocks, ParamSet, storeOf, disposeModel, registerModel, DecodedModel } from './params.js';
 
 export type { LossKind };
 import { seedOf, nonNegative } from './options.js';
@@ -131,7 +131,11 @@ export class Sequential {
     const blocks = new Blocks();
     blocksOf.set(this, blocks);
     const store = new ParamSet(fn, this, [blocks]);
-    trainSteps.set(this, (x, labels) => store.guard('training step', () => this.trainStep(x, labels)));
+    registerModel(this, {
+      input: { shape: this.inputShape, flat: false, numClasses: this.numClasses },
+      step: (x, labels) => store.guard('training step', () => this.trainStep(x, labels)),
+      buffers: () => [...buffersOf.get(this)!].map(([name, b]) => ({ name, shape: b.shape, ptr: b.ptr })),
+    });
     const gen = new Generator(o.seed);
     const given = loading;
     loading = null;
@@ -311,20 +315,31 @@ export class Sequential {
 
   /** The network toJSON() wrote; everything is checked before any memory is taken. */
   static fromJSON(json: unknown): Sequential {
-    const fn = 'Sequential.fromJSON';
-    if (typeof json === 'string') fail(`${fn}: json must be the object toJSON() returns, got a string; JSON.parse it first`);
-    const j = json as SequentialJSON;
-    if (j === null || typeof j !== 'object' || Array.isArray(j) || j.type !== 'Sequential') fail(`${fn}: json must be what Sequential.toJSON() returns (type "Sequential"), got ${describe(json)}`);
-    const plan = makePlan(fn, j.layers, j.options);
-    const params = decodeAll(fn, 'params', j.params, plan.params.map((d) => [d.full, d.shape]));
-    const buffers = decodeAll(fn, 'buffers', j.buffers, plan.buffers.map((d) => [d.full, d.shape]));
-    loading = { params, buffers };
-    try {
-      return new Sequential(j.layers, plan.options);
-    } finally {
-      loading = null;
-    }
+    return decodeSequential('Sequential.fromJSON', 'json', json).build();
   }
+}
+
+/** Checks a Sequential's toJSON() (named `name`) and decodes it; nothing is allocated until build(). */
+export function decodeSequential(fn: string, name: string, json: unknown): DecodedModel<Sequential> {
+  if (typeof json === 'string') fail(`${fn}: ${name} must be the object toJSON() returns, got a string; JSON.parse it first`);
+  const j = json as SequentialJSON;
+  if (j === null || typeof j !== 'object' || Array.isArray(j) || j.type !== 'Sequential') fail(`${fn}: ${name} must be what Sequential.toJSON() returns (type "Sequential"), got ${describe(json)}`);
+  const plan = makePlan(fn, j.layers, j.options);
+  const shapes = plan.params.map((d) => [d.full, d.shape] as const);
+  const bufferShapes = plan.buffers.map((d) => [d.full, d.shape] as const);
+  const params = decodeAll(fn, `${name}.params`, j.params, shapes);
+  const buffers = decodeAll(fn, `${name}.buffers`, j.buffers, bufferShapes);
+  return {
+    shapes, buffers: bufferShapes, input: { shape: plan.options.inputShape, flat: false, numClasses: plan.numClasses },
+    build: () => {
+      loading = { params, buffers };
+      try {
+        return new Sequential(j.layers, plan.options);
+      } finally {
+        loading = null;
+      }
+    },
+  };
 }
 
 function checkPredictOptions(fn: string, options: unknown): { batchSize?: number } {
@@ -335,7 +350,7 @@ function checkPredictOptions(fn: string, options: unknown): { batchSize?: number
 }
 
 /** Decodes a record of tensors that must hold exactly the given names and shapes. */
-function decodeAll(fn: string, what: string, j: unknown, want: [string, readonly number[]][]): Record<string, Tensor> {
+function decodeAll(fn: string, what: string, j: unknown, want: readonly (readonly [string, readonly number[]])[]): Record<string, Tensor> {
   if (j === null || typeof j !== 'object' || Array.isArray(j)) fail(`${fn}: ${what} must be an object of tensors keyed by name, got ${describe(j)}`);
   const given = j as Record<string, unknown>;
   const names = new Set(want.map(([n]) => n));

@@ -4,18 +4,25 @@
  * on the validation set checked at the first iteration and at each epoch end, and the best
  * parameters by validation accuracy kept and put back into the model when training ends.
  * Minibatches are drawn with replacement by a seeded generator, as numpy.random.choice does.
+ *
+ * A model convcore made (ResidentModel, src/nn/params.ts) is stepped in place: its
+ * parameters, gradients and buffers stay resident. Any other object with CS231n's model
+ * interface (PlainModel, src/nn/plain-model.ts) is stepped through copies into resident
+ * blocks the solver owns, with the same in-place update rules.
  */
 import { fail } from '../errors.js';
-import { Tensor, checkTensor, make, describe, show, showList } from '../tensor.js';
+import { Tensor, checkTensor, make, describe, show, showList, shapeString } from '../tensor.js';
 import type { Labels } from '../params.js';
 import { updateResident, updateSettings, stateKeys, UpdateSettings } from '../optim.js';
 import { f64, put, take } from '../wasm.js';
 import { Generator } from './random.js';
-import { Blocks, storeOf, trainSteps, InputSpec, DecodedModel, ParamShapes, decodeParams } from './params.js';
+import { Blocks, residentOf, ResidentModel, ModelState, InputSpec, DecodedModel, ParamShapes, decodeParams } from './params.js';
+import { PlainModel, PlainTrainee, checkPlainModel } from './plain-model.js';
 import { takeOptions, positiveInt, positive, seedOf, boolean, plainObject, exactObject, intIn } from './options.js';
 import { checkBatch, checkModelLabels } from './batch.js';
 import { encodeArray, decodeArray, encodeTensor, decodeTensor, JsonTensor, loaderInput } from './serialize.js';
 import { ThreeLayerConvNet, ThreeLayerConvNetJSON, decodeThreeLayerConvNet } from './three-layer-convnet.js';
+import { Sequential, SequentialJSON, decodeSequential } from './sequential.js';
 import { FullyConnectedNet, FullyConnectedNetJSON, decodeFullyConnectedNet } from './fc-net.js';
 
 export type UpdateRuleName = 'sgd' | 'sgdMomentum' | 'rmsprop' | 'adam';
@@ -31,7 +38,46 @@ interface Slot {
 
 const solverBlocks = new FinalizationRegistry<Blocks>((b) => b.free());
 
-export type Model = ThreeLayerConvNet | FullyConnectedNet;
+/** A model convcore made: the solver steps its resident parameters in place. */
+export type Model = ThreeLayerConvNet | FullyConnectedNet | Sequential;
+export type { PlainModel };
+
+/** What the solver trains: a convcore model, or a plain model through PlainTrainee. */
+interface Trainee {
+  /** The parameters' names and shapes, in the model's order. */
+  readonly shapes: ParamShapes;
+  /** What the data must look like; null for a plain model, whose loss checks its own input. */
+  readonly input: InputSpec | null;
+  /** The loss on a checked batch, after which every parameter is stepped by `update` on resident blocks. */
+  step(fn: string, X: Tensor, y: Int32Array, update: (name: string, w: number, dw: number, n: number) => void): number;
+  /** The scores (rows of X, C). */
+  scores(fn: string, X: Tensor): Tensor;
+  snapshot(fn: string): ModelState;
+  restore(fn: string, state: ModelState): void;
+}
+
+/** A convcore model's Trainee: its own training step, and the update rules on its parameter and gradient blocks. */
+function residentTrainee(r: ResidentModel, model: Model): Trainee {
+  const store = r.store();
+  return {
+    shapes: store.names.map((name) => [name, store.get(name).shape]),
+    input: r.input,
+    step: (_fn, X, y, update) => {
+      const loss = r.step(X, y);
+      const s = r.store();
+      s.guard('update', () => {
+        for (const name of s.names) {
+          const p = s.get(name);
+          update(name, p.ptr, p.grad, p.n);
+        }
+      });
+      return loss;
+    },
+    scores: (_fn, X) => model.loss(X),
+    snapshot: () => r.snapshot(),
+    restore: (_fn, state) => r.restore(state),
+  };
+}
 
 export interface SolverData {
   XTrain: Tensor;
@@ -104,17 +150,29 @@ function checkLog(fn: string, log: unknown): (line: string) => void {
   return (log as ((line: string) => void) | undefined) ?? ((line: string) => console.log(line));
 }
 
-function inputOf(model: Model): InputSpec {
-  const flat = model instanceof FullyConnectedNet;
-  return { shape: flat ? [model.inputDim] : model.inputDim, flat, numClasses: model.numClasses };
-}
+/** The labels a plain model may be given: any Int32 that is not negative (its scores give the class count). */
+const ANY_CLASS = 2 ** 31;
 
-function checkData(fn: string, input: InputSpec, data: unknown): { XTrain: Tensor; yTrain: Int32Array; XVal: Tensor; yVal: Int32Array } {
+/**
+ * Checks the data against the model's input, or for a plain model (input null): XTrain with
+ * a row per sample, XVal with rows shaped like XTrain's, labels non-negative integers.
+ */
+function checkData(fn: string, input: InputSpec | null, data: unknown): { XTrain: Tensor; yTrain: Int32Array; XVal: Tensor; yVal: Int32Array } {
   if (data === null || typeof data !== 'object') fail(`${fn}: data must be an object {XTrain, yTrain, XVal, yVal}, got ${describe(data)}`);
   const d = takeOptions(fn, 'data', data, { XTrain: undefined as unknown, yTrain: undefined as unknown, XVal: undefined as unknown, yVal: undefined as unknown });
+  const rowsOf = (xName: 'XTrain' | 'XVal'): Tensor => {
+    if (input) return checkBatch(fn, d[xName], input.shape, input.flat, xName);
+    const X = checkTensor(fn, xName, d[xName]);
+    if (X.shape.length === 0) fail(`${fn}: ${xName} must have a row per sample (shape (N, …)), got shape ()`);
+    const like = xName === 'XVal' ? (d.XTrain as Tensor).shape : null;
+    if (like && shapeString(X.shape.slice(1)) !== shapeString(like.slice(1))) {
+      fail(`${fn}: XVal must have rows shaped like XTrain's, (N,${like.slice(1).join(',')}), got ${shapeString(X.shape)}`);
+    }
+    return X;
+  };
   const take = (xName: 'XTrain' | 'XVal', yName: 'yTrain' | 'yVal'): [Tensor, Int32Array] => {
-    const X = checkBatch(fn, d[xName], input.shape, input.flat, xName);
-    return [X, checkModelLabels(fn, d[yName], X.shape[0], input.numClasses, yName)];
+    const X = rowsOf(xName);
+    return [X, checkModelLabels(fn, d[yName], X.shape[0], input ? input.numClasses : ANY_CLASS, yName)];
   };
   const [XTrain, yTrain] = take('XTrain', 'yTrain');
   const [XVal, yVal] = take('XVal', 'yVal');
@@ -133,8 +191,12 @@ function rows(X: Tensor, idx: ArrayLike<number>, into?: Float64Array): Tensor {
   return make(out, [idx.length, ...X.shape.slice(1)]);
 }
 
-export class Solver {
-  readonly model: Model;
+/**
+ * Trains a convcore model (Model) or any object with CS231n's model interface (PlainModel);
+ * M is the model's type.
+ */
+export class Solver<M extends Model | PlainModel = Model> {
+  readonly model: M;
   readonly lossHistory: number[] = [];
   readonly trainAccHistory: number[] = [];
   readonly valAccHistory: number[] = [];
@@ -149,37 +211,50 @@ export class Solver {
   private readonly log: (line: string) => void;
   private slots: Record<string, Slot> = {};
   private readonly blocks = new Blocks();
-  private bestParams: Record<string, Tensor> | null = null;
+  private readonly trainee: Trainee;
+  /** Whether the model is a plain one (stepped through copies), not convcore's. */
+  private readonly plain: boolean;
+  /** The parameters and buffers at the best accuracy check so far. */
+  private best: ModelState | null = null;
   private batch: Float64Array | null = null;
   /** The hook of a running train() being called, or null. */
   private inHook: string | null = null;
   private disposed = false;
 
-  constructor(model: Model, data: SolverData, options?: SolverOptions) {
+  constructor(model: M, data: SolverData, options?: SolverOptions) {
     const fn = 'Solver';
-    if (!(model instanceof ThreeLayerConvNet) && !(model instanceof FullyConnectedNet)) fail(`${fn}: model must be a ThreeLayerConvNet or a FullyConnectedNet`);
+    const resident = residentOf(model);
+    // A convcore model says here when it was disposed; any other object is checked for CS231n's interface.
+    const shapes = resident ? null : checkPlainModel(fn, model);
+    if (resident) resident.store();
     const o = takeOptions(fn, 'options', options, DEFAULTS);
     this.s = checkSettings(fn, o);
     this.log = checkLog(fn, o.log);
     this.model = model;
-    this.data = checkData(fn, inputOf(model), data);
+    this.plain = resident === undefined;
+    this.data = checkData(fn, resident ? resident.input : null, data);
     this.rng = new Generator(this.s.seed);
     // Each parameter gets its own settings (checked here, once) and its state at zeros.
     const settings = updateSettings(fn, this.s.updateRule, this.s.optimConfig);
-    const store = storeOf(model);
-    for (const name of store.names) {
-      const n = store.get(name).n;
-      const state = stateKeys(this.s.updateRule).map(() => {
-        const ptr = this.blocks.alloc(fn, n * F64);
-        f64(ptr, n).fill(0);
-        return ptr;
-      });
-      this.slots[name] = { settings: { ...settings }, state };
+    try {
+      this.trainee = resident ? residentTrainee(resident, model as Model) : new PlainTrainee(model as PlainModel, shapes!, this.blocks, fn);
+      for (const [name, shape] of this.trainee.shapes) {
+        const n = shape.reduce((p, d) => p * d, 1);
+        const state = stateKeys(this.s.updateRule).map(() => {
+          const ptr = this.blocks.alloc(fn, n * F64);
+          f64(ptr, n).fill(0);
+          return ptr;
+        });
+        this.slots[name] = { settings: { ...settings }, state };
+      }
+    } catch (e) {
+      this.blocks.free();
+      throw e;
     }
     solverBlocks.register(this, this.blocks, this);
   }
 
-  /** Gives back the WebAssembly memory of the optimizer state (also done when the solver is collected). */
+  /** Gives back the WebAssembly memory of the optimizer state and of a plain model's blocks (also done when the solver is collected). */
   dispose(): void {
     this.blocks.free();
     solverBlocks.unregister(this);
@@ -201,21 +276,17 @@ export class Solver {
     const N = this.data.XTrain.shape[0];
     const idx = new Int32Array(this.s.batchSize);
     for (let i = 0; i < idx.length; i++) idx[i] = this.rng.below(N);
-    // The batch is gathered into one array kept for the solver's life (the model copies it in).
+    // A convcore model's batch is gathered into one array kept for the solver's life (the
+    // model copies it in); a plain model gets a fresh one, which it may keep.
     const per = this.data.XTrain.data.length / N;
-    if (this.batch?.length !== idx.length * per) this.batch = new Float64Array(idx.length * per);
-    const X = rows(this.data.XTrain, idx, this.batch);
+    if (!this.plain && this.batch?.length !== idx.length * per) this.batch = new Float64Array(idx.length * per);
+    const X = rows(this.data.XTrain, idx, this.plain ? undefined : this.batch!);
     const y = idx.map((i) => this.data.yTrain[i]);
-    const loss = trainSteps.get(this.model)!(X, y);
-    this.lossHistory.push(loss);
-    const store = storeOf(this.model);
-    store.guard('update', () => {
-      for (const name of store.names) {
-        const p = store.get(name);
-        const slot = this.slots[name];
-        slot.settings = updateResident(slot.settings, { w: p.ptr, dw: p.grad, state: slot.state, n: p.n });
-      }
+    const loss = this.trainee.step('Solver.step', X, y, (name, w, dw, n) => {
+      const slot = this.slots[name];
+      slot.settings = updateResident(slot.settings, { w, dw, state: slot.state, n });
     });
+    this.lossHistory.push(loss);
     return loss;
   }
 
@@ -224,7 +295,7 @@ export class Solver {
     const fn = 'Solver.checkAccuracy';
     const o = takeOptions(fn, 'options', options, { numSamples: null as number | null, batchSize: 100 });
     const Xt = checkTensor(fn, 'X', X);
-    let labels = checkModelLabels(fn, y, Xt.shape[0], this.model.numClasses);
+    let labels = checkModelLabels(fn, y, Xt.shape[0], this.trainee.input?.numClasses ?? ANY_CLASS);
     const batch = positiveInt(fn, 'batchSize', o.batchSize);
     let N = Xt.shape[0];
     let idx: Int32Array | null = null;
@@ -237,12 +308,14 @@ export class Solver {
     let right = 0;
     for (let start = 0; start < N; start += batch) {
       const ids = Array.from({ length: Math.min(batch, N - start) }, (_, k) => (idx ? idx[start + k] : start + k));
-      const scores = this.model.loss(rows(Xt, ids));
+      const scores = this.trainee.scores(fn, rows(Xt, ids));
       const C = scores.shape[1];
       for (let r = 0; r < ids.length; r++) {
+        const label = labels[start + r];
+        if (label >= C) fail(`${fn}: y[${idx ? idx[start + r] : start + r}] is ${label}, but model.loss(X) gives scores for ${C} classes`);
         let best = 0;
         for (let c = 1; c < C; c++) if (scores.data[r * C + c] > scores.data[r * C + best]) best = c;
-        if (best === labels[start + r]) right++;
+        if (best === label) right++;
       }
     }
     return right / N;
@@ -262,7 +335,7 @@ export class Solver {
     const T = this.numIterations;
     const stop = o.iterations === undefined ? T : Math.min(T, this.iteration + positiveInt(fn, 'iterations', o.iterations));
     while (this.iteration < stop) this.iterate(options ?? {});
-    if (this.iteration === T && this.bestParams) this.model.setParams(this.bestParams);
+    if (this.iteration === T && this.best) this.trainee.restore(fn, this.best);
   }
 
   /**
@@ -303,9 +376,9 @@ export class Solver {
     this.trainAccHistory.push(trainAcc);
     this.valAccHistory.push(valAcc);
     if (this.s.verbose) this.log(`(Epoch ${this.epoch} / ${this.s.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
-    if (this.bestParams === null || valAcc > this.bestValAcc) {
+    if (this.best === null || valAcc > this.bestValAcc) {
       this.bestValAcc = valAcc;
-      this.bestParams = this.model.params;
+      this.best = this.trainee.snapshot('Solver.train');
     }
     return { epoch: this.epoch, numEpochs: this.s.numEpochs, trainAcc, valAcc };
   }
@@ -336,16 +409,23 @@ export class Solver {
    * parameters and the generator's state. Solver.fromCheckpoint(checkpoint, data) resumes.
    */
   checkpoint(): SolverCheckpoint {
-    const store = storeOf(this.model);
+    const fn = 'Solver.checkpoint';
+    if (this.plain) {
+      fail(`${fn}: checkpoints need a convcore model (ThreeLayerConvNet, FullyConnectedNet), which Solver.fromCheckpoint can rebuild; this solver's model is another object, whose parameters the caller can save (model.params)`);
+    }
+    const model = this.model as Model;
+    const shapes = new Map(this.trainee.shapes);
     const encodeConfig = (name: string, slot: Slot): Record<string, unknown> => {
       const { rule: _, ...numbers } = slot.settings;
-      const p = store.get(name);
-      const state = stateKeys(this.s.updateRule).map((key, i) => [key, { tensor: encodeTensor(make(take(slot.state[i], p.n), p.shape)) }]);
+      const shape = shapes.get(name)!;
+      const n = shape.reduce((p, d) => p * d, 1);
+      const state = stateKeys(this.s.updateRule).map((key, i) => [key, { tensor: encodeTensor(make(take(slot.state[i], n), shape)) }]);
       return { ...numbers, ...Object.fromEntries(state) };
     };
+    const encode = (r: Record<string, Tensor>): Record<string, JsonTensor> => Object.fromEntries(Object.entries(r).map(([k, t]) => [k, encodeTensor(t)]));
     return {
       type: 'SolverCheckpoint',
-      model: this.model.toJSON(),
+      model: model.toJSON(),
       options: { ...this.s },
       epoch: this.epoch,
       iteration: this.iteration,
@@ -354,7 +434,8 @@ export class Solver {
       trainAccHistory: this.trainAccHistory.slice(),
       valAccHistory: this.valAccHistory.slice(),
       bestValAcc: this.bestValAcc,
-      bestParams: this.bestParams && Object.fromEntries(Object.entries(this.bestParams).map(([k, t]) => [k, encodeTensor(t)])),
+      bestParams: this.best && encode(this.best.params),
+      bestBuffers: this.best && encode(this.best.buffers),
       generator: this.rng.state,
     };
   }
@@ -363,17 +444,17 @@ export class Solver {
    * A solver that goes on from a checkpoint, with its model rebuilt from the checkpoint.
    * Every field is checked, against the model and the data, before anything is allocated.
    */
-  static fromCheckpoint(checkpoint: unknown, data: SolverData, options?: { log?: (line: string) => void }): Solver {
+  static fromCheckpoint(checkpoint: unknown, data: SolverData, options?: { log?: (line: string) => void }): Solver<Model> {
     const fn = 'Solver.fromCheckpoint';
     const c = loaderInput(fn, 'checkpoint', checkpoint, 'SolverCheckpoint', WRITER, CHECKPOINT_KEYS);
     const log = checkLog(fn, takeOptions(fn, 'options', options, { log: undefined as unknown }).log);
     const decoded = decodeModel(fn, 'checkpoint.model', c.model);
     const s = checkSettings(fn, exactObject(fn, 'checkpoint.options', c.options, Object.keys(DEFAULTS).filter((k) => k !== 'log'), WRITER), 'checkpoint.options.');
     const d = checkData(fn, decoded.input, data);
-    const state = decodeState(fn, c, s, decoded.shapes, iterationsPerEpoch(d.XTrain.shape[0], s.batchSize));
+    const state = decodeState(fn, c, s, decoded.shapes, decoded.buffers ?? [], iterationsPerEpoch(d.XTrain.shape[0], s.batchSize));
     const model = decoded.build();
     try {
-      return new Solver(model, data, { ...s, log }).resume(state);
+      return new Solver<Model>(model, data, { ...s, log }).resume(state);
     } catch (e) {
       model.dispose();
       throw e;
@@ -384,7 +465,7 @@ export class Solver {
   private resume(r: Resumed): this {
     this.epoch = r.epoch;
     this.iteration = r.iteration;
-    storeOf(this.model).names.forEach((name, i) => {
+    this.trainee.shapes.forEach(([name], i) => {
       const slot = this.slots[name];
       slot.settings = r.slots[i].settings;
       r.slots[i].state.forEach((values, k) => put(slot.state[k], values));
@@ -393,14 +474,14 @@ export class Solver {
     for (const v of r.trainAccHistory) this.trainAccHistory.push(v);
     for (const v of r.valAccHistory) this.valAccHistory.push(v);
     this.bestValAcc = r.bestValAcc;
-    this.bestParams = r.bestParams;
+    this.best = r.best;
     this.rng.state = r.generator;
     return this;
   }
 }
 
 const WRITER = 'solver.checkpoint()';
-const CHECKPOINT_KEYS = ['model', 'options', 'epoch', 'iteration', 'optimConfigs', 'lossHistory', 'trainAccHistory', 'valAccHistory', 'bestValAcc', 'bestParams', 'generator'];
+const CHECKPOINT_KEYS = ['model', 'options', 'epoch', 'iteration', 'optimConfigs', 'lossHistory', 'trainAccHistory', 'valAccHistory', 'bestValAcc', 'bestParams', 'bestBuffers', 'generator'];
 
 /** A checkpoint's training state, checked and decoded. */
 interface Resumed {
@@ -412,7 +493,8 @@ interface Resumed {
   trainAccHistory: number[];
   valAccHistory: number[];
   bestValAcc: number;
-  bestParams: Record<string, Tensor> | null;
+  /** The parameters and buffers at the best check, or null. */
+  best: ModelState | null;
   generator: Generator['state'];
 }
 
@@ -420,12 +502,13 @@ function decodeModel(fn: string, name: string, j: unknown): DecodedModel<Model> 
   const type = j !== null && typeof j === 'object' ? (j as { type?: unknown }).type : undefined;
   if (type === 'ThreeLayerConvNet') return decodeThreeLayerConvNet(fn, name, j);
   if (type === 'FullyConnectedNet') return decodeFullyConnectedNet(fn, name, j);
+  if (type === 'Sequential') return decodeSequential(fn, name, j);
   const got = j !== null && typeof j === 'object' && !Array.isArray(j) ? `type ${show(type)}` : describe(j);
-  fail(`${fn}: ${name} must be what a model's toJSON() returns (type "ThreeLayerConvNet" or "FullyConnectedNet"), got ${got}`);
+  fail(`${fn}: ${name} must be what a model's toJSON() returns (type "ThreeLayerConvNet", "FullyConnectedNet" or "Sequential"), got ${got}`);
 }
 
 /** Checks a checkpoint's training state against the settings, the model's parameters and the iterations per epoch. */
-function decodeState(fn: string, c: Record<string, unknown>, s: Settings, shapes: ParamShapes, perEpoch: number): Resumed {
+function decodeState(fn: string, c: Record<string, unknown>, s: Settings, shapes: ParamShapes, buffers: ParamShapes, perEpoch: number): Resumed {
   const iteration = intIn(fn, 'checkpoint.iteration', c.iteration, 0, s.numEpochs * perEpoch, ` (numEpochs ${s.numEpochs} × ${perEpoch} iterations per epoch)`);
   const epoch = Math.floor(iteration / perEpoch);
   if (c.epoch !== epoch) fail(`${fn}: checkpoint.epoch must be ${epoch} (⌊iteration ${iteration} / ${perEpoch} iterations per epoch⌋), got ${show(c.epoch)}`);
@@ -437,17 +520,27 @@ function decodeState(fn: string, c: Record<string, unknown>, s: Settings, shapes
   return {
     epoch, iteration, slots: decodeSlots(fn, 'checkpoint.optimConfigs', c.optimConfigs, s.updateRule, shapes),
     lossHistory: decodeArray(fn, 'checkpoint.lossHistory', c.lossHistory), trainAccHistory, valAccHistory,
-    bestValAcc: accuracy(fn, 'checkpoint.bestValAcc', c.bestValAcc), bestParams: decodeBest(fn, 'checkpoint.bestParams', c.bestParams, shapes),
+    bestValAcc: accuracy(fn, 'checkpoint.bestValAcc', c.bestValAcc), best: decodeBest(fn, c.bestParams, c.bestBuffers, shapes, buffers),
     generator: decodeGenerator(fn, 'checkpoint.generator', c.generator),
   };
 }
 
-/** The best parameters: null (none kept yet) or every one of the model's, with its shape. */
-function decodeBest(fn: string, name: string, v: unknown, shapes: ParamShapes): Record<string, Tensor> | null {
-  if (v === null) return null;
-  if (typeof v !== 'object' || Array.isArray(v)) fail(`${fn}: ${name} must be null or an object of the model's parameters, got ${describe(v)}`);
-  const values = decodeParams(fn, name, v, shapes, 'the model');
-  return Object.fromEntries(shapes.map(([n, shape], i) => [n, make(values[i], shape)]));
+/**
+ * The best parameters and buffers: both null (none kept yet), or every one of the model's
+ * parameters and every one of its buffers (batchnorm's running statistics), with its shape.
+ */
+function decodeBest(fn: string, params: unknown, buffers: unknown, shapes: ParamShapes, bufferShapes: ParamShapes): ModelState | null {
+  const read = (name: string, v: unknown, of: ParamShapes, what: string): Record<string, Tensor> => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${fn}: ${name} must be null or an object of the model's ${what}, got ${describe(v)}`);
+    const values = decodeParams(fn, name, v, of, 'the model', what);
+    return Object.fromEntries(of.map(([n, shape], i) => [n, make(values[i], shape)]));
+  };
+  if (params === null && buffers === null) return null;
+  if (params === null || buffers === null) {
+    const [isNull, other] = params === null ? ['bestParams', 'bestBuffers'] : ['bestBuffers', 'bestParams'];
+    fail(`${fn}: checkpoint.${other} must be null when checkpoint.${isNull} is (they are kept together), got ${describe(params ?? buffers)}`);
+  }
+  return { params: read('checkpoint.bestParams', params, shapes, 'parameters'), buffers: read('checkpoint.bestBuffers', buffers, bufferShapes, 'buffers') };
 }
 
 /** Each parameter's update settings (every hyperparameter of the rule) and state, as checkpoint() writes them. */
@@ -486,7 +579,7 @@ function decodeGenerator(fn: string, name: string, v: unknown): Generator['state
 
 export interface SolverCheckpoint {
   type: 'SolverCheckpoint';
-  model: ThreeLayerConvNetJSON | FullyConnectedNetJSON;
+  model: ThreeLayerConvNetJSON | FullyConnectedNetJSON | SequentialJSON;
   options: Omit<Settings, 'log'>;
   epoch: number;
   iteration: number;
@@ -496,5 +589,7 @@ export interface SolverCheckpoint {
   valAccHistory: number[];
   bestValAcc: number;
   bestParams: Record<string, JsonTensor> | null;
+  /** The model's buffers (a FullyConnectedNet's batchnorm running statistics) at the best check; null when bestParams is. */
+  bestBuffers: Record<string, JsonTensor> | null;
   generator: Generator['state'];
 }

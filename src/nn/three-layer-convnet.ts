@@ -10,7 +10,7 @@ import { Generator } from './random.js';
 import { Net } from './net.js';
 import { layers as L } from './layers.js';
 import { buildList } from './layers.js';
-import { ParamSet, Blocks, storeOf, disposeModel, trainSteps, ParamShapes, DecodedModel, decodeParams } from './params.js';
+import { ParamSet, Blocks, storeOf, disposeModel, registerModel, ParamShapes, DecodedModel, decodeParams } from './params.js';
 import { takeOptions, positiveInt, nonNegative, seedOf, exactObject } from './options.js';
 import { checkBatch, checkModelLabels, Labels } from './batch.js';
 import { loaderInput } from './serialize.js';
@@ -132,7 +132,7 @@ export class ThreeLayerConvNet {
     const gen = new Generator(seedOf(fn, o.seed));
     const blocks = new Blocks();
     const p = new ParamSet(fn, this, [blocks]);
-    trainSteps.set(this, (x, labels) => this.trainStep(x, labels));
+    registerModel(this, { input: { shape: this.inputDim, flat: false, numClasses: this.numClasses }, step: (x, labels) => this.trainStep(x, labels) });
     const draw = (): number => s.weightScale * gen.normal();
     nets.set(this, { net: null as unknown as Net, blocks });
     try {
