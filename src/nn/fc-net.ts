@@ -9,7 +9,10 @@
  */
 import { fail } from '../errors.js';
 import { Tensor, make, describe, show, showList } from '../tensor.js';
-import { kernels, put, take, f64, i32 } from '../wasm.js';
+import { put, take, f64 } from '../wasm.js';
+import type { Layer } from '../layers/layer.js';
+import { Net } from './net.js';
+import { LayerSpec, buildList, layers as Lyr } from './layers.js';
 import { dropoutSettings } from '../reference/dropout.js';
 import { Generator } from './random.js';
 import { ParamSet, Blocks, storeOf, disposeModel, registerModel, ParamShapes, DecodedModel, decodeParams } from './params.js';
@@ -116,29 +119,45 @@ interface Running {
   D: number;
 }
 
-/** One layer's activations for batches of up to `capacity` rows; 0 where the layer has none. */
-interface LayerBuffers {
-  a: number;      // affine output (N, d)
-  xhat: number;   // normalized, before gamma and beta
-  invstd: number; // per feature (batchnorm) or per row (layernorm)
-  h: number;      // after normalization and relu (relu in place)
-  mask: number;   // dropout's bits
-  d: number;      // after dropout
-  grad: number;   // the gradient flowing down through this layer (N, d)
-}
-
-interface Activations {
-  capacity: number;
-  blocks: Blocks;
-  x: number; y: number; ds: number; work: number; scratch: number; rowloss: number;
-  layers: LayerBuffers[];
+/**
+ * The layers, as a Sequential would write them: {affine − [batchnorm | layernorm] − relu −
+ * [dropout]} × (L−1) − affine, and the model's name for each layer's parameter or buffer
+ * (W1, b1, gamma1, beta1, …; runningMean1 and runningVariance1 for batchnorm's statistics).
+ */
+function layersOf(s: Settings, draw: () => number): { layers: Layer[]; names: Map<string, string> } {
+  const specs: LayerSpec[] = [];
+  const names = new Map<string, string>();
+  const L = s.hiddenDims.length + 1;
+  let bn = 0;
+  [...s.hiddenDims, s.numClasses].forEach((d, k) => {
+    const i = k + 1;
+    const at = (local: string, name: string): void => { names.set(`${specs.length}.${local}`, name); };
+    at('W', `W${i}`);
+    at('b', `b${i}`);
+    specs.push(Lyr.affine(d));
+    if (i === L) return;
+    if (s.normalization !== null) {
+      at('gamma', `gamma${i}`);
+      at('beta', `beta${i}`);
+      if (s.normalization === 'batchnorm') {
+        const [mean, variance] = runningNames(bn++);
+        at('runningMean', mean);
+        at('runningVar', variance);
+      }
+      specs.push(s.normalization === 'batchnorm' ? Lyr.batchnorm({ eps: EPS, momentum: MOMENTUM }) : Lyr.layernorm({ eps: EPS }));
+    }
+    specs.push(Lyr.relu());
+    if (s.dropoutKeepRatio < 1) specs.push(Lyr.dropout(s.dropoutKeepRatio, s.seed === null ? undefined : { seed: s.seed }));
+  });
+  const layers = buildList(specs, [s.inputDim], (i, kind) => `FullyConnectedNet: layer ${i} (${kind})`, { draw }, 'FullyConnectedNet');
+  return { layers, names };
 }
 
 const F64 = 8;
 const EPS = 1e-5;
 const MOMENTUM = 0.9;
+const nets = new WeakMap<FullyConnectedNet, { net: Net; blocks: Blocks }>();
 const running = new WeakMap<FullyConnectedNet, Running[]>();
-const acts = new WeakMap<FullyConnectedNet, Activations>();
 
 export class FullyConnectedNet {
   readonly hiddenDims: readonly number[];
@@ -165,9 +184,9 @@ export class FullyConnectedNet {
     this.seed = s.seed;
     this.numLayers = this.hiddenDims.length + 1;
     const g = new Generator(this.seed ?? seedOf(fn, undefined));
-    const activations: Activations = { capacity: 0, blocks: new Blocks(), layers: [] } as unknown as Activations;
-    acts.set(this, activations);
-    const p = new ParamSet(fn, this, [activations.blocks]);
+    const blocks = new Blocks();
+    nets.set(this, { net: null as unknown as Net, blocks });
+    const p = new ParamSet(fn, this, [blocks]);
     registerModel(this, {
       input: { shape: [this.inputDim], flat: true, numClasses: this.numClasses },
       step: (x, labels) => this.trainStep(x, labels),
@@ -182,6 +201,12 @@ export class FullyConnectedNet {
       this.dispose();
       throw e;
     }
+    // A dropout without the model's seed draws a fresh one at each call.
+    const fresh = (): number => dropoutSettings(fn, { mode: 'train', keepProb: 1 }).seed;
+    const { layers, names } = layersOf(s, fresh);
+    const stats = new Map(running.get(this)!.flatMap((r, k) => runningNames(k).map((name, j) => [name, j ? r.variance : r.mean] as const)));
+    nets.get(this)!.net = new Net(fn, layers, s.numClasses, 'softmax', p, (path, local) => names.get(`${path}.${local}`)!,
+      (name) => stats.get(name)!, blocks);
   }
 
   get params(): Record<string, Tensor> {
@@ -199,7 +224,7 @@ export class FullyConnectedNet {
 
   /** Gives back the WebAssembly memory the model holds (also done when it is collected); it cannot be used afterwards. */
   dispose(): void {
-    disposeModel(this, [acts.get(this)!.blocks]);
+    disposeModel(this, [nets.get(this)!.blocks]);
   }
 
   loss(X: Tensor): Tensor;
@@ -207,7 +232,8 @@ export class FullyConnectedNet {
   loss(X: Tensor, y?: Labels): Tensor | { loss: number; grads: Record<string, Tensor> } {
     const fn = 'FullyConnectedNet.loss';
     const x = checkBatch(fn, X, [this.inputDim], true);
-    if (y === undefined) return this.run(x, null) as Tensor;
+    storeOf(this);
+    if (y === undefined) return nets.get(this)!.net.scores(x);
     const loss = this.trainStep(x, checkModelLabels(fn, y, x.shape[0], this.numClasses));
     return { loss, grads: storeOf(this).gradCopies() };
   }
@@ -217,129 +243,9 @@ export class FullyConnectedNet {
    * the model's gradient blocks (for the solver's update rules).
    */
   private trainStep(x: Tensor, labels: Int32Array): number {
-    return storeOf(this).guard('training step', () => this.run(x, labels) as number);
-  }
-
-  /** The layer widths: inputDim, the hidden dims, numClasses. */
-  private get dims(): number[] {
-    return [this.inputDim, ...this.hiddenDims, this.numClasses];
-  }
-
-  /** The activation buffers for a batch of N, made once for the largest N seen. */
-  private activations(N: number): Activations {
-    const a = acts.get(this)!;
-    if (N <= a.capacity) return a;
-    a.blocks.free();
-    const fn = 'FullyConnectedNet.loss';
-    const f = (n: number): number => a.blocks.alloc(fn, n * F64);
-    const dims = this.dims;
-    const widest = Math.max(...dims);
-    a.capacity = N;
-    a.x = f(N * this.inputDim);
-    a.y = a.blocks.alloc(fn, N * 4);
-    a.ds = f(N * this.numClasses);
-    a.work = a.blocks.alloc(fn, kernels().gemm_workspace_bytes());
-    a.scratch = f(3 * widest);
-    a.rowloss = f(N);
-    a.layers = [];
-    for (let i = 1; i <= this.numLayers; i++) {
-      const n = N * dims[i];
-      const hidden = i < this.numLayers;
-      const norm = hidden ? this.normalization : null;
-      const dropout = hidden && this.dropoutKeepRatio < 1;
-      a.layers.push({
-        a: f(n),
-        xhat: norm ? f(n) : 0,
-        invstd: norm ? f(norm === 'batchnorm' ? dims[i] : N) : 0,
-        h: norm ? f(n) : 0,
-        mask: dropout ? a.blocks.alloc(fn, (n + 7) >> 3) : 0,
-        d: dropout ? f(n) : 0,
-        grad: f(n),
-      });
-    }
-    return a;
-  }
-
-  /**
-   * The layers on resident buffers: the scores in test mode, or the loss in train mode with
-   * the gradients left in the model's gradient blocks. Each layer runs the kernel its
-   * functional op runs (affine: fill_rows then gemm; batchnorm_*; norm_* for layernorm;
-   * relu in place; dropout_*), so the results equal those of the functional ops bit for bit.
-   */
-  private run(x: Tensor, labels: Int32Array | null): Tensor | number {
-    const N = x.shape[0];
-    const train = labels !== null;
-    const a = this.activations(N);
     const p = storeOf(this);
-    const stats = running.get(this)!;
-    const k = kernels();
-    const dims = this.dims;
-    const L = this.numLayers;
-    const seed = this.dropoutKeepRatio < 1 && train
-      ? dropoutSettings('FullyConnectedNet.loss', this.seed === null
-        ? { mode: 'train', keepProb: this.dropoutKeepRatio }
-        : { mode: 'train', keepProb: this.dropoutKeepRatio, seed: this.seed }).seed
-      : 0;
-    put(a.x, x.data);
-    const outputs: number[] = [a.x];
-    for (let i = 1; i <= L; i++) {
-      const b = a.layers[i - 1];
-      const [din, d] = [dims[i - 1], dims[i]];
-      const input = outputs[i - 1];
-      k.fill_rows(p.get(`b${i}`).ptr, b.a, N, d);
-      k.gemm(0, 0, N, d, din, input, din, p.get(`W${i}`).ptr, d, b.a, d, 1, a.work);
-      if (i === L) { outputs.push(b.a); break; }
-      let h = b.a;
-      if (this.normalization === 'batchnorm') {
-        const r = stats[i - 1];
-        k.batchnorm_forward(b.a, p.get(`gamma${i}`).ptr, p.get(`beta${i}`).ptr, b.h, b.xhat, a.scratch, a.scratch + d * F64,
-          b.invstd, r.mean, r.variance, N, d, 1, train ? 1 : 0, EPS, MOMENTUM);
-        h = b.h;
-      } else if (this.normalization === 'layernorm') {
-        k.norm_forward(b.a, p.get(`gamma${i}`).ptr, p.get(`beta${i}`).ptr, b.h, b.xhat, b.invstd, N, 1, d, 1, EPS);
-        h = b.h;
-      }
-      k.relu_forward(h, h, N * d);
-      if (b.d && train) {
-        k.dropout_forward(h, b.d, b.mask, N * d, this.dropoutKeepRatio, seed);
-        h = b.d;
-      }
-      outputs.push(h);
-    }
-    const C = this.numClasses;
-    const scores = outputs[L];
-    if (!train) return make(take(scores, N * C), [N, C]);
-
-    i32(a.y, N).set(labels);
-    const data = k.softmax_loss(scores, a.y, a.ds, a.rowloss, N, C);
-    let dout = a.ds;
-    for (let i = L; i >= 1; i--) {
-      const b = a.layers[i - 1];
-      const [din, d] = [dims[i - 1], dims[i]];
-      if (i < L) {
-        // Down through dropout, relu and the normalization, into this layer's grad buffer.
-        if (b.d) { k.dropout_backward(dout, b.mask, b.grad, N * d, this.dropoutKeepRatio); dout = b.grad; }
-        const post = b.h || b.a;
-        k.relu_backward(dout, post, b.grad, N * d);
-        dout = b.grad;
-        if (this.normalization === 'batchnorm') {
-          k.batchnorm_backward(dout, b.xhat, p.get(`gamma${i}`).ptr, b.invstd, b.grad, p.get(`gamma${i}`).grad, p.get(`beta${i}`).grad,
-            a.scratch, N, d, 1, 1);
-        } else if (this.normalization === 'layernorm') {
-          k.norm_backward(dout, b.xhat, p.get(`gamma${i}`).ptr, b.invstd, b.grad, p.get(`gamma${i}`).grad, p.get(`beta${i}`).grad, 0, N, 1, d, 1);
-        }
-      }
-      const input = outputs[i - 1];
-      k.gemm(1, 0, din, d, N, input, din, dout, d, p.get(`W${i}`).grad, d, 0, a.work);
-      k.sum_rows(dout, p.get(`b${i}`).grad, N, d);
-      if (i > 1) {
-        const below = a.layers[i - 2];
-        k.gemm(0, 1, N, din, d, dout, d, p.get(`W${i}`).ptr, d, below.grad, din, 0, a.work);
-        dout = below.grad;
-      }
-    }
-    const weights = Array.from({ length: L }, (_, j) => `W${j + 1}`);
-    return data + p.l2(weights, this.reg, true);
+    const weights = Array.from({ length: this.numLayers }, (_, j) => `W${j + 1}`);
+    return p.guard('training step', () => nets.get(this)!.net.trainStep(x, labels) + p.l2(weights, this.reg, true));
   }
 
   toJSON(): FullyConnectedNetJSON {
