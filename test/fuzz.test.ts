@@ -8,7 +8,7 @@
  * the seed, the case, the mutation and the path.
  */
 import { describe, it, expect } from 'vitest';
-import { ThreeLayerConvNet, FullyConnectedNet, Solver, releaseMemory, tensor } from '../src/index.js';
+import { ThreeLayerConvNet, FullyConnectedNet, Sequential, Solver, layers, releaseMemory, tensor } from '../src/index.js';
 import { ConvcoreError } from '../src/errors.js';
 import { makeRng, randn, expectConvcoreError } from './util.js';
 import type { Rng } from './util.js';
@@ -132,12 +132,12 @@ function fuzz(name: string, json: unknown, load: (j: Json) => Loaded): { problem
 }
 
 /** Two rows shaped for a model, and labels for them. */
-function batchFor(m: ThreeLayerConvNet | FullyConnectedNet): { X: ReturnType<typeof randn>; y: number[] } {
-  const shape = m instanceof ThreeLayerConvNet ? [2, ...m.inputDim] : [2, m.inputDim];
+function batchFor(m: ThreeLayerConvNet | FullyConnectedNet | Sequential): { X: ReturnType<typeof randn>; y: number[] } {
+  const shape = m instanceof ThreeLayerConvNet ? [2, ...m.inputDim] : m instanceof Sequential ? [2, ...m.inputShape] : [2, m.inputDim];
   return { X: randn(makeRng(1), shape), y: [0, m.numClasses - 1] };
 }
 
-function usedModel(m: ThreeLayerConvNet | FullyConnectedNet): Loaded {
+function usedModel(m: ThreeLayerConvNet | FullyConnectedNet | Sequential): Loaded {
   return {
     use: () => {
       const { X, y } = batchFor(m);
@@ -164,8 +164,18 @@ function sources() {
   adam.train({ iterations: 7 });
   const rmsprop = new Solver(fc, data, { updateRule: 'rmsprop', batchSize: 20, numEpochs: 2, verbose: false, seed: 5 });
   rmsprop.train({ iterations: 4 });
-  const out = { data, conv: clone(conv.toJSON()), fc: clone(fc.toJSON()), adam: clone(adam.checkpoint()), rmsprop: clone(rmsprop.checkpoint()) };
-  for (const x of [adam, rmsprop, conv, fc]) x.dispose();
+  const L = layers;
+  const seq = new Sequential([
+    L.conv(3, 3, { pad: 1, bias: false }), L.spatialBatchnorm(), L.relu(), L.residual([L.conv(3, 3, { pad: 1 }), L.relu()]),
+    L.maxPool(2), L.dropout(0.9, { seed: 1 }), L.affine(4),
+  ], { inputShape: convOpts.inputDim, seed: 6 });
+  const sgd = new Solver(seq, data, { updateRule: 'sgdMomentum', batchSize: 10, numEpochs: 2, verbose: false, seed: 7 });
+  sgd.train({ iterations: 5 });
+  const out = {
+    data, conv: clone(conv.toJSON()), fc: clone(fc.toJSON()), adam: clone(adam.checkpoint()), rmsprop: clone(rmsprop.checkpoint()),
+    seq: clone(seq.toJSON()), sgd: clone(sgd.checkpoint()),
+  };
+  for (const x of [adam, rmsprop, sgd, conv, fc, seq]) x.dispose();
   return out;
 }
 
@@ -176,6 +186,8 @@ describe(`fuzzed loaders (${CASES} mutations each, seed ${SEED})`, () => {
     ['FullyConnectedNet.fromJSON(json)', src.fc, (j) => usedModel(FullyConnectedNet.fromJSON(j))],
     ['Solver.fromCheckpoint(adam checkpoint of a ThreeLayerConvNet)', src.adam, (j) => usedSolver(Solver.fromCheckpoint(j, src.data))],
     ['Solver.fromCheckpoint(rmsprop checkpoint of a FullyConnectedNet)', src.rmsprop, (j) => usedSolver(Solver.fromCheckpoint(j, src.data))],
+    ['Sequential.fromJSON(json)', src.seq, (j) => usedModel(Sequential.fromJSON(j))],
+    ['Solver.fromCheckpoint(sgdMomentum checkpoint of a Sequential)', src.sgd, (j) => usedSolver(Solver.fromCheckpoint(j, src.data))],
   ];
   for (const [name, json, load] of loaders) {
     it(`${name}: a ConvcoreError or an object that works, and no memory held after`, () => {

@@ -256,6 +256,15 @@ describe('every op gives the same bits on 1, 2, 3 and 4 threads', () => {
     for (const extra of [{ normalization: 'batchnorm' as const, dropoutKeepRatio: 0.7 }, { normalization: 'layernorm' as const }]) {
       sameOnEveryCount(() => train(new cc.FullyConnectedNet({ hiddenDims: [30, 20], inputDim: 432, seed: 2, ...extra })));
     }
+    // A Sequential of every layer kind (residuals with an identity and a strided shortcut, depthwise, grouped and dilated convs).
+    const L = cc.layers;
+    sameOnEveryCount(() => train(new cc.Sequential([
+      L.conv(6, 3, { pad: 1, bias: false }), L.spatialBatchnorm(), L.relu(),
+      L.residual([L.conv(6, 3, { pad: 2, dilation: 2 }), L.spatialGroupnorm(3), L.relu()]),
+      L.residual([L.conv(8, 3, { pad: 1, stride: 2, groups: 2 })], { shortcut: [L.conv(8, 1, { stride: 2 })] }),
+      L.conv(8, 3, { pad: 1, groups: 8 }), L.maxPool(2, { stride: 1 }), L.avgPool(2), L.globalAvgPool(), L.flatten(),
+      L.dropout(0.8, { seed: 5 }), L.batchnorm(), L.layernorm(), L.affine(10),
+    ], { inputShape: [3, 12, 12], seed: 4, reg: 1e-3 })));
   });
 });
 
