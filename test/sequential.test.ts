@@ -60,6 +60,25 @@ describe('Sequential: the gradient of the whole network', () => {
     net.dispose();
   });
 
+  it('a first layer that cannot skip dx (flatten, relu, batchnorm, pools, dropout, a residual): the same loss on every call, and gradients within 1e-6', () => {
+    const firsts: [cc.LayerSpec[], number[]][] = [
+      [[L.flatten(), L.batchnorm(), L.relu(), L.affine(3)], [2, 3, 3]],
+      [[L.relu(), L.conv(2, 3, { pad: 1 }), L.affine(3)], [2, 3, 3]],
+      [[L.spatialBatchnorm(), L.maxPool(2, { stride: 1 }), L.affine(3)], [2, 3, 3]],
+      [[L.avgPool(2, { stride: 1 }), L.dropout(0.7, { seed: 2 }), L.affine(3)], [2, 3, 3]],
+      [[L.residual([L.conv(2, 3, { pad: 1 }), L.relu()]), L.globalAvgPool(), L.layernorm(), L.affine(3)], [2, 3, 3]],
+    ];
+    firsts.forEach(([list, shape], i) => {
+      const net = new cc.Sequential(list, { inputShape: shape, seed: 10 + i });
+      const X = randn(makeRng(60 + i), [4, ...shape]);
+      const y = [0, 1, 2, 1];
+      const first = net.loss(X, y).loss;
+      expect(net.loss(X, y).loss, `network ${i}: a second call`).toBe(first);
+      expectGradients(net, X, y, 1e-6);
+      net.dispose();
+    });
+  });
+
   it('svm loss on conv, maxPool, flatten, affine', () => {
     const net = new cc.Sequential([L.conv(3, 3, { pad: 1 }), L.maxPool(2), L.flatten(), L.affine(4)], { inputShape: [1, 6, 6], loss: 'svm', seed: 5 });
     const r = makeRng(22);

@@ -401,6 +401,18 @@ async function stopped(): Promise<void> {
   expect(theRuntime().state()).toBe('ready');
 }
 
+/** A pool of 3 threads whose odd-numbered worker exits on its first claim of a part of `kernel` (test/fixtures/dying-worker.mjs). */
+async function dyingPool(kernel: string): Promise<void> {
+  await stopped();
+  process.env.CONVCORE_TEST_DIE_ON = kernel;
+  try {
+    setThreadHost(nodeThreadHost(new URL('./fixtures/dying-worker.mjs', import.meta.url)));
+    await cc.init({ threads: 3 });
+  } finally {
+    delete process.env.CONVCORE_TEST_DIE_ON;
+  }
+}
+
 describe('a worker that exits while it holds a part', () => {
   afterAll(async () => {
     cc.shutdownThreads();
@@ -409,9 +421,7 @@ describe('a worker that exits while it holds a part', () => {
   });
 
   it('is noticed at once: the op throws the named error, runs no part twice, and the pool goes on', async () => {
-    await stopped();
-    setThreadHost(nodeThreadHost(new URL('./fixtures/dying-worker.mjs', import.meta.url)));
-    await cc.init({ threads: 3 });
+    await dyingPool('conv_forward');
     expect(cc.threadCount()).toBe(3);
     const x = t([12, 8, 24, 24]), w = t([16, 8, 3, 3]), b = t([16]);
     capParts(1);
@@ -439,14 +449,7 @@ describe('a worker that exits while it holds a part', () => {
   });
 
   it('a model whose update it cut short is marked unusable, and its next call says so', async () => {
-    await stopped();
-    process.env.CONVCORE_TEST_DIE_ON = 'adam_step';
-    try {
-      setThreadHost(nodeThreadHost(new URL('./fixtures/dying-worker.mjs', import.meta.url)));
-      await cc.init({ threads: 3 });
-    } finally {
-      delete process.env.CONVCORE_TEST_DIE_ON;
-    }
+    await dyingPool('adam_step');
     const rr = makeRng(9);
     const X = randn(rr, [8, 3, 10, 10]) as Tensor;
     const y = Array.from({ length: 8 }, (_, i) => i % 10);
@@ -473,14 +476,7 @@ describe('a worker that exits while it holds a part', () => {
   });
 
   it('a solver whose update of a plain model it cut short refuses to step again; the model keeps the parameters it had', async () => {
-    await stopped();
-    process.env.CONVCORE_TEST_DIE_ON = 'adam_step';
-    try {
-      setThreadHost(nodeThreadHost(new URL('./fixtures/dying-worker.mjs', import.meta.url)));
-      await cc.init({ threads: 3 });
-    } finally {
-      delete process.env.CONVCORE_TEST_DIE_ON;
-    }
+    await dyingPool('adam_step');
     const rr = makeRng(10);
     const X = randn(rr, [8, 400]) as Tensor;
     const y = Array.from({ length: 8 }, (_, i) => i % 10);
