@@ -127,6 +127,7 @@ export class Pool {
   private wanted = 1;
   private settling: Promise<void> | null = null;
   private readonly canWait = canBlock();
+  private runner: (PartRunner & { raw: RawKernels }) | null = null;
   private warned = false;
 
   constructor(private readonly t: PoolTarget, private readonly hostOf: () => ThreadHost | null, private readonly names: readonly string[]) {
@@ -368,7 +369,7 @@ export class Pool {
       error = e;
     }
     // First every part no worker has claimed yet, then wait for the ones the workers took.
-    const runner: PartRunner = { set_part: raw.set_part, kernels: this.names.map((n) => raw[n]) };
+    const runner = this.runnerOf(raw);
     const others: number[] = [];
     for (let q = 1; q < parts; q++) {
       if (!claimAndRun(this.c, q, 0, runner, (_, e) => { error ??= e; })) others.push(q);
@@ -385,6 +386,12 @@ export class Pool {
     if (lost.length > 0) this.lose(op, lost);
     if (error !== null) throw error;
     return result;
+  }
+
+  /** The calling thread's kernels by op index, made once per instance. */
+  private runnerOf(raw: RawKernels): PartRunner {
+    if (this.runner?.raw !== raw) this.runner = { raw, set_part: raw.set_part, kernels: this.names.map((n) => raw[n]) };
+    return this.runner;
   }
 
   /**
