@@ -25,6 +25,7 @@ export abstract class Base implements Layer {
   constructor(readonly kind: string, readonly inShape: readonly number[], readonly outShape: readonly number[], private readonly specValue: unknown) {}
 
   abstract describe(): string;
+  abstract torch(list: (layers: readonly Layer[]) => string): string;
   abstract forward(r: Run, x: number, out: number): void;
   abstract backward(r: Run, x: number, out: number, dout: number, dx: number): void;
 
@@ -47,6 +48,12 @@ export abstract class Base implements Layer {
   }
 }
 
+/** A number as Python source: the shortest decimal that reads back the same double, rounded to 15 digits where it is 1 − a short one (PyTorch's momentum). */
+export function py(v: number): string {
+  const short = Number(v.toPrecision(15));
+  return String(short === v || Math.abs(short - v) < 1e-15 ? short : v);
+}
+
 // ---- ReLU: x (n) -> max(0, x); dx = dout where x > 0 (or out > 0: the same units).
 
 export function reluForwardOn(k: Kernels, x: number, out: number, n: number): void {
@@ -60,6 +67,10 @@ export function reluBackwardOn(k: Kernels, dout: number, x: number, dx: number, 
 export class Relu extends Base {
   constructor(inShape: readonly number[], spec: unknown) {
     super('relu', inShape, inShape, spec);
+  }
+
+  torch(): string {
+    return 'nn.ReLU()';
   }
 
   describe(): string {
@@ -82,6 +93,10 @@ export class Flatten extends Base {
     super('flatten', inShape, [count(inShape)], spec);
     this.alias = true;
     this.skipsDx = true;
+  }
+
+  torch(): string {
+    return 'nn.Flatten()';
   }
 
   describe(): string {
@@ -117,6 +132,10 @@ export class Affine extends Base {
       { name: 'W', shape: [this.D, M], init: 'weight', fanIn: this.D, fanOut: M, decay: true },
       { name: 'b', shape: [M], init: 'zeros', fanIn: this.D, fanOut: M, decay: false },
     ];
+  }
+
+  torch(): string {
+    return `Affine(${this.D}, ${this.M})`;
   }
 
   describe(): string {
@@ -156,6 +175,8 @@ export class Batchnorm extends Base {
   private readonly L: number;
   private m = { xhat: 0, mean: 0, variance: 0, invstd: 0, scratch: 0 };
   private train = true;
+  /** Train-mode forwards run (PyTorch's num_batches_tracked, for the state dict). */
+  tracked = 0;
 
   constructor(inShape: readonly number[], readonly spatial: boolean, readonly eps: number, readonly momentum: number, spec: unknown) {
     super(spatial ? 'spatialBatchnorm' : 'batchnorm', inShape, inShape, spec);
@@ -166,6 +187,10 @@ export class Batchnorm extends Base {
       { name: 'beta', shape: [this.D], init: 'zeros', fanIn: 1, fanOut: 1, decay: false },
     ];
     this.buffers = [{ name: 'runningMean', shape: [this.D], fill: 0 }, { name: 'runningVar', shape: [this.D], fill: 0 }];
+  }
+
+  torch(): string {
+    return `nn.BatchNorm${this.spatial ? '2d' : '1d'}(${this.D}, eps=${py(this.eps)}, momentum=${py(1 - this.momentum)})`;
   }
 
   describe(): string {
@@ -180,6 +205,7 @@ export class Batchnorm extends Base {
 
   forward(r: Run, x: number, out: number): void {
     this.train = r.train;
+    if (r.train) this.tracked++;
     batchnormForwardOn(r.k, {
       x, gamma: this.p.gamma.ptr, beta: this.p.beta.ptr, out, xhat: this.m.xhat, mean: this.m.mean, variance: this.m.variance,
       invstd: this.m.invstd, runningMean: this.buf.runningMean, runningVar: this.buf.runningVar,
@@ -224,6 +250,11 @@ export class Norm extends Base {
     ];
   }
 
+  torch(): string {
+    const C = this.inShape[0];
+    return this.groups === 0 ? `nn.LayerNorm(${C}, eps=${py(this.eps)})` : `nn.GroupNorm(${this.groups}, ${C}, eps=${py(this.eps)})`;
+  }
+
   describe(): string {
     return this.groups === 0 ? `layernorm ${this.inShape[0]}` : `spatialGroupnorm ${this.inShape[0]}, ${this.groups} groups`;
   }
@@ -262,6 +293,10 @@ export class Dropout extends Base {
   /** seed: the same mask on every call; null: a fresh seed per call from `draw`. */
   constructor(inShape: readonly number[], readonly keepProb: number, readonly seed: number | null, private readonly draw: () => number, spec: unknown) {
     super('dropout', inShape, inShape, spec);
+  }
+
+  torch(): string {
+    return `nn.Dropout(p=${py(1 - this.keepProb)})`;
   }
 
   describe(): string {
@@ -320,6 +355,11 @@ export class Pool extends Base {
 
   constructor(readonly max: boolean, private readonly g: PoolGeometry, spec: unknown) {
     super(max ? 'maxPool' : 'avgPool', [g.C, g.H, g.W], [g.C, g.H2, g.W2], spec);
+  }
+
+  torch(): string {
+    const g = this.g;
+    return `nn.${this.max ? 'MaxPool2d' : 'AvgPool2d'}(kernel_size=(${g.HH}, ${g.WW}), stride=(${g.SH}, ${g.SW}))`;
   }
 
   describe(): string {

@@ -124,6 +124,12 @@ export class ConvLayer extends Base {
     if (bias) this.params.push({ name: 'b', shape: [g.F], init: 'zeros', fanIn: K, fanOut: g.F, decay: false });
   }
 
+  torch(): string {
+    const g = this.g;
+    return `nn.Conv2d(${g.C}, ${g.F}, kernel_size=(${g.HH}, ${g.WW}), stride=(${g.SH}, ${g.SW}), padding=(${g.PH}, ${g.PW}), `
+      + `dilation=(${g.DH}, ${g.DW}), groups=${g.G}, bias=${this.bias ? 'True' : 'False'})`;
+  }
+
   describe(): string {
     const g = this.g;
     const pair = (a: number, b: number): string => (a === b ? `${a}` : `${a},${b}`);
@@ -205,6 +211,10 @@ export function globalAvgPoolBackwardOn(k: Kernels, dout: number, dx: number, NC
 class GlobalAvgPool extends Base {
   constructor(inShape: readonly number[], spec: unknown) {
     super('globalAvgPool', inShape, [inShape[0]], spec);
+  }
+
+  torch(): string {
+    return 'nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())';
   }
 
   describe(): string {

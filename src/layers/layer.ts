@@ -63,6 +63,11 @@ export interface Layer {
   readonly alias: boolean;
   /** A line for summary(): the kind and its settings. */
   describe(): string;
+  /**
+   * The equivalent PyTorch module, as Python source (`nn.Conv2d(…)`); `list` writes a
+   * sub-network (a residual's body or shortcut) as an `nn.Sequential(…)`.
+   */
+  torch(list: (layers: readonly Layer[]) => string): string;
   /** The layer's spec, for toJSON. */
   spec(): unknown;
   /** Its parameters' and buffers' addresses, given once the network has made them. */

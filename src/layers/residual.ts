@@ -50,6 +50,10 @@ export class Residual extends Base {
     return new Residual(inShape, b, s, spec);
   }
 
+  torch(list: (layers: readonly Layer[]) => string): string {
+    return `Residual(${list(this.body.layers)}, ${this.shortcut ? list(this.shortcut.layers) : 'None'})`;
+  }
+
   describe(): string {
     return this.shortcut ? 'residual, with a shortcut' : 'residual';
   }

@@ -11,6 +11,7 @@ import { fail } from '../errors.js';
 import { Tensor, make, describe, show, showList } from '../tensor.js';
 import { put, take, f64 } from '../wasm.js';
 import type { Layer } from '../layers/layer.js';
+import { stateDict, loadStateDict, toPyTorch } from './pytorch.js';
 import { Net } from './net.js';
 import { LayerSpec, buildList, layers as Lyr } from './layers.js';
 import { dropoutSettings } from '../reference/dropout.js';
@@ -220,6 +221,24 @@ export class FullyConnectedNet {
   /** Copies of each batchnorm layer's running mean and variance (empty without batchnorm). */
   get runningStats(): { mean: Tensor; variance: Tensor }[] {
     return running.get(this)!.map((r) => ({ mean: make(take(r.mean, r.D), [r.D]), variance: make(take(r.variance, r.D), [r.D]) }));
+  }
+
+  /** PyTorch's state dict of the equivalent module (see toPyTorch): its names and layouts, copies. */
+  stateDict(): Record<string, Tensor> {
+    storeOf(this);
+    return stateDict(nets.get(this)!.net);
+  }
+
+  /** Loads a PyTorch state dict of the equivalent module; keys and shapes are checked first. */
+  loadStateDict(sd: Record<string, Tensor>, options?: { stripPrefix?: string }): void {
+    storeOf(this);
+    loadStateDict('FullyConnectedNet.loadStateDict', nets.get(this)!.net, sd, options);
+  }
+
+  /** Python source that assigns `model`, the equivalent torch.nn module (load stateDict() into it). */
+  toPyTorch(): string {
+    storeOf(this);
+    return toPyTorch(nets.get(this)!.net, 'FullyConnectedNet');
   }
 
   /** Gives back the WebAssembly memory the model holds (also done when it is collected); it cannot be used afterwards. */

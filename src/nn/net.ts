@@ -45,9 +45,14 @@ export class Net {
    * gives a buffer's block by that name. `blocks` holds the batch's blocks (given back
    * with the model's).
    */
+  /** Every layer with its path, children after their parent. */
+  readonly placed: readonly Placed[];
+
   constructor(readonly fn: string, readonly layers: readonly Layer[], readonly numClasses: number, readonly loss: LossKind,
-    store: ParamSet, nameOf: (path: string, local: string) => string, buffer: (name: string) => number, private readonly blocks: Blocks) {
-    for (const { path, layer } of place(layers)) {
+    readonly store: ParamSet, readonly nameOf: (path: string, local: string) => string, readonly buffer: (name: string) => number,
+    private readonly blocks: Blocks) {
+    this.placed = place(layers);
+    for (const { path, layer } of this.placed) {
       layer.bind((name) => {
         const p = store.get(nameOf(path, name));
         return { ptr: p.ptr, grad: p.grad };

@@ -10,6 +10,7 @@ import { fail } from '../errors.js';
 import { Tensor, make, describe, show, shapeString, checkSameShape } from '../tensor.js';
 import { put, take, f64 } from '../wasm.js';
 import { F64, Layer, ParamDecl, BufferDecl, count } from '../layers/layer.js';
+import { stateDict, loadStateDict, toPyTorch } from './pytorch.js';
 import { LossKind, Net, Placed, place } from './net.js';
 import { Generator } from './random.js';
 import { Blocks, ParamSet, storeOf, disposeModel, registerModel, DecodedModel } from './params.js';
@@ -209,6 +210,24 @@ export class Sequential {
       checkSameShape(fn, name, t, b.shape, `the shape of ${name}`);
     }
     for (const [name, t] of entries) put(bufs.get(name)!.ptr, (t as Tensor).data);
+  }
+
+  /** PyTorch's state dict of the equivalent module (see toPyTorch): its names and layouts, copies. */
+  stateDict(): Record<string, Tensor> {
+    storeOf(this);
+    return stateDict(nets.get(this)!);
+  }
+
+  /** Loads a PyTorch state dict of the equivalent module; keys and shapes are checked first. */
+  loadStateDict(sd: Record<string, Tensor>, options?: { stripPrefix?: string }): void {
+    storeOf(this);
+    loadStateDict('Sequential.loadStateDict', nets.get(this)!, sd, options);
+  }
+
+  /** Python source that assigns `model`, the equivalent torch.nn module (load stateDict() into it). */
+  toPyTorch(): string {
+    storeOf(this);
+    return toPyTorch(nets.get(this)!, 'Sequential');
   }
 
   /** Gives back the WebAssembly memory the network holds (also done when it is collected); it cannot be used afterwards. */

@@ -7,6 +7,7 @@ import { fail } from '../errors.js';
 import { Tensor, show, showList } from '../tensor.js';
 import { ConvGeometry, PoolGeometry } from '../params.js';
 import { Generator } from './random.js';
+import { stateDict, loadStateDict, toPyTorch } from './pytorch.js';
 import { Net } from './net.js';
 import { layers as L } from './layers.js';
 import { buildList } from './layers.js';
@@ -153,6 +154,24 @@ export class ThreeLayerConvNet {
   /** Copies in any of the parameters; names and shapes are checked first. */
   setParams(params: Partial<Record<string, Tensor>>): void {
     storeOf(this).set('ThreeLayerConvNet.setParams', params);
+  }
+
+  /** PyTorch's state dict of the equivalent module (see toPyTorch): its names and layouts, copies. */
+  stateDict(): Record<string, Tensor> {
+    storeOf(this);
+    return stateDict(nets.get(this)!.net);
+  }
+
+  /** Loads a PyTorch state dict of the equivalent module; keys and shapes are checked first. */
+  loadStateDict(sd: Record<string, Tensor>, options?: { stripPrefix?: string }): void {
+    storeOf(this);
+    loadStateDict('ThreeLayerConvNet.loadStateDict', nets.get(this)!.net, sd, options);
+  }
+
+  /** Python source that assigns `model`, the equivalent torch.nn module (load stateDict() into it). */
+  toPyTorch(): string {
+    storeOf(this);
+    return toPyTorch(nets.get(this)!.net, 'ThreeLayerConvNet');
   }
 
   /** Gives back the WebAssembly memory the model holds (also done when it is collected); it cannot be used afterwards. */
