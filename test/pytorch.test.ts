@@ -112,7 +112,9 @@ describe('toPyTorch', () => {
     expect(src).toMatch(/Residual\(nn\.Sequential\(\n\s+nn\.Conv2d\(4, 6, kernel_size=\(3, 3\), stride=\(2, 2\)[^\n]*\n\s+\), nn\.Sequential\(\n\s+nn\.Conv2d\(4, 6, kernel_size=\(1, 1\), stride=\(2, 2\)/);
   });
 
-  const hasTorch = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+  // Debian's python3-torch installs into the system Python, which another python3 on the PATH may hide.
+  const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+  const hasTorch = python !== undefined;
 
   it.skipIf(!hasTorch)('where PyTorch is installed: the module with the state dict gives convcore\'s test-mode scores to 1e-10', () => {
     const net = trained(everyKind(5));
@@ -131,7 +133,7 @@ describe('toPyTorch', () => {
         'model.double().eval(); model.load_state_dict(sd)',
         'print(json.dumps(model(t(d["x"])).detach().flatten().tolist()))',
       ].join('\n');
-      const res = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
+      const res = spawnSync(python!, ['-c', script], { encoding: 'utf8' });
       expect(res.stderr).toBe('');
       const torchScores = JSON.parse(res.stdout) as number[];
       let diff = 0, scale = 0;
