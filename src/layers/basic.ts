@@ -7,7 +7,7 @@
 import type { Kernels } from '../dispatch.js';
 import type { PoolGeometry } from '../params.js';
 import { putRecord, recordBytes } from './geometry.js';
-import { Alloc, BufferDecl, F64, Layer, ParamDecl, ParamMem, Run, count } from './layer.js';
+import { Alloc, BufferDecl, F64, Layer, OnnxGraph, ParamDecl, ParamMem, Run, count } from './layer.js';
 
 /** The parts every layer has; a subclass sets what it declares and runs. */
 export abstract class Base implements Layer {
@@ -26,6 +26,7 @@ export abstract class Base implements Layer {
 
   abstract describe(): string;
   abstract torch(list: (layers: readonly Layer[]) => string): string;
+  abstract onnx(g: OnnxGraph, x: string, value: (local: string) => Float64Array, list: (layers: readonly Layer[], x: string) => string): string;
   abstract forward(r: Run, x: number, out: number): void;
   abstract backward(r: Run, x: number, out: number, dout: number, dx: number): void;
 
@@ -73,6 +74,10 @@ export class Relu extends Base {
     return 'nn.ReLU()';
   }
 
+  onnx(g: OnnxGraph, x: string): string {
+    return g.node('Relu', [x]);
+  }
+
   describe(): string {
     return 'relu';
   }
@@ -97,6 +102,10 @@ export class Flatten extends Base {
 
   torch(): string {
     return 'nn.Flatten()';
+  }
+
+  onnx(g: OnnxGraph, x: string): string {
+    return g.node('Flatten', [x], { axis: { i: 1 } });
   }
 
   describe(): string {
@@ -136,6 +145,11 @@ export class Affine extends Base {
 
   torch(): string {
     return `Affine(${this.D}, ${this.M})`;
+  }
+
+  onnx(g: OnnxGraph, x: string, value: (local: string) => Float64Array): string {
+    const flat = this.inShape.length > 1 ? g.node('Flatten', [x], { axis: { i: 1 } }) : x;
+    return g.node('Gemm', [flat, g.constant('W', [this.D, this.M], value('W')), g.constant('b', [this.M], value('b'))]);
   }
 
   describe(): string {
@@ -191,6 +205,11 @@ export class Batchnorm extends Base {
 
   torch(): string {
     return `nn.BatchNorm${this.spatial ? '2d' : '1d'}(${this.D}, eps=${py(this.eps)}, momentum=${py(1 - this.momentum)})`;
+  }
+
+  onnx(g: OnnxGraph, x: string, value: (local: string) => Float64Array): string {
+    const c = (n: string): string => g.constant(n, [this.D], value(n));
+    return g.node('BatchNormalization', [x, c('gamma'), c('beta'), c('runningMean'), c('runningVar')], { epsilon: { f: this.eps } });
   }
 
   describe(): string {
@@ -255,6 +274,22 @@ export class Norm extends Base {
     return this.groups === 0 ? `nn.LayerNorm(${C}, eps=${py(this.eps)})` : `nn.GroupNorm(${this.groups}, ${C}, eps=${py(this.eps)})`;
   }
 
+  onnx(g: OnnxGraph, x: string, value: (local: string) => Float64Array): string {
+    const C = this.inShape[0];
+    if (this.groups === 0) {
+      return g.node('LayerNormalization', [x, g.constant('gamma', [C], value('gamma')), g.constant('beta', [C], value('beta'))],
+        { axis: { i: -1 }, epsilon: { f: this.eps } });
+    }
+    // Groupnorm as a layer normalization of each group's (C/G)·H·W values, then gamma and beta per channel.
+    const n = this.Cg * this.L;
+    const grouped = g.node('Reshape', [x, g.ints('groups', [0, this.G, n])]);
+    const normed = g.node('LayerNormalization', [grouped, g.constant('ones', [n], new Float64Array(n).fill(1)), g.constant('zeros', [n], new Float64Array(n))],
+      { axis: { i: 2 }, epsilon: { f: this.eps } });
+    const back = g.node('Reshape', [normed, g.ints('shape', [0, ...this.inShape])]);
+    const scaled = g.node('Mul', [back, g.constant('gamma', [C, 1, 1], value('gamma'))]);
+    return g.node('Add', [scaled, g.constant('beta', [C, 1, 1], value('beta'))]);
+  }
+
   describe(): string {
     return this.groups === 0 ? `layernorm ${this.inShape[0]}` : `spatialGroupnorm ${this.inShape[0]}, ${this.groups} groups`;
   }
@@ -297,6 +332,11 @@ export class Dropout extends Base {
 
   torch(): string {
     return `nn.Dropout(p=${py(1 - this.keepProb)})`;
+  }
+
+  /** Test mode: the identity. */
+  onnx(_g: OnnxGraph, x: string): string {
+    return x;
   }
 
   describe(): string {
@@ -360,6 +400,11 @@ export class Pool extends Base {
   torch(): string {
     const g = this.g;
     return `nn.${this.max ? 'MaxPool2d' : 'AvgPool2d'}(kernel_size=(${g.HH}, ${g.WW}), stride=(${g.SH}, ${g.SW}))`;
+  }
+
+  onnx(g: OnnxGraph, x: string): string {
+    const p = this.g;
+    return g.node(this.max ? 'MaxPool' : 'AveragePool', [x], { kernel_shape: { ints: [p.HH, p.WW] }, strides: { ints: [p.SH, p.SW] } });
   }
 
   describe(): string {

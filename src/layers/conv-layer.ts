@@ -9,7 +9,7 @@ import type { Kernels } from '../dispatch.js';
 import type { ConvGeometry } from '../params.js';
 import { f64, kernels, maxParts } from '../wasm.js';
 import { putRecord, recordBytes } from './geometry.js';
-import { Alloc, F64, Layer, Run, count } from './layer.js';
+import { Alloc, F64, Layer, OnnxGraph, Run, count } from './layer.js';
 import { Base } from './basic.js';
 import { pairOf, posInt } from './args.js';
 
@@ -130,6 +130,15 @@ export class ConvLayer extends Base {
       + `dilation=(${g.DH}, ${g.DW}), groups=${g.G}, bias=${this.bias ? 'True' : 'False'})`;
   }
 
+  onnx(og: OnnxGraph, x: string, value: (local: string) => Float64Array): string {
+    const g = this.g;
+    const w = og.constant('W', [g.F, g.C / g.G, g.HH, g.WW], value('W'));
+    return og.node('Conv', this.bias ? [x, w, og.constant('b', [g.F], value('b'))] : [x, w], {
+      kernel_shape: { ints: [g.HH, g.WW] }, strides: { ints: [g.SH, g.SW] }, pads: { ints: [g.PH, g.PW, g.PH, g.PW] },
+      dilations: { ints: [g.DH, g.DW] }, group: { i: g.G },
+    });
+  }
+
   describe(): string {
     const g = this.g;
     const pair = (a: number, b: number): string => (a === b ? `${a}` : `${a},${b}`);
@@ -215,6 +224,10 @@ class GlobalAvgPool extends Base {
 
   torch(): string {
     return 'nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())';
+  }
+
+  onnx(g: OnnxGraph, x: string): string {
+    return g.node('Flatten', [g.node('GlobalAveragePool', [x])], { axis: { i: 1 } });
   }
 
   describe(): string {

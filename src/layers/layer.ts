@@ -68,6 +68,12 @@ export interface Layer {
    * sub-network (a residual's body or shortcut) as an `nn.Sequential(…)`.
    */
   torch(list: (layers: readonly Layer[]) => string): string;
+  /**
+   * Adds the layer's test-mode forward to an ONNX graph as standard operators, reading
+   * its parameters and buffers by their local names; returns its output's name. `list`
+   * adds a sub-network (a residual's body or shortcut).
+   */
+  onnx(g: OnnxGraph, x: string, value: (local: string) => Float64Array, list: (layers: readonly Layer[], x: string) => string): string;
   /** The layer's spec, for toJSON. */
   spec(): unknown;
   /** Its parameters' and buffers' addresses, given once the network has made them. */
@@ -86,6 +92,19 @@ export interface Layer {
    * are what the forward was given and wrote.
    */
   backward(r: Run, x: number, out: number, dout: number, dx: number): void;
+}
+
+/** An ONNX attribute: an integer, a float or a list of integers. */
+export type OnnxAttr = { i: number } | { f: number } | { ints: readonly number[] };
+
+/** What a layer needs to add itself to an ONNX graph (src/onnx.ts builds it). */
+export interface OnnxGraph {
+  /** A float32 initializer of the given dims; returns its name. */
+  constant(hint: string, dims: readonly number[], values: ArrayLike<number>): string;
+  /** An int64 initializer (a shape for Reshape); returns its name. */
+  ints(hint: string, values: readonly number[]): string;
+  /** A node of the default domain; returns the name of its output. */
+  node(op: string, inputs: readonly string[], attrs?: Record<string, OnnxAttr>): string;
 }
 
 export const F64 = 8;

@@ -7,7 +7,7 @@
 import { fail } from '../errors.js';
 import type { Kernels } from '../dispatch.js';
 import { Chain } from './chain.js';
-import { Alloc, F64, Layer, Run, count } from './layer.js';
+import { Alloc, F64, Layer, OnnxGraph, Run, count } from './layer.js';
 import { Base } from './basic.js';
 
 /** out = a + b over n values. */
@@ -52,6 +52,11 @@ export class Residual extends Base {
 
   torch(list: (layers: readonly Layer[]) => string): string {
     return `Residual(${list(this.body.layers)}, ${this.shortcut ? list(this.shortcut.layers) : 'None'})`;
+  }
+
+  onnx(g: OnnxGraph, x: string, _value: (local: string) => Float64Array, list: (layers: readonly Layer[], x: string) => string): string {
+    const b = list(this.body.layers, x);
+    return g.node('Add', [b, this.shortcut ? list(this.shortcut.layers, x) : x]);
   }
 
   describe(): string {

@@ -12,7 +12,7 @@ import { Tensor, make, describe, show, showList } from '../tensor.js';
 import { put, take, f64 } from '../wasm.js';
 import type { Layer } from '../layers/layer.js';
 import { stateDict, loadStateDict, toPyTorch } from './pytorch.js';
-import { Net } from './net.js';
+import { Net, registerNet } from './net.js';
 import { LayerSpec, buildList, layers as Lyr } from './layers.js';
 import { dropoutSettings } from '../reference/dropout.js';
 import { Generator } from './random.js';
@@ -208,6 +208,7 @@ export class FullyConnectedNet {
     const stats = new Map(running.get(this)!.flatMap((r, k) => runningNames(k).map((name, j) => [name, j ? r.variance : r.mean] as const)));
     nets.get(this)!.net = new Net(fn, layers, s.numClasses, 'softmax', p, (path, local) => names.get(`${path}.${local}`)!,
       (name) => stats.get(name)!, blocks);
+    registerNet(this, nets.get(this)!.net);
   }
 
   get params(): Record<string, Tensor> {

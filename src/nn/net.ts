@@ -36,6 +36,18 @@ interface Activations {
   x: number; y: number; rowloss: number; dscores: number; work: number;
 }
 
+const byModel = new WeakMap<object, Net>();
+
+/** Records the Net a model runs on, for what reads a model's layers (the ONNX export). */
+export function registerNet(model: object, net: Net): void {
+  byModel.set(model, net);
+}
+
+/** The Net a convcore model runs on, or undefined for any other object. */
+export function netOf(model: unknown): Net | undefined {
+  return model !== null && typeof model === 'object' ? byModel.get(model) : undefined;
+}
+
 export class Net {
   private readonly chain: Chain;
   private a: Activations = { capacity: 0, threads: 0, x: 0, y: 0, rowloss: 0, dscores: 0, work: 0 };

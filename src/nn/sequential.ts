@@ -11,7 +11,7 @@ import { Tensor, make, describe, show, shapeString, checkSameShape } from '../te
 import { put, take, f64 } from '../wasm.js';
 import { F64, Layer, ParamDecl, BufferDecl, count } from '../layers/layer.js';
 import { stateDict, loadStateDict, toPyTorch } from './pytorch.js';
-import { LossKind, Net, Placed, place } from './net.js';
+import { LossKind, Net, Placed, place, registerNet } from './net.js';
 import { Generator } from './random.js';
 import { Blocks, ParamSet, storeOf, disposeModel, registerModel, DecodedModel } from './params.js';
 
@@ -158,6 +158,7 @@ export class Sequential {
     }
     buffersOf.set(this, bufs);
     nets.set(this, new Net(fn, plan.layers, plan.numClasses, o.loss, store, (path, name) => `${path}.${name}`, (name) => bufs.get(name)!.ptr, blocks));
+    registerNet(this, nets.get(this)!);
   }
 
   /** A table of each layer's output shape and parameter count, and the totals. */

@@ -8,7 +8,7 @@ import { Tensor, show, showList } from '../tensor.js';
 import { ConvGeometry, PoolGeometry } from '../params.js';
 import { Generator } from './random.js';
 import { stateDict, loadStateDict, toPyTorch } from './pytorch.js';
-import { Net } from './net.js';
+import { Net, registerNet } from './net.js';
 import { layers as L } from './layers.js';
 import { buildList } from './layers.js';
 import { ParamSet, Blocks, storeOf, disposeModel, registerModel, ParamShapes, DecodedModel, decodeParams } from './params.js';
@@ -144,6 +144,7 @@ export class ThreeLayerConvNet {
     }
     nets.get(this)!.net = new Net(fn, layersOf(s), s.numClasses, 'softmax', p, (path, name) => CS231N_NAMES[`${path}.${name}`],
       () => 0, blocks);
+    registerNet(this, nets.get(this)!.net);
   }
 
   /** Copies of W1, b1, W2, b2, W3, b3. */
