@@ -24,7 +24,7 @@ export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, AdamWConf
 export { ThreeLayerConvNet, FullyConnectedNet, Solver } from './nn/index.js';
 export type {
   ThreeLayerConvNetOptions, ThreeLayerConvNetGrads, ThreeLayerConvNetJSON, FullyConnectedNetOptions, FullyConnectedNetJSON,
-  Normalization, SolverData, SolverOptions, SolverCheckpoint, TrainOptions, UpdateRuleName, Model, PlainModel,
+  Normalization, SolverData, SolverOptions, SolverCheckpoint, TrainOptions, EpochReport, LrSchedule, UpdateRuleName, Model, PlainModel,
 } from './nn/index.js';
 export { Sequential } from './nn/sequential.js';
 export type { SequentialOptions, SequentialJSON, LossKind, InitKind } from './nn/sequential.js';
