@@ -3,7 +3,8 @@ import { Tensor, checkTensor, checkSameShape, describe, make } from '../tensor.j
 import { checkKeys } from '../params.js';
 
 /**
- * The update rules of CS231n's optim.py, with its defaults under camelCase keys. Each takes
+ * The update rules of CS231n's optim.py, with its defaults under camelCase keys, and
+ * torch.optim.AdamW's (adamw, at the end). Each takes
  * w, dw and a config, and returns the next w and the next config: a new object with every
  * key filled in, the state (velocity, cache, m, v) as Tensors shaped like w. Nothing given
  * is modified. A missing state starts at zeros.
