@@ -11,7 +11,7 @@ export { add_values, relu_forward, relu_backward, fill_rows, sum_rows, softmax_l
 export { transpose_nd } from './transpose';
 export { norm_forward, norm_backward, norm_param_grads } from './norm';
 export { dropout_forward, dropout_backward } from './dropout';
-export { sgd_step, momentum_step, rmsprop_step, adam_step } from './optim';
+export { sgd_step, momentum_step, rmsprop_step, adam_step, adamw_step } from './optim';
 
 /** The first free address after the static data: the control block, the resident blocks and the per-call arena lie above it (src/wasm.ts). */
 export function heap_base(): usize {

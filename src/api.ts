@@ -19,12 +19,12 @@ export { dropoutForward, dropoutBackward } from './dropout.js';
 export type { DropoutParam, DropoutMode, DropoutCache } from './dropout.js';
 export { layernormForward, layernormBackward, spatialGroupnormForward, spatialGroupnormBackward } from './norm.js';
 export type { LayernormParam, GroupnormParam, LayernormCache, SpatialGroupnormCache } from './norm.js';
-export { sgd, sgdMomentum, rmsprop, adam } from './optim.js';
-export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, UpdateResult } from './optim.js';
+export { sgd, sgdMomentum, rmsprop, adam, adamw } from './optim.js';
+export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, AdamWConfig, UpdateResult } from './optim.js';
 export { ThreeLayerConvNet, FullyConnectedNet, Solver } from './nn/index.js';
 export type {
   ThreeLayerConvNetOptions, ThreeLayerConvNetGrads, ThreeLayerConvNetJSON, FullyConnectedNetOptions, FullyConnectedNetJSON,
-  Normalization, SolverData, SolverOptions, SolverCheckpoint, TrainOptions, UpdateRuleName, Model, PlainModel,
+  Normalization, SolverData, SolverOptions, SolverCheckpoint, TrainOptions, EpochReport, LrSchedule, UpdateRuleName, Model, PlainModel,
 } from './nn/index.js';
 export { Sequential } from './nn/sequential.js';
 export type { SequentialOptions, SequentialJSON, LossKind, InitKind } from './nn/sequential.js';
@@ -32,3 +32,5 @@ export { layers } from './nn/layers.js';
 export type {
   LayerSpec, LayerKind, ConvLayerOptions, PoolLayerOptions, BatchnormLayerOptions, NormLayerOptions, DropoutLayerOptions, ResidualOptions,
 } from './nn/layers.js';
+export { toSafetensors, fromSafetensors } from './safetensors.js';
+export type { SafetensorsDtype, SafetensorsWriteDtype, SafetensorsOptions, SafetensorsContents } from './safetensors.js';

@@ -87,6 +87,7 @@ const SPECS: { [K in Name]?: Spec<K> } = {
   momentum_step: { chunked: true, units: (a, at) => a[at.n], perPart: VALUES_PER_PART },
   rmsprop_step: { chunked: true, units: (a, at) => 2 * a[at.n], perPart: VALUES_PER_PART },
   adam_step: { chunked: true, units: (a, at) => 2 * a[at.n], perPart: VALUES_PER_PART },
+  adamw_step: { chunked: true, units: (a, at) => 2 * a[at.n], perPart: VALUES_PER_PART },
 };
 
 type Split = { [K in Name]: (typeof SPECS)[K] extends undefined ? never : K }[Name];

@@ -2,11 +2,11 @@ import { Tensor, make } from './tensor.js';
 import { kernels, reserve, put, take, f64 } from './wasm.js';
 import { fail } from './errors.js';
 import {
-  SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, UpdateResult, UpdateRule, UpdateSettings,
+  SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, AdamWConfig, UpdateResult, UpdateRule, UpdateSettings,
   checkUpdate, stateKeys,
 } from './reference/optim.js';
 
-export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, UpdateResult } from './reference/optim.js';
+export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, AdamWConfig, UpdateResult } from './reference/optim.js';
 // For code that keeps its buffers in Wasm memory: check a config once, then step in place.
 export { updateSettings, stateKeys } from './reference/optim.js';
 export type { UpdateRule, UpdateSettings } from './reference/optim.js';
@@ -48,6 +48,11 @@ export function updateResident<S extends UpdateSettings>(s: S, b: ResidentUpdate
     case 'adam': {
       const t = s.t + 1;
       k.adam_step(b.w, b.dw, b.state[0], b.state[1], b.n, s.learningRate, s.beta1, s.beta2, s.epsilon, t);
+      return { ...s, t };
+    }
+    case 'adamw': {
+      const t = s.t + 1;
+      k.adamw_step(b.w, b.dw, b.state[0], b.state[1], b.n, s.learningRate, s.beta1, s.beta2, s.epsilon, t, s.weightDecay);
       return { ...s, t };
     }
   }
@@ -94,4 +99,14 @@ export function rmsprop(w: Tensor, dw: Tensor, config?: RmspropConfig): UpdateRe
  */
 export function adam(w: Tensor, dw: Tensor, config?: AdamConfig): UpdateResult<AdamConfig> {
   return update('adam', w, dw, config);
+}
+
+/**
+ * torch.optim.AdamW: t goes up by one first; w ← w − lr·weightDecay·w (decoupled weight
+ * decay), then Adam's step (above) on the decayed w.
+ * config: learningRate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), weightDecay (1e-2),
+ * m, v (zeros), t (0).
+ */
+export function adamw(w: Tensor, dw: Tensor, config?: AdamWConfig): UpdateResult<AdamWConfig> {
+  return update('adamw', w, dw, config);
 }

@@ -164,6 +164,12 @@ function sources() {
   adam.train({ iterations: 7 });
   const rmsprop = new Solver(fc, data, { updateRule: 'rmsprop', batchSize: 20, numEpochs: 2, verbose: false, seed: 5 });
   rmsprop.train({ iterations: 4 });
+  const conv2 = new ThreeLayerConvNet({ ...convOpts, seed: 3 });
+  const adamw = new Solver(conv2, data, {
+    updateRule: 'adamw', optimConfig: { weightDecay: 0.1 }, lrSchedule: { type: 'cosine', warmupEpochs: 0.5, minLr: 1e-5 }, clipNorm: 1, patience: 2,
+    batchSize: 10, numEpochs: 3, verbose: false, seed: 8,
+  });
+  adamw.train({ iterations: 8 });
   const L = layers;
   const seq = new Sequential([
     L.conv(3, 3, { pad: 1, bias: false }), L.spatialBatchnorm(), L.relu(), L.residual([L.conv(3, 3, { pad: 1 }), L.relu()]),
@@ -172,10 +178,10 @@ function sources() {
   const sgd = new Solver(seq, data, { updateRule: 'sgdMomentum', batchSize: 10, numEpochs: 2, verbose: false, seed: 7 });
   sgd.train({ iterations: 5 });
   const out = {
-    data, conv: clone(conv.toJSON()), fc: clone(fc.toJSON()), adam: clone(adam.checkpoint()), rmsprop: clone(rmsprop.checkpoint()),
+    data, conv: clone(conv.toJSON()), fc: clone(fc.toJSON()), adam: clone(adam.checkpoint()), rmsprop: clone(rmsprop.checkpoint()), adamw: clone(adamw.checkpoint()),
     seq: clone(seq.toJSON()), sgd: clone(sgd.checkpoint()),
   };
-  for (const x of [adam, rmsprop, sgd, conv, fc, seq]) x.dispose();
+  for (const x of [adam, rmsprop, adamw, sgd, conv, conv2, fc, seq]) x.dispose();
   return out;
 }
 
@@ -186,6 +192,7 @@ describe(`fuzzed loaders (${CASES} mutations each, seed ${SEED})`, () => {
     ['FullyConnectedNet.fromJSON(json)', src.fc, (j) => usedModel(FullyConnectedNet.fromJSON(j))],
     ['Solver.fromCheckpoint(adam checkpoint of a ThreeLayerConvNet)', src.adam, (j) => usedSolver(Solver.fromCheckpoint(j, src.data))],
     ['Solver.fromCheckpoint(rmsprop checkpoint of a FullyConnectedNet)', src.rmsprop, (j) => usedSolver(Solver.fromCheckpoint(j, src.data))],
+    ['Solver.fromCheckpoint(adamw checkpoint with a cosine schedule, clipNorm and patience)', src.adamw, (j) => usedSolver(Solver.fromCheckpoint(j, src.data))],
     ['Sequential.fromJSON(json)', src.seq, (j) => usedModel(Sequential.fromJSON(j))],
     ['Solver.fromCheckpoint(sgdMomentum checkpoint of a Sequential)', src.sgd, (j) => usedSolver(Solver.fromCheckpoint(j, src.data))],
   ];

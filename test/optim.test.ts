@@ -1,15 +1,15 @@
 /**
- * The update rules sgd, sgdMomentum, rmsprop and adam: the Wasm entry against the reference
+ * The update rules sgd, sgdMomentum, rmsprop, adam and adamw: the Wasm entry against the reference
  * loops on random shapes and configs (several steps chained through the returned config),
  * both entries against the vectors published in CS231n's FullyConnectedNets notebook,
- * inputs left alone, bad inputs, the in-place helper on resident buffers, and the debug
+ * adamw against torch.optim.AdamW's formula worked by hand for two steps, inputs left alone, bad inputs, the in-place helper on resident buffers, and the debug
  * module's kernel assertions.
  */
 import { describe, it, expect } from 'vitest';
 import * as main from '../src/index.js';
 import * as ref from '../src/reference/index.js';
 import type { Tensor } from '../src/tensor.js';
-import type { AdamConfig, RmspropConfig, SgdConfig, SgdMomentumConfig, UpdateResult } from '../src/optim.js';
+import type { AdamConfig, AdamWConfig, RmspropConfig, SgdConfig, SgdMomentumConfig, UpdateResult } from '../src/optim.js';
 import { updateResident, updateSettings, stateKeys } from '../src/optim.js';
 import type { UpdateRule } from '../src/optim.js';
 import { reserve, put, take, f64 } from '../src/wasm.js';
@@ -20,13 +20,16 @@ interface Rules {
   sgdMomentum(w: Tensor, dw: Tensor, config?: SgdMomentumConfig): UpdateResult<SgdMomentumConfig>;
   rmsprop(w: Tensor, dw: Tensor, config?: RmspropConfig): UpdateResult<RmspropConfig>;
   adam(w: Tensor, dw: Tensor, config?: AdamConfig): UpdateResult<AdamConfig>;
+  adamw(w: Tensor, dw: Tensor, config?: AdamWConfig): UpdateResult<AdamWConfig>;
 }
 
 type AnyConfig = Record<string, unknown>;
 type Step = (w: Tensor, dw: Tensor, config?: AnyConfig) => { w: Tensor; config: AnyConfig };
 
 const entries: [string, Rules][] = [['wasm', main], ['reference', ref]];
-const RULES: UpdateRule[] = ['sgd', 'sgdMomentum', 'rmsprop', 'adam'];
+const RULES: UpdateRule[] = ['sgd', 'sgdMomentum', 'rmsprop', 'adam', 'adamw'];
+/** The rules that count their steps (t). */
+const counts = (rule: UpdateRule): boolean => rule === 'adam' || rule === 'adamw';
 const step = (api: Rules, rule: UpdateRule): Step => api[rule] as unknown as Step;
 
 const HYPER: Record<UpdateRule, string[]> = {
@@ -34,6 +37,7 @@ const HYPER: Record<UpdateRule, string[]> = {
   sgdMomentum: ['learningRate', 'momentum'],
   rmsprop: ['learningRate', 'decayRate', 'epsilon'],
   adam: ['learningRate', 'beta1', 'beta2', 'epsilon'],
+  adamw: ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay'],
 };
 
 // ---------------------------------------------------------------- against the reference
@@ -59,7 +63,8 @@ function randomConfig(r: Rng, rule: UpdateRule, shape: number[]): AnyConfig {
     maybe('decayRate', unit(0.5, 0.999));
     maybe('epsilon', () => 10 ** r.uniform(-10, -4));
     if (r.chance(0.7)) c.cache = squares();
-  } else if (rule === 'adam') {
+  } else if (counts(rule)) {
+    if (rule === 'adamw') maybe('weightDecay', () => (r.chance(0.1) ? 0 : 10 ** r.uniform(-4, 0)));
     maybe('beta1', unit(0.5, 0.99));
     maybe('beta2', unit(0.9, 0.9999));
     maybe('epsilon', () => 10 ** r.uniform(-10, -4));
@@ -73,10 +78,10 @@ function randomConfig(r: Rng, rule: UpdateRule, shape: number[]): AnyConfig {
 /** Both entries' next config: the same keys, hyperparameters and t equal, state tensors close. */
 function expectSameConfig(rule: UpdateRule, a: AnyConfig, e: AnyConfig, label: string): void {
   expect(Object.keys(a).sort(), `${label}: keys`).toEqual(Object.keys(e).sort());
-  const keys = [...HYPER[rule], ...stateKeys(rule), ...(rule === 'adam' ? ['t'] : [])];
+  const keys = [...HYPER[rule], ...stateKeys(rule), ...(counts(rule) ? ['t'] : [])];
   expect(Object.keys(e).sort(), `${label}: every key filled in`).toEqual(keys.sort());
   for (const key of HYPER[rule]) expect(a[key], `${label}: ${key}`).toBe(e[key]);
-  if (rule === 'adam') expect(a.t, `${label}: t`).toBe(e.t);
+  if (counts(rule)) expect(a.t, `${label}: t`).toBe(e.t);
   for (const key of stateKeys(rule)) expectClose(a[key] as Tensor, e[key] as Tensor, `${label}: ${key}`);
 }
 
@@ -108,7 +113,7 @@ describe('update rules against the reference', () => {
           expectSameConfig(rule, a.config, e.config, `step ${k + 1}`);
           wa = a.w; we = e.w; ca = a.config; ce = e.config;
         }
-        if (rule === 'adam') expect(ca!.t).toBe(((config?.t as number | undefined) ?? 0) + STEPS);
+        if (counts(rule)) expect(ca!.t).toBe(((config?.t as number | undefined) ?? 0) + STEPS);
       });
     }
   }
@@ -224,6 +229,40 @@ for (const [entry, api] of entries) {
       expect([config.beta1, config.beta2, config.epsilon]).toEqual([0.9, 0.999, 1e-8]);
     });
 
+    // torch.optim.AdamW's formula by hand, two steps: lr 0.1, weightDecay 0.5, beta1 0.5,
+    // beta2 0.75, epsilon 0 (so that the numbers come out in closed form); w0 = [1, −2],
+    // dw1 = [0.5, −1], dw2 = [0.25, 2]. Each step first decays w by 1 − lr·wd = 0.95.
+    // Step 1 (t = 1): w = 0.95·[1, −2] = [0.95, −1.9]; m = 0.5·dw1 = [0.25, −0.5];
+    //   v = 0.25·dw1² = [0.0625, 0.25]; m̂ = m / 0.5 = [0.5, −1]; v̂ = v / 0.25 = [0.25, 1];
+    //   lr·m̂ / √v̂ = 0.1·[1, −1]; w1 = [0.85, −1.8].
+    // Step 2 (t = 2): w = 0.95·[0.85, −1.8] = [0.8075, −1.71];
+    //   m = 0.5·[0.25, −0.5] + 0.5·[0.25, 2] = [0.25, 0.75];
+    //   v = 0.75·[0.0625, 0.25] + 0.25·[0.0625, 4] = [0.0625, 1.1875];
+    //   1 − 0.5² = 0.75, 1 − 0.75² = 0.4375: m̂ = [1/3, 1], v̂ = [0.0625/0.4375, 1.1875/0.4375] = [1/7, 19/7];
+    //   lr·m̂ / √v̂ = [0.1·√7 / 3, 0.1·√(7/19)] = [0.08819171036881969, 0.06069769786668839];
+    //   w2 = [0.8075 − 0.08819171036881969, −1.71 − 0.06069769786668839]
+    //      = [0.7193082896311803, −1.7706976978666884].
+    it('adamw: two steps of torch.optim.AdamW\'s formula worked by hand', () => {
+      const cfg = { learningRate: 0.1, weightDecay: 0.5, beta1: 0.5, beta2: 0.75, epsilon: 0 };
+      const one = api.adamw({ data: Float64Array.of(1, -2), shape: [2] }, { data: Float64Array.of(0.5, -1), shape: [2] }, cfg);
+      const expectNear = (got: ArrayLike<number>, want: number[], what: string) => {
+        want.forEach((x, i) => expect(Math.abs(got[i] - x), `${what}[${i}]: ${got[i]}, want ${x}`).toBeLessThan(1e-15));
+      };
+      expectNear(one.w.data, [0.85, -1.8], 'w1');
+      expectNear(one.config.m.data, [0.25, -0.5], 'm1');
+      expectNear(one.config.v.data, [0.0625, 0.25], 'v1');
+      expect(one.config.t).toBe(1);
+      const two = api.adamw(one.w, { data: Float64Array.of(0.25, 2), shape: [2] }, one.config);
+      expectNear(two.w.data, [0.7193082896311803, -1.7706976978666884], 'w2');
+      expectNear(two.config.m.data, [0.25, 0.75], 'm2');
+      expectNear(two.config.v.data, [0.0625, 1.1875], 'v2');
+      expect(two.config.t).toBe(2);
+      expect(two.config.weightDecay).toBe(0.5);
+      // The defaults are torch.optim.AdamW's, CS231n's adam's with weightDecay 1e-2.
+      const d = api.adamw(one.w, one.w).config;
+      expect([d.learningRate, d.beta1, d.beta2, d.epsilon, d.weightDecay, d.t]).toEqual([1e-3, 0.9, 0.999, 1e-8, 1e-2, 1]);
+    });
+
     it('adam: the check above tells the step with t = 6 from one with t = 5', () => {
       // Counting t up after the step instead (t = 5 here) moves next_w by far more than the printed digits.
       const { w } = api.adam(W, DW, {
@@ -245,6 +284,7 @@ function fullConfig(r: Rng, rule: UpdateRule, shape: number[]): AnyConfig {
     sgdMomentum: { learningRate: 0.1, momentum: 0.5 },
     rmsprop: { learningRate: 0.1, decayRate: 0.9, epsilon: 1e-6 },
     adam: { learningRate: 0.1, beta1: 0.8, beta2: 0.99, epsilon: 1e-6, t: 3 },
+    adamw: { learningRate: 0.1, beta1: 0.8, beta2: 0.99, epsilon: 1e-6, weightDecay: 0.3, t: 3 },
   };
   return { ...hyper[rule], ...state };
 }
@@ -310,26 +350,29 @@ const badCases: BadCase[] = [
   { what: 'momentum 1', rules: ['sgdMomentum'], says: /momentum must be a number in \[0, 1\), got 1/, args: () => [w45, dw45, { momentum: 1 }] },
   { what: 'momentum -0.1', rules: ['sgdMomentum'], says: /momentum must be a number in \[0, 1\), got -0\.1/, args: () => [w45, dw45, { momentum: -0.1 }] },
   { what: 'decayRate NaN', rules: ['rmsprop'], says: /decayRate must be a number in \[0, 1\), got NaN/, args: () => [w45, dw45, { decayRate: NaN }] },
-  { what: 'beta1 1', rules: ['adam'], says: /beta1 must be a number in \[0, 1\), got 1/, args: () => [w45, dw45, { beta1: 1 }] },
-  { what: 'beta2 1.5', rules: ['adam'], says: /beta2 must be a number in \[0, 1\), got 1\.5/, args: () => [w45, dw45, { beta2: 1.5 }] },
-  { what: 'epsilon -1e-8', rules: ['rmsprop', 'adam'], says: /epsilon must be a non-negative finite number, got -1e-8/, args: () => [w45, dw45, { epsilon: -1e-8 }] },
-  { what: 'epsilon Infinity', rules: ['rmsprop', 'adam'], says: /epsilon must be a non-negative finite number, got Infinity/, args: () => [w45, dw45, { epsilon: Infinity }] },
+  { what: 'beta1 1', rules: ['adam', 'adamw'], says: /beta1 must be a number in \[0, 1\), got 1/, args: () => [w45, dw45, { beta1: 1 }] },
+  { what: 'beta2 1.5', rules: ['adam', 'adamw'], says: /beta2 must be a number in \[0, 1\), got 1\.5/, args: () => [w45, dw45, { beta2: 1.5 }] },
+  { what: 'epsilon -1e-8', rules: ['rmsprop', 'adam', 'adamw'], says: /epsilon must be a non-negative finite number, got -1e-8/, args: () => [w45, dw45, { epsilon: -1e-8 }] },
+  { what: 'epsilon Infinity', rules: ['rmsprop', 'adam', 'adamw'], says: /epsilon must be a non-negative finite number, got Infinity/, args: () => [w45, dw45, { epsilon: Infinity }] },
   { what: 'velocity of the wrong shape', rules: ['sgdMomentum'], says: /velocity must have shape \(4,5\) \(the shape of w\), got \(4,4\)/, args: () => [w45, dw45, { velocity: randn(r0, [4, 4]) }] },
   { what: 'velocity a Float64Array', rules: ['sgdMomentum'], says: /velocity must be a Tensor \{data, shape\}, got a Float64Array/, args: () => [w45, dw45, { velocity: new Float64Array(20) }] },
   { what: 'cache of the wrong shape', rules: ['rmsprop'], says: /cache must have shape \(4,5\).*got \(5,4\)/, args: () => [w45, dw45, { cache: randn(r0, [5, 4]) }] },
   { what: 'cache null', rules: ['rmsprop'], says: /cache must be a Tensor.*got null/, args: () => [w45, dw45, { cache: null }] },
-  { what: 'm of the wrong shape', rules: ['adam'], says: /m must have shape \(4,5\).*got \(4,5,1\)/, args: () => [w45, dw45, { m: randn(r0, [4, 5, 1]) }] },
-  { what: 'v of the wrong shape', rules: ['adam'], says: /v must have shape \(4,5\).*got \(3\)/, args: () => [w45, dw45, { v: randn(r0, [3]) }] },
-  { what: 'v a plain array', rules: ['adam'], says: /v must be a Tensor.*got an array of length 20/, args: () => [w45, dw45, { v: new Array(20).fill(0) }] },
-  { what: 't = -1', rules: ['adam'], says: /t must be a non-negative integer.*got -1/, args: () => [w45, dw45, { t: -1 }] },
-  { what: 't = 1.5', rules: ['adam'], says: /t must be a non-negative integer.*got 1\.5/, args: () => [w45, dw45, { t: 1.5 }] },
-  { what: 't = NaN', rules: ['adam'], says: /t must be a non-negative integer.*got NaN/, args: () => [w45, dw45, { t: NaN }] },
+  { what: 'm of the wrong shape', rules: ['adam', 'adamw'], says: /m must have shape \(4,5\).*got \(4,5,1\)/, args: () => [w45, dw45, { m: randn(r0, [4, 5, 1]) }] },
+  { what: 'v of the wrong shape', rules: ['adam', 'adamw'], says: /v must have shape \(4,5\).*got \(3\)/, args: () => [w45, dw45, { v: randn(r0, [3]) }] },
+  { what: 'v a plain array', rules: ['adam', 'adamw'], says: /v must be a Tensor.*got an array of length 20/, args: () => [w45, dw45, { v: new Array(20).fill(0) }] },
+  { what: 't = -1', rules: ['adam', 'adamw'], says: /t must be a non-negative integer.*got -1/, args: () => [w45, dw45, { t: -1 }] },
+  { what: 't = 1.5', rules: ['adam', 'adamw'], says: /t must be a non-negative integer.*got 1\.5/, args: () => [w45, dw45, { t: 1.5 }] },
+  { what: 't = NaN', rules: ['adam', 'adamw'], says: /t must be a non-negative integer.*got NaN/, args: () => [w45, dw45, { t: NaN }] },
   { what: 'config a number', rules: RULES, says: /config must be an object, got .*0\.01/, args: () => [w45, dw45, 0.01] },
   { what: 'config null', rules: RULES, says: /config must be an object, got null/, args: () => [w45, dw45, null] },
   { what: 'unknown key (snake_case)', rules: ['sgd'], says: /config has an unknown key "learning_rate"; the valid keys are learningRate$/, args: () => [w45, dw45, { learning_rate: 1e-3 }] },
   { what: 'unknown key', rules: ['sgdMomentum'], says: /config has an unknown key "lr"; the valid keys are learningRate, momentum, velocity$/, args: () => [w45, dw45, { lr: 1e-3 }] },
   { what: 'another rule\'s key', rules: ['rmsprop'], says: /config has an unknown key "momentum"; the valid keys are learningRate, decayRate, epsilon, cache$/, args: () => [w45, dw45, { momentum: 0.9 }] },
   { what: 'adam given t in a rule without one', rules: ['sgd', 'sgdMomentum', 'rmsprop'], says: /config has an unknown key "t"/, args: () => [w45, dw45, { t: 1 }] },
+  { what: 'weightDecay -0.1', rules: ['adamw'], says: /weightDecay must be a non-negative finite number, got -0\.1/, args: () => [w45, dw45, { weightDecay: -0.1 }] },
+  { what: 'weightDecay given to adam', rules: ['adam'], says: /config has an unknown key "weightDecay"; the valid keys are learningRate, beta1, beta2, epsilon, m, v, t$/, args: () => [w45, dw45, { weightDecay: 0.1 }] },
+  { what: 'unknown key for adamw', rules: ['adamw'], says: /config has an unknown key "decay"; the valid keys are learningRate, beta1, beta2, epsilon, weightDecay, m, v, t$/, args: () => [w45, dw45, { decay: 0.1 }] },
   { what: 'unknown key for adam', rules: ['adam'], says: /config has an unknown key "beta"; the valid keys are learningRate, beta1, beta2, epsilon, m, v, t$/, args: () => [w45, dw45, { beta: 0.9 }] },
 ];
 
@@ -378,7 +421,7 @@ describe('updateResident: in place on buffers already in Wasm memory', () => {
           expect(Array.from(take(ps[i], n)), `n = ${n}: ${key}`).toEqual(Array.from((expected.config[key] as Tensor).data));
         });
         expect(Array.from(take(pdw, n)), `n = ${n}: dw is only read`).toEqual(Array.from(dw.data));
-        if (rule === 'adam') expect((next as { t: number }).t).toBe(expected.config.t);
+        if (counts(rule)) expect((next as { t: number }).t).toBe(expected.config.t);
         else expect(next).toBe(settings);
       }
     });
@@ -414,6 +457,7 @@ describe('kernels of the debug module (assertions kept)', () => {
       if (rule === 'sgdMomentum') k.momentum_step(at(0), at(1), at(2), n, s.learningRate, s.momentum);
       if (rule === 'rmsprop') k.rmsprop_step(at(0), at(1), at(2), n, s.learningRate, s.decayRate, s.epsilon);
       if (rule === 'adam') k.adam_step(at(0), at(1), at(2), at(3), n, s.learningRate, s.beta1, s.beta2, s.epsilon, s.t + 1);
+      if (rule === 'adamw') k.adamw_step(at(0), at(1), at(2), at(3), n, s.learningRate, s.beta1, s.beta2, s.epsilon, s.t + 1, s.weightDecay);
       expectClose({ data: view(at(0)).slice(), shape: [n] }, e.w, `${rule} w`);
       keys.forEach((key, i) => expectClose({ data: view(at(2 + i)).slice(), shape: [n] }, e.config[key] as Tensor, `${rule} ${key}`));
     }
@@ -429,6 +473,8 @@ describe('kernels of the debug module (assertions kept)', () => {
       ['rmsprop dw wrapping around', () => k.rmsprop_step(at(0), 0xfffffff8, at(2), 2, 0.1, 0.9, 1e-8)],
       ['adam m past the end', () => k.adam_step(at(0), at(1), end - 16, at(3), 3, 0.1, 0.9, 0.99, 1e-8, 1)],
       ['adam t = 0', () => k.adam_step(at(0), at(1), at(2), at(3), n, 0.1, 0.9, 0.99, 1e-8, 0)],
+      ['adamw v past the end', () => k.adamw_step(at(0), at(1), at(2), end - 8, 2, 0.1, 0.9, 0.99, 1e-8, 1, 0.01)],
+      ['adamw t = 0', () => k.adamw_step(at(0), at(1), at(2), at(3), n, 0.1, 0.9, 0.99, 1e-8, 0, 0.01)],
     ];
     for (const [what, call] of calls) expect(call, what).toThrow(/kernel assertion failed/);
     // The last entry of memory is inside it.

@@ -229,13 +229,14 @@ describe('every op gives the same bits on 1, 2, 3 and 4 threads', () => {
     }
   });
 
-  it('the update rules sgd, sgdMomentum, rmsprop and adam', () => {
+  it('the update rules sgd, sgdMomentum, rmsprop, adam and adamw', () => {
     for (const n of [1, 5, 64, 1001]) {
       const w = t([n]), dw = t([n]), s1 = t([n]), s2 = t([n], 1, 2);
       sameOnEveryCount(() => cc.sgd(w, dw, { learningRate: 0.1 }).w);
       sameOnEveryCount(() => { const u = cc.sgdMomentum(w, dw, { learningRate: 0.1, velocity: s1 }); return [u.w, u.config.velocity]; });
       sameOnEveryCount(() => { const u = cc.rmsprop(w, dw, { learningRate: 0.1, cache: s2 }); return [u.w, u.config.cache]; });
       sameOnEveryCount(() => { const u = cc.adam(w, dw, { learningRate: 0.1, m: s1, v: s2, t: 3 }); return [u.w, u.config.m, u.config.v]; });
+      sameOnEveryCount(() => { const u = cc.adamw(w, dw, { learningRate: 0.1, weightDecay: 0.2, m: s1, v: s2, t: 3 }); return [u.w, u.config.m, u.config.v]; });
     }
   });
 

@@ -3,4 +3,4 @@ export type { ThreeLayerConvNetOptions, ThreeLayerConvNetGrads, ThreeLayerConvNe
 export { FullyConnectedNet } from './fc-net.js';
 export type { FullyConnectedNetOptions, FullyConnectedNetJSON, Normalization } from './fc-net.js';
 export { Solver } from './solver.js';
-export type { SolverData, SolverOptions, SolverCheckpoint, TrainOptions, UpdateRuleName, Model, PlainModel } from './solver.js';
+export type { SolverData, SolverOptions, SolverCheckpoint, TrainOptions, EpochReport, LrSchedule, UpdateRuleName, Model, PlainModel } from './solver.js';

@@ -58,6 +58,14 @@ export function checkPlainModel(fn: string, model: unknown): ParamShapes {
   return shapes;
 }
 
+/** One parameter's resident blocks in a training step: its values and its gradient, n float64 each. */
+export interface ParamBlock {
+  name: string;
+  w: number;
+  dw: number;
+  n: number;
+}
+
 /** The solver's side of a plain model: the blocks its parameters are stepped in, and the copies in and out. */
 export class PlainTrainee {
   /** Each parameter's blocks for its values and its gradient, in the order of `shapes`. */
@@ -92,10 +100,10 @@ export class PlainTrainee {
 
   /**
    * Calls model.loss(X, y) and checks what it returns; then copies each parameter and its
-   * gradient in, steps it with `update`, and assigns the results to model.params only once
+   * gradient in, steps them all with `update` (given every block at once, for a global norm), and assigns the results to model.params only once
    * every parameter is stepped. Returns the loss.
    */
-  step(fn: string, X: Tensor, y: Int32Array, update: (name: string, w: number, dw: number, n: number) => void): number {
+  step(fn: string, X: Tensor, y: Int32Array, update: (blocks: readonly ParamBlock[]) => void): number {
     if (this.broken !== null) fail(this.broken);
     const out = this.model.loss(X, y) as unknown;
     if (!isRecord(out)) fail(`${fn}: model.loss(X, y) must return { loss, grads }, got ${describe(out)}`);
@@ -109,13 +117,14 @@ export class PlainTrainee {
     }
     const next: Tensor[] = [];
     try {
-      this.shapes.forEach(([name, shape], i) => {
+      const blocks = this.shapes.map(([name], i) => {
         const b = this.blocks[i];
         put(b.w, params[name].data);
         put(b.dw, (grads[name] as Tensor).data);
-        update(name, b.w, b.dw, b.n);
-        next.push(make(take(b.w, b.n), shape));
+        return { name, w: b.w, dw: b.dw, n: b.n };
       });
+      update(blocks);
+      this.shapes.forEach(([, shape], i) => { next.push(make(take(this.blocks[i].w, this.blocks[i].n), shape)); });
     } catch (e) {
       if (e instanceof WorkerExitedError) {
         this.broken = `${fn}: this solver's update was cut short (${e.message}), so its optimizer state may be half-updated; `

@@ -17,17 +17,35 @@ import { updateResident, updateSettings, stateKeys, UpdateSettings } from '../op
 import { f64, put, take } from '../wasm.js';
 import { Generator } from './random.js';
 import { Blocks, residentOf, ResidentModel, ModelState, InputSpec, DecodedModel, ParamShapes, decodeParams } from './params.js';
-import { PlainModel, PlainTrainee, checkPlainModel } from './plain-model.js';
-import { takeOptions, positiveInt, positive, seedOf, boolean, plainObject, exactObject, intIn } from './options.js';
+import { PlainModel, PlainTrainee, ParamBlock, checkPlainModel } from './plain-model.js';
+import { takeOptions, positiveInt, positive, nonNegative, seedOf, boolean, plainObject, exactObject, intIn } from './options.js';
 import { checkBatch, checkModelLabels } from './batch.js';
 import { encodeArray, decodeArray, encodeTensor, decodeTensor, JsonTensor, loaderInput } from './serialize.js';
 import { ThreeLayerConvNet, ThreeLayerConvNetJSON, decodeThreeLayerConvNet } from './three-layer-convnet.js';
 import { Sequential, SequentialJSON, decodeSequential } from './sequential.js';
 import { FullyConnectedNet, FullyConnectedNetJSON, decodeFullyConnectedNet } from './fc-net.js';
 
-export type UpdateRuleName = 'sgd' | 'sgdMomentum' | 'rmsprop' | 'adam';
+export type UpdateRuleName = 'sgd' | 'sgdMomentum' | 'rmsprop' | 'adam' | 'adamw';
 type Config = Record<string, unknown>;
-const RULES: readonly UpdateRuleName[] = ['sgd', 'sgdMomentum', 'rmsprop', 'adam'];
+const RULES: readonly UpdateRuleName[] = ['sgd', 'sgdMomentum', 'rmsprop', 'adam', 'adamw'];
+
+/**
+ * A learning-rate schedule (docs/api.md, "Learning-rate schedules"): the rate of each
+ * iteration from the epoch e = (iteration − 1) / iterationsPerEpoch of the iteration about
+ * to run. `step`: lr·gamma^⌊e / stepSize⌋. `cosine`: a linear warmup over
+ * ⌈warmupEpochs·iterationsPerEpoch⌉ steps, then a half cosine from lr down towards minLr at
+ * numEpochs. A function: lr·f(e).
+ */
+export type LrSchedule =
+  | { type: 'step'; stepSize: number; gamma?: number }
+  | { type: 'cosine'; warmupEpochs?: number; minLr?: number }
+  | ((epoch: number) => number);
+
+/** A schedule checked, with its defaults filled in. */
+type Schedule =
+  | { type: 'step'; stepSize: number; gamma: number }
+  | { type: 'cosine'; warmupEpochs: number; minLr: number }
+  | ((epoch: number) => number);
 const F64 = 8;
 
 /** One parameter's update: the rule's settings and its state blocks in WebAssembly memory. */
@@ -49,7 +67,7 @@ interface Trainee {
   /** What the data must look like; null for a plain model, whose loss checks its own input. */
   readonly input: InputSpec | null;
   /** The loss on a checked batch, after which every parameter is stepped by `update` on resident blocks. */
-  step(fn: string, X: Tensor, y: Int32Array, update: (name: string, w: number, dw: number, n: number) => void): number;
+  step(fn: string, X: Tensor, y: Int32Array, update: (blocks: readonly ParamBlock[]) => void): number;
   /** The scores (rows of X, C). */
   scores(fn: string, X: Tensor): Tensor;
   snapshot(fn: string): ModelState;
@@ -66,10 +84,10 @@ function residentTrainee(r: ResidentModel, model: Model): Trainee {
       const loss = r.step(X, y);
       const s = r.store();
       s.guard('update', () => {
-        for (const name of s.names) {
+        update(s.names.map((name) => {
           const p = s.get(name);
-          update(name, p.ptr, p.grad, p.n);
-        }
+          return { name, w: p.ptr, dw: p.grad, n: p.n };
+        }));
       });
       return loss;
     },
@@ -92,6 +110,12 @@ export interface SolverOptions {
   optimConfig?: Config;
   /** The learning rate is multiplied by this at each epoch end. */
   lrDecay?: number;
+  /** The learning rate of each iteration from a schedule (lrDecay must then be 1). */
+  lrSchedule?: LrSchedule | null;
+  /** The gradients' global L2 norm over every parameter is clipped to this before each update. */
+  clipNorm?: number | null;
+  /** Stop after this many epoch-end checks without a better validation accuracy. */
+  patience?: number | null;
   batchSize?: number;
   numEpochs?: number;
   /** How many training samples the training accuracy is checked on (null: all). */
@@ -107,7 +131,8 @@ export interface SolverOptions {
 }
 
 const DEFAULTS = {
-  updateRule: 'sgd' as UpdateRuleName, optimConfig: {} as Config, lrDecay: 1, batchSize: 100, numEpochs: 10,
+  updateRule: 'sgd' as UpdateRuleName, optimConfig: {} as Config, lrDecay: 1,
+  lrSchedule: null as unknown, clipNorm: null as number | null, patience: null as number | null, batchSize: 100, numEpochs: 10,
   numTrainSamples: 1000 as number | null, numValSamples: null as number | null, printEvery: 10, verbose: true,
   seed: undefined as number | undefined, log: undefined as ((line: string) => void) | undefined,
 };
@@ -118,12 +143,37 @@ type EpochInfo = Parameters<NonNullable<TrainOptions['onEpoch']>>[0];
 export interface TrainOptions {
   /** Run at most this many more iterations (to pause; train() again goes on). */
   iterations?: number;
-  onIteration?(info: { iteration: number; numIterations: number; epoch: number; loss: number }): void;
-  onEpoch?(info: { epoch: number; numEpochs: number; trainAcc: number; valAcc: number }): void;
+  /** After each iteration: its loss and the learning rate it used. */
+  onIteration?(info: { iteration: number; numIterations: number; epoch: number; loss: number; learningRate: number }): void;
+  /** After each accuracy check: what a progress display needs. */
+  onEpoch?(info: EpochReport): void;
+}
+
+/** What onEpoch receives after each accuracy check. */
+export interface EpochReport {
+  /** The epochs done. */
+  epoch: number;
+  numEpochs: number;
+  /** The iterations done. */
+  iteration: number;
+  numIterations: number;
+  /** The loss of the last iteration, and the mean loss of the iterations since the previous check. */
+  loss: number;
+  meanLoss: number;
+  trainAcc: number;
+  valAcc: number;
+  bestValAcc: number;
+  /** The learning rate the last iteration used. */
+  learningRate: number;
+  /** Training images per second since the previous check (steps only; the checks not counted). */
+  imagesPerSecond: number;
+  /** Whether this check ended training early (patience). */
+  stoppedEarly: boolean;
 }
 
 interface Settings {
-  updateRule: UpdateRuleName; optimConfig: Config; lrDecay: number; batchSize: number; numEpochs: number;
+  updateRule: UpdateRuleName; optimConfig: Config; lrDecay: number; lrSchedule: Schedule | null; clipNorm: number | null; patience: number | null;
+  batchSize: number; numEpochs: number;
   numTrainSamples: number | null; numValSamples: number | null; printEvery: number; verbose: boolean; seed: number;
 }
 
@@ -138,11 +188,80 @@ function checkSettings(fn: string, o: Record<string, unknown>, where = ''): Sett
   updateSettings(where ? `${fn}: ${where}optimConfig` : fn, rule, config);
   const samples = (name: string, v: unknown): number | null => (v === null ? null : positiveInt(fn, `${where}${name}`, v));
   const int = (name: 'batchSize' | 'numEpochs' | 'printEvery'): number => positiveInt(fn, `${where}${name}`, o[name]);
+  const lrDecay = positive(fn, `${where}lrDecay`, o.lrDecay);
+  const numEpochs = int('numEpochs');
+  const lrSchedule = checkSchedule(fn, `${where}lrSchedule`, o.lrSchedule, numEpochs);
+  if (lrSchedule !== null && lrDecay !== 1) fail(`${fn}: ${where}lrDecay and ${where}lrSchedule are two schedules; give one (lrDecay 1 with lrSchedule), got lrDecay ${lrDecay} and an lrSchedule`);
   return {
-    updateRule: rule, optimConfig: { ...config }, lrDecay: positive(fn, `${where}lrDecay`, o.lrDecay), batchSize: int('batchSize'),
-    numEpochs: int('numEpochs'), numTrainSamples: samples('numTrainSamples', o.numTrainSamples), numValSamples: samples('numValSamples', o.numValSamples),
+    updateRule: rule, optimConfig: { ...config }, lrDecay, lrSchedule,
+    clipNorm: o.clipNorm === null ? null : positive(fn, `${where}clipNorm`, o.clipNorm),
+    patience: o.patience === null ? null : positiveInt(fn, `${where}patience`, o.patience),
+    batchSize: int('batchSize'),
+    numEpochs, numTrainSamples: samples('numTrainSamples', o.numTrainSamples), numValSamples: samples('numValSamples', o.numValSamples),
     printEvery: int('printEvery'), verbose: boolean(fn, `${where}verbose`, o.verbose), seed: seedOf(fn, o.seed, `${where}seed`),
   };
+}
+
+/**
+ * A schedule: null, a function of the epoch, or { type: 'step', stepSize, gamma (0.1) } or
+ * { type: 'cosine', warmupEpochs (0), minLr (0) }, warmupEpochs below numEpochs.
+ */
+function checkSchedule(fn: string, name: string, v: unknown, numEpochs: number): Schedule | null {
+  if (v === null || typeof v === 'function') return v as Schedule | null;
+  const type = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as { type?: unknown }).type : undefined;
+  if (type === 'step') {
+    const o = takeOptions(fn, name, v, { type, stepSize: undefined as unknown, gamma: 0.1 as unknown });
+    return { type, stepSize: positive(fn, `${name}.stepSize`, o.stepSize), gamma: positive(fn, `${name}.gamma`, o.gamma) };
+  }
+  if (type === 'cosine') {
+    const o = takeOptions(fn, name, v, { type, warmupEpochs: 0 as unknown, minLr: 0 as unknown });
+    const warmupEpochs = nonNegative(fn, `${name}.warmupEpochs`, o.warmupEpochs);
+    if (warmupEpochs >= numEpochs) fail(`${fn}: ${name}.warmupEpochs must be below numEpochs (${numEpochs}), got ${warmupEpochs}`);
+    return { type, warmupEpochs, minLr: nonNegative(fn, `${name}.minLr`, o.minLr) };
+  }
+  fail(`${fn}: ${name} must be null, a function of the epoch giving the learning rate's multiplier, { type: 'step', stepSize, gamma } or { type: 'cosine', warmupEpochs, minLr }, got ${type === undefined ? describe(v) : `type ${show(type)}`}`);
+}
+
+/**
+ * The learning rate of iteration i (1 for the first), from the base rate lr0: docs/api.md,
+ * "Learning-rate schedules", gives the formulas.
+ */
+export function scheduledRate(fn: string, schedule: Schedule, lr0: number, i: number, perEpoch: number, numEpochs: number): number {
+  const s = i - 1;
+  let lr: number;
+  if (typeof schedule === 'function') {
+    const e = s / perEpoch;
+    const m = schedule(e) as unknown;
+    if (typeof m !== 'number' || !(m >= 0) || !Number.isFinite(m)) fail(`${fn}: lrSchedule(${e}) must return a non-negative finite multiplier of the learning rate, got ${show(m)}`);
+    lr = lr0 * m;
+  } else if (schedule.type === 'step') {
+    lr = lr0 * schedule.gamma ** Math.floor(s / (schedule.stepSize * perEpoch));
+  } else {
+    const W = Math.ceil(schedule.warmupEpochs * perEpoch);
+    const T = numEpochs * perEpoch;
+    if (s < W) lr = lr0 * ((s + 1) / W);
+    else lr = schedule.minLr + (lr0 - schedule.minLr) * (1 + Math.cos(Math.PI * ((s - W) / (T - W)))) / 2;
+  }
+  if (!Number.isFinite(lr)) fail(`${fn}: lrSchedule gives the learning rate ${lr} at iteration ${i}; it must be finite`);
+  return lr;
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_: the L2 norm of every gradient together; when
+ * clipNorm / (norm + 1e-6) < 1, every gradient is multiplied by it, in place.
+ */
+function clipGradients(blocks: readonly ParamBlock[], clipNorm: number): void {
+  let sum = 0;
+  for (const b of blocks) {
+    const g = f64(b.dw, b.n);
+    for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
+  }
+  const coef = clipNorm / (Math.sqrt(sum) + 1e-6);
+  if (!(coef < 1)) return;
+  for (const b of blocks) {
+    const g = f64(b.dw, b.n);
+    for (let i = 0; i < g.length; i++) g[i] *= coef;
+  }
 }
 
 function checkLog(fn: string, log: unknown): (line: string) => void {
@@ -205,6 +324,16 @@ export class Solver<M extends Model | PlainModel = Model> {
   epoch = 0;
   /** The iterations done. */
   iteration = 0;
+  /** Whether training stopped early: `patience` epoch-end checks went by without a better validation accuracy. */
+  stoppedEarly = false;
+  /** The epoch-end checks since the validation accuracy last improved (counted for patience). */
+  private checksSinceBest = 0;
+  /** The learning rate before any schedule or decay (optimConfig's, or the rule's default). */
+  private readonly baseLr: number;
+  /** The learning rate the last step used (the first parameter's). */
+  private lastLr = NaN;
+  /** Where the progress since the last accuracy check is counted from. */
+  private since = { iteration: 0, time: 0, steps: 0, lossSum: 0 };
   private readonly s: Settings;
   private readonly data: ReturnType<typeof checkData>;
   private readonly rng: Generator;
@@ -236,6 +365,7 @@ export class Solver<M extends Model | PlainModel = Model> {
     this.rng = new Generator(this.s.seed);
     // Each parameter gets its own settings (checked here, once) and its state at zeros.
     const settings = updateSettings(fn, this.s.updateRule, this.s.optimConfig);
+    this.baseLr = settings.learningRate;
     try {
       this.trainee = resident ? residentTrainee(resident, model as Model) : new PlainTrainee(model as PlainModel, shapes!, this.blocks, fn);
       for (const [name, shape] of this.trainee.shapes) {
@@ -282,9 +412,14 @@ export class Solver<M extends Model | PlainModel = Model> {
     if (!this.plain && this.batch?.length !== idx.length * per) this.batch = new Float64Array(idx.length * per);
     const X = rows(this.data.XTrain, idx, this.plain ? undefined : this.batch!);
     const y = idx.map((i) => this.data.yTrain[i]);
-    const loss = this.trainee.step('Solver.step', X, y, (name, w, dw, n) => {
-      const slot = this.slots[name];
-      slot.settings = updateResident(slot.settings, { w, dw, state: slot.state, n });
+    const clip = this.s.clipNorm;
+    const loss = this.trainee.step('Solver.step', X, y, (blocks) => {
+      if (clip !== null) clipGradients(blocks, clip);
+      for (const { name, w, dw, n } of blocks) {
+        const slot = this.slots[name];
+        this.lastLr = slot.settings.learningRate;
+        slot.settings = updateResident(slot.settings, { w, dw, state: slot.state, n });
+      }
     });
     this.lossHistory.push(loss);
     return loss;
@@ -334,8 +469,9 @@ export class Solver<M extends Model | PlainModel = Model> {
     }
     const T = this.numIterations;
     const stop = o.iterations === undefined ? T : Math.min(T, this.iteration + positiveInt(fn, 'iterations', o.iterations));
-    while (this.iteration < stop) this.iterate(options ?? {});
-    if (this.iteration === T && this.best) this.trainee.restore(fn, this.best);
+    this.since = { iteration: this.iteration, time: performance.now(), steps: 0, lossSum: 0 };
+    while (this.iteration < stop && !this.stoppedEarly) this.iterate(options ?? {});
+    if ((this.iteration === T || this.stoppedEarly) && this.best) this.trainee.restore(fn, this.best);
   }
 
   /**
@@ -347,13 +483,20 @@ export class Solver<M extends Model | PlainModel = Model> {
     const T = this.numIterations;
     const t = this.iteration;
     const epoch = this.epoch;
+    const schedule = this.s.lrSchedule;
+    if (schedule !== null) {
+      const lr = scheduledRate('Solver.train', schedule, this.baseLr, t + 1, this.iterationsPerEpoch, this.s.numEpochs);
+      for (const slot of Object.values(this.slots)) slot.settings = { ...slot.settings, learningRate: lr };
+    }
     const loss = this.step();
     this.iteration++;
+    this.since.steps++;
+    this.since.lossSum += loss;
     if (this.s.verbose && t % this.s.printEvery === 0) this.log(`(Iteration ${t + 1} / ${T}) loss: ${loss.toFixed(6)}`);
     const epochEnd = this.iteration % this.iterationsPerEpoch === 0;
     if (epochEnd) this.endEpoch();
     const check = t === 0 || this.iteration === T || epochEnd ? this.checkEpoch() : null;
-    this.callHook(hooks, 'onIteration', { iteration: this.iteration, numIterations: T, epoch, loss });
+    this.callHook(hooks, 'onIteration', { iteration: this.iteration, numIterations: T, epoch, loss, learningRate: this.lastLr });
     if (check) this.callHook(hooks, 'onEpoch', check);
   }
 
@@ -371,16 +514,33 @@ export class Solver<M extends Model | PlainModel = Model> {
    */
   private checkEpoch(): EpochInfo {
     const d = this.data;
+    const seconds = (performance.now() - this.since.time) / 1000;
+    const progress = { steps: this.since.steps, lossSum: this.since.lossSum, seconds };
     const trainAcc = this.checkAccuracy(d.XTrain, d.yTrain, { numSamples: this.s.numTrainSamples });
     const valAcc = this.checkAccuracy(d.XVal, d.yVal, { numSamples: this.s.numValSamples });
     this.trainAccHistory.push(trainAcc);
     this.valAccHistory.push(valAcc);
     if (this.s.verbose) this.log(`(Epoch ${this.epoch} / ${this.s.numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
-    if (this.best === null || valAcc > this.bestValAcc) {
+    const first = this.best === null;
+    if (first || valAcc > this.bestValAcc) {
       this.bestValAcc = valAcc;
       this.best = this.trainee.snapshot('Solver.train');
+      this.checksSinceBest = 0;
+    } else if (this.iteration % this.iterationsPerEpoch === 0) {
+      // An epoch-end check without a better accuracy (the check after the first step is not one).
+      this.checksSinceBest++;
+      if (this.s.patience !== null && this.checksSinceBest >= this.s.patience && this.iteration < this.numIterations) {
+        this.stoppedEarly = true;
+        if (this.s.verbose) this.log(`(Epoch ${this.epoch} / ${this.s.numEpochs}) stopped early: ${this.checksSinceBest} checks without a better val_acc than ${this.bestValAcc.toFixed(6)}`);
+      }
     }
-    return { epoch: this.epoch, numEpochs: this.s.numEpochs, trainAcc, valAcc };
+    this.since = { iteration: this.iteration, time: performance.now(), steps: 0, lossSum: 0 };
+    return {
+      epoch: this.epoch, numEpochs: this.s.numEpochs, iteration: this.iteration, numIterations: this.numIterations,
+      loss: this.lossHistory[this.lossHistory.length - 1], meanLoss: progress.steps > 0 ? progress.lossSum / progress.steps : NaN,
+      trainAcc, valAcc, bestValAcc: this.bestValAcc, learningRate: this.lastLr,
+      imagesPerSecond: progress.seconds > 0 ? (progress.steps * this.s.batchSize) / progress.seconds : NaN, stoppedEarly: this.stoppedEarly,
+    };
   }
 
   /** Calls one of train()'s hooks (as a method of the object given), with train() and step() refused meanwhile. */
@@ -426,7 +586,8 @@ export class Solver<M extends Model | PlainModel = Model> {
     return {
       type: 'SolverCheckpoint',
       model: model.toJSON(),
-      options: { ...this.s },
+      // A schedule given as a function cannot be written; fromCheckpoint takes it again in its options.
+      options: { ...this.s, lrSchedule: typeof this.s.lrSchedule === 'function' ? { type: 'function' } : this.s.lrSchedule },
       epoch: this.epoch,
       iteration: this.iteration,
       optimConfigs: Object.fromEntries(Object.entries(this.slots).map(([k, slot]) => [k, encodeConfig(k, slot)])),
@@ -437,6 +598,8 @@ export class Solver<M extends Model | PlainModel = Model> {
       bestParams: this.best && encode(this.best.params),
       bestBuffers: this.best && encode(this.best.buffers),
       generator: this.rng.state,
+      stoppedEarly: this.stoppedEarly,
+      checksSinceBest: this.checksSinceBest,
     };
   }
 
@@ -444,12 +607,22 @@ export class Solver<M extends Model | PlainModel = Model> {
    * A solver that goes on from a checkpoint, with its model rebuilt from the checkpoint.
    * Every field is checked, against the model and the data, before anything is allocated.
    */
-  static fromCheckpoint(checkpoint: unknown, data: SolverData, options?: { log?: (line: string) => void }): Solver<Model> {
+  static fromCheckpoint(checkpoint: unknown, data: SolverData, options?: { log?: (line: string) => void; lrSchedule?: (epoch: number) => number }): Solver<Model> {
     const fn = 'Solver.fromCheckpoint';
     const c = loaderInput(fn, 'checkpoint', checkpoint, 'SolverCheckpoint', WRITER, CHECKPOINT_KEYS);
-    const log = checkLog(fn, takeOptions(fn, 'options', options, { log: undefined as unknown }).log);
+    const given = takeOptions(fn, 'options', options, { log: undefined as unknown, lrSchedule: undefined as unknown });
+    const log = checkLog(fn, given.log);
     const decoded = decodeModel(fn, 'checkpoint.model', c.model);
-    const s = checkSettings(fn, exactObject(fn, 'checkpoint.options', c.options, Object.keys(DEFAULTS).filter((k) => k !== 'log'), WRITER), 'checkpoint.options.');
+    const saved = { ...exactObject(fn, 'checkpoint.options', c.options, Object.keys(DEFAULTS).filter((k) => k !== 'log'), WRITER) };
+    const savedSchedule = saved.lrSchedule as { type?: unknown } | null;
+    const isFunction = savedSchedule !== null && typeof savedSchedule === 'object' && savedSchedule.type === 'function';
+    if (isFunction !== (typeof given.lrSchedule === 'function')) {
+      fail(isFunction
+        ? `${fn}: checkpoint.options.lrSchedule was a function, which a checkpoint cannot hold; give it again as options.lrSchedule, got ${show(given.lrSchedule)}`
+        : `${fn}: options.lrSchedule is for a checkpoint whose lrSchedule was a function; this one's is ${describe(savedSchedule)}, got ${show(given.lrSchedule)}`);
+    }
+    if (isFunction) saved.lrSchedule = given.lrSchedule;
+    const s = checkSettings(fn, saved, 'checkpoint.options.');
     const d = checkData(fn, decoded.input, data);
     const state = decodeState(fn, c, s, decoded.shapes, decoded.buffers ?? [], iterationsPerEpoch(d.XTrain.shape[0], s.batchSize));
     const model = decoded.build();
@@ -476,12 +649,14 @@ export class Solver<M extends Model | PlainModel = Model> {
     this.bestValAcc = r.bestValAcc;
     this.best = r.best;
     this.rng.state = r.generator;
+    this.stoppedEarly = r.stoppedEarly;
+    this.checksSinceBest = r.checksSinceBest;
     return this;
   }
 }
 
 const WRITER = 'solver.checkpoint()';
-const CHECKPOINT_KEYS = ['model', 'options', 'epoch', 'iteration', 'optimConfigs', 'lossHistory', 'trainAccHistory', 'valAccHistory', 'bestValAcc', 'bestParams', 'bestBuffers', 'generator'];
+const CHECKPOINT_KEYS = ['model', 'options', 'epoch', 'iteration', 'optimConfigs', 'lossHistory', 'trainAccHistory', 'valAccHistory', 'bestValAcc', 'bestParams', 'bestBuffers', 'generator', 'stoppedEarly', 'checksSinceBest'];
 
 /** A checkpoint's training state, checked and decoded. */
 interface Resumed {
@@ -496,6 +671,8 @@ interface Resumed {
   /** The parameters and buffers at the best check, or null. */
   best: ModelState | null;
   generator: Generator['state'];
+  stoppedEarly: boolean;
+  checksSinceBest: number;
 }
 
 function decodeModel(fn: string, name: string, j: unknown): DecodedModel<Model> {
@@ -522,6 +699,8 @@ function decodeState(fn: string, c: Record<string, unknown>, s: Settings, shapes
     lossHistory: decodeArray(fn, 'checkpoint.lossHistory', c.lossHistory), trainAccHistory, valAccHistory,
     bestValAcc: accuracy(fn, 'checkpoint.bestValAcc', c.bestValAcc), best: decodeBest(fn, c.bestParams, c.bestBuffers, shapes, buffers),
     generator: decodeGenerator(fn, 'checkpoint.generator', c.generator),
+    stoppedEarly: boolean(fn, 'checkpoint.stoppedEarly', c.stoppedEarly),
+    checksSinceBest: intIn(fn, 'checkpoint.checksSinceBest', c.checksSinceBest, 0, trainAccHistory.length, ' (the accuracy checks so far)'),
   };
 }
 
@@ -580,7 +759,7 @@ function decodeGenerator(fn: string, name: string, v: unknown): Generator['state
 export interface SolverCheckpoint {
   type: 'SolverCheckpoint';
   model: ThreeLayerConvNetJSON | FullyConnectedNetJSON | SequentialJSON;
-  options: Omit<Settings, 'log'>;
+  options: Omit<Settings, 'lrSchedule'> & { lrSchedule: Exclude<Schedule, (epoch: number) => number> | { type: 'function' } | null };
   epoch: number;
   iteration: number;
   optimConfigs: Record<string, Record<string, unknown>>;
@@ -592,4 +771,6 @@ export interface SolverCheckpoint {
   /** The model's buffers (a FullyConnectedNet's batchnorm running statistics) at the best check; null when bestParams is. */
   bestBuffers: Record<string, JsonTensor> | null;
   generator: Generator['state'];
+  stoppedEarly: boolean;
+  checksSinceBest: number;
 }

@@ -20,5 +20,5 @@ export { dropoutForward, dropoutBackward } from './dropout.js';
 export type { DropoutParam, DropoutMode, DropoutCache } from './dropout.js';
 export { layernormForward, layernormBackward, spatialGroupnormForward, spatialGroupnormBackward } from './norm.js';
 export type { LayernormParam, GroupnormParam, LayernormCache, SpatialGroupnormCache } from './norm.js';
-export { sgd, sgdMomentum, rmsprop, adam } from './optim.js';
+export { sgd, sgdMomentum, rmsprop, adam, adamw } from './optim.js';
 export type { SgdConfig, SgdMomentumConfig, RmspropConfig, AdamConfig, UpdateResult } from './optim.js';

@@ -3,7 +3,8 @@ import { Tensor, checkTensor, checkSameShape, describe, make } from '../tensor.j
 import { checkKeys } from '../params.js';
 
 /**
- * The update rules of CS231n's optim.py, with its defaults under camelCase keys. Each takes
+ * The update rules of CS231n's optim.py, with its defaults under camelCase keys, and
+ * torch.optim.AdamW's (adamw, at the end). Each takes
  * w, dw and a config, and returns the next w and the next config: a new object with every
  * key filled in, the state (velocity, cache, m, v) as Tensors shaped like w. Nothing given
  * is modified. A missing state starts at zeros.
@@ -43,13 +44,18 @@ export interface AdamConfig {
   t?: number;
 }
 
+/** Adam's config and weightDecay: torch.optim.AdamW's decoupled weight decay. */
+export interface AdamWConfig extends AdamConfig {
+  weightDecay?: number;
+}
+
 /** The next weights and the next config, every key filled in. */
 export interface UpdateResult<C> {
   w: Tensor;
   config: Required<C>;
 }
 
-export type UpdateRule = 'sgd' | 'sgdMomentum' | 'rmsprop' | 'adam';
+export type UpdateRule = 'sgd' | 'sgdMomentum' | 'rmsprop' | 'adam' | 'adamw';
 
 /** A config checked and with its defaults filled in, without the state tensors. */
 export type UpdateSettings =
@@ -59,6 +65,10 @@ export type UpdateSettings =
   | {
     readonly rule: 'adam'; readonly learningRate: number; readonly beta1: number; readonly beta2: number;
     readonly epsilon: number; readonly t: number;
+  }
+  | {
+    readonly rule: 'adamw'; readonly learningRate: number; readonly beta1: number; readonly beta2: number;
+    readonly epsilon: number; readonly weightDecay: number; readonly t: number;
   };
 
 export type SettingsOf<R extends UpdateRule> = Extract<UpdateSettings, { rule: R }>;
@@ -85,6 +95,13 @@ const RULES: Record<UpdateRule, RuleSpec> = {
   },
   adam: {
     numbers: [['learningRate', 1e-3, 'nonNegative'], ['beta1', 0.9, 'unit'], ['beta2', 0.999, 'unit'], ['epsilon', 1e-8, 'nonNegative']],
+    state: ['m', 'v'], counter: true,
+  },
+  adamw: {
+    numbers: [
+      ['learningRate', 1e-3, 'nonNegative'], ['beta1', 0.9, 'unit'], ['beta2', 0.999, 'unit'], ['epsilon', 1e-8, 'nonNegative'],
+      ['weightDecay', 1e-2, 'nonNegative'],
+    ],
     state: ['m', 'v'], counter: true,
   },
 };
@@ -222,5 +239,34 @@ export function adam(w: Tensor, dw: Tensor, config?: AdamConfig): UpdateResult<A
   return {
     w: make(next, wt.shape),
     config: { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps, m: make(m, wt.shape), v: make(v, wt.shape), t },
+  };
+}
+
+/**
+ * torch.optim.AdamW: t goes up by one first; w ← w − lr·weightDecay·w (as w·(1 − lr·weightDecay),
+ * the product torch forms), then Adam's step on the decayed w: m = β1·m + (1 − β1)·dw,
+ * v = β2·v + (1 − β2)·dw², w − lr·m̂ / (√v̂ + ε) with m̂ = m / (1 − β1ᵗ), v̂ = v / (1 − β2ᵗ).
+ */
+export function adamw(w: Tensor, dw: Tensor, config?: AdamWConfig): UpdateResult<AdamWConfig> {
+  const { w: wt, dw: dwt, settings: s, state: [m0, v0] } = checkUpdate('adamw', w, dw, config);
+  const x = wt.data, g = dwt.data, n = x.length;
+  const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps, weightDecay: wd } = s;
+  const t = s.t + 1;
+  const c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
+  const mPrev = m0 ?? new Float64Array(n), vPrev = v0 ?? new Float64Array(n);
+  const m = new Float64Array(n), v = new Float64Array(n), next = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const decayed = x[i] * (1 - lr * wd);
+    m[i] = b1 * mPrev[i] + (1 - b1) * g[i];
+    v[i] = b2 * vPrev[i] + (1 - b2) * (g[i] * g[i]);
+    const mHat = m[i] / c1, vHat = v[i] / c2;
+    next[i] = decayed - lr * mHat / (Math.sqrt(vHat) + eps);
+  }
+  return {
+    w: make(next, wt.shape),
+    config: {
+      learningRate: lr, beta1: b1, beta2: b2, epsilon: eps, weightDecay: wd,
+      m: make(m, wt.shape), v: make(v, wt.shape), t,
+    },
   };
 }
