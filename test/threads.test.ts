@@ -430,7 +430,7 @@ describe('a worker that exits while it holds a part', () => {
     capParts(MAX_THREADS);
     let error: unknown = null;
     // A worker of odd thread number exits on its first claim of a conv_forward part.
-    for (let i = 0; i < 20 && error === null; i++) {
+    for (let i = 0; i < 300 && error === null; i++) {
       try {
         cc.convForward(x, w, b, { pad: 1 });
       } catch (e) {
@@ -457,7 +457,7 @@ describe('a worker that exits while it holds a part', () => {
     const model = new cc.ThreeLayerConvNet({ numFilters: 4, filterSize: 3, inputDim: [3, 10, 10], hiddenDim: 200, seed: 1 });
     const solver = new cc.Solver(model, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { updateRule: 'adam', batchSize: 8, verbose: false, seed: 2 });
     let error: unknown = null;
-    for (let i = 0; i < 20 && error === null; i++) {
+    for (let i = 0; i < 300 && error === null; i++) {
       try {
         solver.step();
       } catch (e) {
