@@ -14,11 +14,11 @@ import { plainObject, takeOptions } from './nn/options.js';
 
 /** The dtypes fromSafetensors reads (converted to float64). */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32';
-/** The dtypes toSafetensors writes. */
-export type SafetensorsWriteDtype = 'F64' | 'F32';
+/** The dtypes toSafetensors writes, as JavaScript names them: float64 (F64 in the file) or float32 (F32). */
+export type SafetensorsWriteDtype = 'float64' | 'float32';
 
 export interface SafetensorsOptions {
-  /** How the values are stored: F64 (exact, the default) or F32 (each rounded to the nearest float32). */
+  /** How the values are stored: 'float64' (F64, exact, the default) or 'float32' (F32, each rounded to the nearest float32). */
   dtype?: SafetensorsWriteDtype;
   /** Free-form string pairs, written as the header's "__metadata__". */
   metadata?: Record<string, string>;
@@ -47,9 +47,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  */
 export function toSafetensors(tensors: Record<string, Tensor>, options?: SafetensorsOptions): Uint8Array {
   const fn = 'toSafetensors';
-  const o = takeOptions(fn, 'options', options, { dtype: 'F64' as unknown, metadata: undefined as unknown });
-  if (o.dtype !== 'F64' && o.dtype !== 'F32') fail(`${fn}: options.dtype must be "F64" or "F32", got ${show(o.dtype)}`);
-  const dtype = o.dtype;
+  const o = takeOptions(fn, 'options', options, { dtype: 'float64' as unknown, metadata: undefined as unknown });
+  if (o.dtype !== 'float64' && o.dtype !== 'float32') fail(`${fn}: options.dtype must be "float64" or "float32", got ${show(o.dtype)}`);
+  const dtype = o.dtype === 'float64' ? 'F64' : 'F32';
   const size = SIZES[dtype];
   const record = plainObject(fn, 'tensors', tensors);
   const header: Record<string, unknown> = {};

@@ -122,16 +122,21 @@ describe('toPyTorch', () => {
     const scores = net.loss(X) as Tensor;
     const dir = mkdtempSync(join(tmpdir(), 'convcore-torch-'));
     try {
-      const sd = Object.fromEntries(Object.entries(net.stateDict()).map(([k, t]) => [k, { shape: t.shape, data: Array.from(t.data) }]));
+      // The state dict goes through a safetensors file, read by a reader of the format's own
+      // (an 8-byte little-endian header length, the JSON header, the data), as PyTorch would load it.
+      writeFileSync(join(dir, 'model.safetensors'), cc.toSafetensors(net.stateDict(), { dtype: 'float64' }));
       writeFileSync(join(dir, 'model.py'), net.toPyTorch());
-      writeFileSync(join(dir, 'data.json'), JSON.stringify({ sd, x: { shape: X.shape, data: Array.from(X.data) } }));
+      writeFileSync(join(dir, 'x.json'), JSON.stringify({ shape: X.shape, data: Array.from(X.data) }));
       const script = [
-        'import json, sys, torch', `sys.path.insert(0, ${JSON.stringify(dir)})`, 'from model import model',
-        `d = json.load(open(${JSON.stringify(join(dir, 'data.json'))}))`,
-        't = lambda e, dtype=torch.float64: torch.tensor(e["data"], dtype=dtype).reshape(e["shape"])',
-        'sd = {k: (t(v, torch.int64) if k.endswith("num_batches_tracked") else t(v)) for k, v in d["sd"].items()}',
+        'import json, struct, sys, torch', `sys.path.insert(0, ${JSON.stringify(dir)})`, 'from model import model',
+        `b = open(${JSON.stringify(join(dir, 'model.safetensors'))}, "rb").read()`,
+        'n = struct.unpack("<Q", b[:8])[0]; header = json.loads(b[8:8 + n]); data = b[8 + n:]',
+        'sd = {k: torch.frombuffer(bytearray(data[v["data_offsets"][0]:v["data_offsets"][1]]), dtype=torch.float64).reshape(v["shape"])',
+        '      for k, v in header.items() if k != "__metadata__"}',
+        'sd = {k: (v.long() if k.endswith("num_batches_tracked") else v) for k, v in sd.items()}',
+        `x = json.load(open(${JSON.stringify(join(dir, 'x.json'))}))`,
         'model.double().eval(); model.load_state_dict(sd)',
-        'print(json.dumps(model(t(d["x"])).detach().flatten().tolist()))',
+        'print(json.dumps(model(torch.tensor(x["data"], dtype=torch.float64).reshape(x["shape"])).detach().flatten().tolist()))',
       ].join('\n');
       const res = spawnSync(python!, ['-c', script], { encoding: 'utf8' });
       expect(res.stderr).toBe('');

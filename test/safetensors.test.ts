@@ -68,7 +68,7 @@ describe('round trips', () => {
 
   it('F32 stores each value rounded to the nearest float32', () => {
     const t = { data: Float64Array.of(0.1, 1 / 3, -2.5, 1e40, NaN), shape: [5] };
-    const bytes = toSafetensors({ t }, { dtype: 'F32' });
+    const bytes = toSafetensors({ t }, { dtype: 'float32' });
     const back = fromSafetensors(bytes);
     expect(back.dtypes.t).toBe('F32');
     expect(Array.from(back.tensors.t.data)).toEqual([Math.fround(0.1), Math.fround(1 / 3), -2.5, Infinity, NaN]);
@@ -137,7 +137,7 @@ describe('a malformed file: a ConvcoreError that says what is wrong', () => {
       /tensor "b" at bytes \[4, 8\) of the data buffer overlaps tensor "a", which ends at 8/],
     ['a gap', () => fromSafetensors(file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"I32","shape":[0],"data_offsets":[8,8]}}', eight)),
       /bytes \[4, 8\) of the data buffer belong to no tensor \(a gap before tensor "b"\)/],
-    ['toSafetensors: dtype F16', () => toSafetensors({}, { dtype: 'F16' as 'F32' }), /options\.dtype must be "F64" or "F32", got "F16"/],
+    ['toSafetensors: dtype F16', () => toSafetensors({}, { dtype: 'F16' as 'float32' }), /options\.dtype must be "float64" or "float32", got "F16"/],
     ['toSafetensors: a tensor named __metadata__', () => toSafetensors({ __metadata__: { data: new Float64Array(1), shape: [1] } }), /tensors\.__metadata__ is the name safetensors keeps for the metadata/],
     ['toSafetensors: metadata not strings', () => toSafetensors({}, { metadata: { epoch: 3 as unknown as string } }), /options\.metadata\.epoch must be a string .*got 3/],
     ['toSafetensors: not a Tensor', () => toSafetensors({ w: [1, 2] as unknown as Tensor }), /tensors\.w must be a Tensor \{data, shape\}, got an array of length 2/],
@@ -158,7 +158,7 @@ describe('a malformed file: a ConvcoreError that says what is wrong', () => {
 describe('fuzzed files (200 mutations of the header and the sizes)', () => {
   it('each gives a ConvcoreError or tensors consistent with their shapes, never another error', () => {
     const r = makeRng(77);
-    const base = toSafetensors({ a: randn(r, [2, 3]), b: randn(r, [4]), c: { data: Float64Array.of(1), shape: [] } }, { dtype: 'F32', metadata: { k: 'v' } });
+    const base = toSafetensors({ a: randn(r, [2, 3]), b: randn(r, [4]), c: { data: Float64Array.of(1), shape: [] } }, { dtype: 'float32', metadata: { k: 'v' } });
     const N = Number(new DataView(base.buffer).getBigUint64(0, true));
     const header = new TextDecoder().decode(base.subarray(8, 8 + N));
     const data = base.subarray(8 + N);
