@@ -32,5 +32,5 @@ export { layers } from './nn/layers.js';
 export type {
   LayerSpec, LayerKind, ConvLayerOptions, PoolLayerOptions, BatchnormLayerOptions, NormLayerOptions, DropoutLayerOptions, ResidualOptions,
 } from './nn/layers.js';
-export { toSafetensors, fromSafetensors } from './safetensors.js';
+export { toSafetensors, fromSafetensors, readSafetensors } from './safetensors.js';
 export type { SafetensorsDtype, SafetensorsWriteDtype, SafetensorsOptions, SafetensorsContents } from './safetensors.js';

@@ -110,8 +110,16 @@ interface Entry {
  * The tensors of a safetensors file, each as float64: F64 exactly, F32, F16 and BF16 exactly
  * (every value of theirs is a float64), I32 exactly, I64 exactly up to 2⁵³ in magnitude.
  */
-export function fromSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsContents {
-  const fn = 'fromSafetensors';
+export function fromSafetensors(bytes: Uint8Array | ArrayBuffer): Record<string, Tensor> {
+  return read('fromSafetensors', bytes).tensors;
+}
+
+/** fromSafetensors with what else the file says: each tensor's dtype in the file, and the header's metadata. */
+export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsContents {
+  return read('readSafetensors', bytes);
+}
+
+function read(fn: string, bytes: Uint8Array | ArrayBuffer): SafetensorsContents {
   let b: Uint8Array;
   if (bytes instanceof Uint8Array) b = bytes;
   else if (bytes instanceof ArrayBuffer) b = new Uint8Array(bytes);

@@ -6,7 +6,7 @@
  * or read into consistent tensors.
  */
 import { describe, it, expect } from 'vitest';
-import { toSafetensors, fromSafetensors, ThreeLayerConvNet, ConvcoreError } from '../src/index.js';
+import { toSafetensors, fromSafetensors, readSafetensors, ThreeLayerConvNet, ConvcoreError } from '../src/index.js';
 import type { Tensor } from '../src/tensor.js';
 import { makeRng, randn, expectConvcoreError } from './util.js';
 import { convOpts } from './nn-fixtures.js';
@@ -40,7 +40,7 @@ describe('round trips', () => {
     const header = JSON.parse(text);
     expect(header.__metadata__).toEqual({ format: 'pt', note: 'é ∑' });
     expect(header['conv1.weight']).toEqual({ dtype: 'F64', shape: [4, 3, 3, 3], data_offsets: [0, 108 * 8] });
-    const back = fromSafetensors(bytes);
+    const back = readSafetensors(bytes);
     expect(Object.keys(back.tensors)).toEqual(Object.keys(tensors));
     expect(back.metadata).toEqual({ format: 'pt', note: 'é ∑' });
     for (const [name, t] of Object.entries(tensors)) {
@@ -49,17 +49,17 @@ describe('round trips', () => {
       expect(back.dtypes[name]).toBe('F64');
     }
     // From an ArrayBuffer, and from a Uint8Array at an odd offset of a larger buffer (no aligned views possible).
-    expect(bits(fromSafetensors(bytes.slice().buffer).tensors.special.data)).toEqual(bits(special));
+    expect(bits(fromSafetensors(bytes.slice().buffer).special.data)).toEqual(bits(special));
     const shifted = new Uint8Array(bytes.length + 3);
     shifted.set(bytes, 3);
-    expect(bits(fromSafetensors(shifted.subarray(3)).tensors.special.data)).toEqual(bits(special));
-    expect(bits(fromSafetensors(shifted.subarray(3)).tensors['conv1.weight'].data)).toEqual(bits(tensors['conv1.weight'].data));
+    expect(bits(fromSafetensors(shifted.subarray(3)).special.data)).toEqual(bits(special));
+    expect(bits(fromSafetensors(shifted.subarray(3))['conv1.weight'].data)).toEqual(bits(tensors['conv1.weight'].data));
   });
 
   it("a model's parameters: convcore → safetensors → convcore gives the same scores bit for bit", () => {
     const a = new ThreeLayerConvNet({ ...convOpts, seed: 1 });
     const b = new ThreeLayerConvNet({ ...convOpts, seed: 2 });
-    b.setParams(fromSafetensors(toSafetensors(a.params)).tensors);
+    b.setParams(fromSafetensors(toSafetensors(a.params)));
     for (const [name, t] of Object.entries(a.params)) expect(bits(b.params[name].data), name).toEqual(bits(t.data));
     const X = randn(makeRng(4), [2, 1, 8, 8]);
     expect(bits(b.loss(X).data)).toEqual(bits(a.loss(X).data));
@@ -69,7 +69,7 @@ describe('round trips', () => {
   it('F32 stores each value rounded to the nearest float32', () => {
     const t = { data: Float64Array.of(0.1, 1 / 3, -2.5, 1e40, NaN), shape: [5] };
     const bytes = toSafetensors({ t }, { dtype: 'float32' });
-    const back = fromSafetensors(bytes);
+    const back = readSafetensors(bytes);
     expect(back.dtypes.t).toBe('F32');
     expect(Array.from(back.tensors.t.data)).toEqual([Math.fround(0.1), Math.fround(1 / 3), -2.5, Infinity, NaN]);
     expect(bytes.length).toBe(8 + Number(new DataView(bytes.buffer).getBigUint64(0, true)) + 20);
@@ -100,7 +100,7 @@ describe('a file written by hand from the format definition', () => {
       0x07, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
     ];
     for (const pad of ['', ' ', '   ']) {   // the header's length need not be a multiple of 8
-      const got = fromSafetensors(file(header + pad, data));
+      const got = readSafetensors(file(header + pad, data));
       expect(got.metadata).toEqual({ format: 'pt' });
       expect(got.dtypes).toEqual({ a: 'F64', b: 'F32', c: 'F16', d: 'I64', e: 'BF16', f: 'I32', g: 'I64' });
       const values = Object.fromEntries(Object.entries(got.tensors).map(([k, t]) => [k, [Array.from(t.data), t.shape]]));
@@ -149,7 +149,7 @@ describe('a malformed file: a ConvcoreError that says what is wrong', () => {
   }
 
   it('a zero-size tensor with huge other dimensions is valid', () => {
-    const got = fromSafetensors(file('{"z":{"dtype":"F64","shape":[4294967296,0],"data_offsets":[0,0]}}', []));
+    const got = readSafetensors(file('{"z":{"dtype":"F64","shape":[4294967296,0],"data_offsets":[0,0]}}', []));
     expect(got.tensors.z.data.length).toBe(0);
     expect(got.tensors.z.shape).toEqual([4294967296, 0]);
   });
@@ -186,14 +186,14 @@ describe('fuzzed files (200 mutations of the header and the sizes)', () => {
     for (let k = 0; k < 200; k++) {
       const bytes = mutations[k % mutations.length]();
       try {
-        const got = fromSafetensors(bytes);
+        const got = readSafetensors(bytes);
         for (const [name, t] of Object.entries(got.tensors)) {
           const n = t.shape.reduce((p, d) => p * d, 1);
           if (t.data.length !== n || !(t.data instanceof Float64Array)) problems.push(`case ${k}: ${name} has ${t.data.length} values for shape ${t.shape}`);
         }
         read++;
       } catch (e) {
-        if (e instanceof ConvcoreError && e.message.startsWith('fromSafetensors: ')) refused++;
+        if (e instanceof ConvcoreError && e.message.startsWith('readSafetensors: ')) refused++;
         else problems.push(`case ${k}: ${(e as Error)?.name}: ${(e as Error)?.message}`);
       }
     }
