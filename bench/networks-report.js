@@ -230,7 +230,9 @@ export function networksReport(result) {
       `- 8/16 network: before it was timed, the Sequential and the functional ops trained ${r.identicalSteps} steps from the same weights on the same ` +
         'batches, and their losses and parameters were bit-identical (Object.is on every value). Σ kernels alone: the kernel calls of one ' +
         'Sequential step, recorded as the library made them, each replayed alone on the same buffers, repeated for a few ms; overhead is the rest ' +
-        `of the step. The Sequential is timed in blocks of ${r.sequential.stepsPerSample} steps, the functional ops in blocks of ${r.functional.stepsPerSample}.`,
+        `of the step. The Sequential is timed in blocks of ${r.sequential.stepsPerSample} steps, the functional ops in blocks of ${r.functional.stepsPerSample}; ` +
+        'each round starts after a full garbage collection, and the fresh arrays the functional ops return are collected within their blocks, as a ' +
+        'training loop pays for them (a short block, as in --quick, may end before much of that cost falls due, so it can show the functional ops faster).',
     );
   }
   if (result.threeLayer) {
@@ -244,7 +246,7 @@ export function networksReport(result) {
       .filter(Boolean).join(', ');
     out.push(
       `- threads: the same network's step with the pool of ${n} threads, its ops free to run in up to ${n} parts (ops per step that held enough work ` +
-        `to run in parts: ${splits}); before it was timed, a twin from the same seed trained the same steps on the pool, its losses and parameters ` +
+        `to run in parts: ${splits}); before it was timed, a twin with the same initial weights trained the same steps on the pool, its losses and parameters ` +
         'bit-identical to the one-thread network\'s. No target: ops this small barely split, and the batch, the copies and the JavaScript between ' +
         'the calls stay serial.',
     );

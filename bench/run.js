@@ -14,7 +14,7 @@
 // networks-report.js).
 //
 // --quick: few samples, and the plain-JS peers are timed on the first image of each
-// conv batch, scaled by N (marked ~ in the table). Under a minute.
+// conv batch, scaled by N (marked ~ in the table). Two to three minutes.
 // --only TEXT: only the rows whose op or shape contains TEXT, and the parts of the networks
 // section whose name contains it ('network 8/16', 'network ThreeLayerConvNet', or a conv row's
 // op and shape); no training section (writes no file unless --out-dir is given).

@@ -42,7 +42,7 @@ function run(outDir: string): Promise<{ code: number | null; stdout: string; std
     execFile(
       process.execPath,
       ['--expose-gc', 'bench/run.js', '--quick', '--out-dir', outDir],
-      { cwd: root, maxBuffer: 16 << 20, timeout: 400_000 },
+      { cwd: root, maxBuffer: 16 << 20, timeout: 540_000 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
     );
   });
@@ -172,7 +172,7 @@ describe('bench --quick', () => {
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
-  }, 420_000);
+  }, 560_000);
 });
 
 // ---------------------------------------------------------------- the report on synthetic results
