@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The tests of the benchmark: its --quick smoke run (about two minutes) and the checks of
+ * The tests of the benchmark: its --quick smoke run (two to three minutes) and the checks of
  * its report. `npm run test:bench` runs them (project "bench"); `npm test` runs every other
  * test file (project "unit"); `npx vitest run` runs both.
  */

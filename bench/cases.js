@@ -20,6 +20,17 @@ export const CONV_ROWS = [
   { kind: 'convBackwardDx', label: 'conv bwd dx only', mult: 1 },
 ];
 
+/**
+ * The convolutions of the networks section (bench/networks.js): a depthwise 3x3 (groups = C, one
+ * filter per channel) on a MobileNet-sized map, and a dilated and a grouped 3x3 on the resnet
+ * shape (dilation 2 with pad 2 keeps 56x56; groups 4 makes w (64,16,3,3)).
+ */
+export const NETWORK_CONV_SHAPES = [
+  { name: 'depthwise', x: [16, 128, 56, 56], w: [128, 1, 3, 3], stride: 1, pad: 1, groups: 128 },
+  { name: 'dilated', x: [8, 64, 56, 56], w: [64, 64, 3, 3], stride: 1, pad: 2, dilation: 2 },
+  { name: 'grouped', x: [8, 64, 56, 56], w: [64, 16, 3, 3], stride: 1, pad: 1, groups: 4 },
+];
+
 /** Pooling, dropout and groupnorm input: x (50,32,32,32); plain batchnorm and layernorm see it as (50, 32·32·32). */
 const POOL_X = [50, 32, 32, 32];
 const FLAT_X = [50, 32 * 32 * 32];
@@ -30,25 +41,37 @@ const GROUPS = 8;
 
 const fmt = (shape) => `(${shape.join(',')})`;
 
-export function convOutShape({ x: [N, , H, W], w: [F, , HH, WW], stride, pad }) {
-  return [N, F, Math.floor((H + 2 * pad - HH) / stride) + 1, Math.floor((W + 2 * pad - WW) / stride) + 1];
+/** The output shape; a dilated kernel spans (HH−1)·dilation+1 rows and (WW−1)·dilation+1 columns. */
+export function convOutShape({ x: [N, , H, W], w: [F, , HH, WW], stride, pad, dilation = 1 }) {
+  const eh = (HH - 1) * dilation + 1, ew = (WW - 1) * dilation + 1;
+  return [N, F, Math.floor((H + 2 * pad - eh) / stride) + 1, Math.floor((W + 2 * pad - ew) / stride) + 1];
 }
 
-/** Forward FLOPs of a convolution: 2·N·F·H2·W2·C·HH·WW (one multiply and one add per tap). */
+/**
+ * Forward FLOPs of a convolution: 2·N·F·H2·W2·(C/G)·HH·WW (one multiply and one add per tap);
+ * w's second dimension is C/G, the channels each filter reads.
+ */
 export function convFlops(s) {
   const [N, F, H2, W2] = convOutShape(s);
   return 2 * N * F * H2 * W2 * s.w[1] * s.w[2] * s.w[3];
 }
 
-/** The shape cell of a conv row; parseConvShape reads it back. */
-export const convShapeText = (s) => `${s.name} x${fmt(s.x)} w${fmt(s.w)} s${s.stride} p${s.pad}`;
+/**
+ * The shape cell of a conv row; parseConvShape reads it back. A dilation other than 1 adds
+ * ` d2`, groups other than 1 ` g4`.
+ */
+export const convShapeText = (s) =>
+  `${s.name} x${fmt(s.x)} w${fmt(s.w)} s${s.stride} p${s.pad}${(s.dilation ?? 1) !== 1 ? ` d${s.dilation}` : ''}${(s.groups ?? 1) !== 1 ? ` g${s.groups}` : ''}`;
 
-/** The shape of a conv row's cell: { name, x, w, stride, pad }, or null if the text is not one. */
+/** The shape of a conv row's cell: { name, x, w, stride, pad, dilation, groups }, or null if the text is not one. */
 export function parseConvShape(text) {
-  const m = /^(\S+) x\(([\d,]+)\) w\(([\d,]+)\) s(\d+) p(\d+)$/.exec(text.trim());
+  const m = /^(\S+) x\(([\d,]+)\) w\(([\d,]+)\) s(\d+) p(\d+)(?: d(\d+))?(?: g(\d+))?$/.exec(text.trim());
   if (!m) return null;
   const dims = (t) => t.split(',').map(Number);
-  return { name: m[1], x: dims(m[2]), w: dims(m[3]), stride: Number(m[4]), pad: Number(m[5]) };
+  return {
+    name: m[1], x: dims(m[2]), w: dims(m[3]), stride: Number(m[4]), pad: Number(m[5]),
+    dilation: m[6] === undefined ? 1 : Number(m[6]), groups: m[7] === undefined ? 1 : Number(m[7]),
+  };
 }
 
 // Problems: the Tensors an op is called with, NCHW float64, built once per shape and
@@ -59,7 +82,10 @@ function convProblem(s, tensor) {
   const t = (shape) => tensor(randomData(product(shape), r), shape);
   return {
     x: t(s.x), w: t(s.w), b: t([s.w[0]]),
-    param: { stride: s.stride, pad: s.pad },
+    param: {
+      stride: s.stride, pad: s.pad,
+      ...((s.dilation ?? 1) !== 1 ? { dilation: s.dilation } : {}), ...((s.groups ?? 1) !== 1 ? { groups: s.groups } : {}),
+    },
     dout: t(convOutShape(s)),
   };
 }
@@ -149,6 +175,23 @@ export function cases() {
     ...pair('dropout', 'dropout', 'dropout', `x${fmt(SPATIAL_X)} keep 0.5`, drop),
     ...['sgd', 'sgdMomentum', 'rmsprop', 'adam'].map((rule) => ({ kind: rule, label: `${rule} step`, family: 'optim', shape: `w(${STEP_N})`, problem: step })),
   );
+  return rows;
+}
+
+/**
+ * The conv rows of the networks section: the forward and the full backward of each of
+ * NETWORK_CONV_SHAPES, as cases() makes the op table's conv rows (family 'conv', so that
+ * --quick runs the plain-JS peers on the first image).
+ */
+export function networkConvCases() {
+  const rows = [];
+  for (const s of NETWORK_CONV_SHAPES) {
+    let p;
+    const problem = (tensor) => (p ??= convProblem(s, tensor));
+    for (const { kind, label, mult } of CONV_ROWS.filter((r) => r.kind !== 'convBackwardDx')) {
+      rows.push({ kind, label, family: 'conv', shapeName: s.name, shape: convShapeText(s), flops: mult * convFlops(s), problem });
+    }
+  }
   return rows;
 }
 

@@ -3,12 +3,13 @@
 // printed in that row and in the header, and every target line from the printed table.
 // A number agrees when it is within half a unit of its last printed digit of what the
 // printed inputs give. Returns the disagreements, one line each (none: consistent).
-// The training section at the end of a document has its own tables and targets, and its
-// own check (training-report.js).
+// The training and networks sections at the end of a document have their own tables and
+// targets, and their own checks (training-report.js, networks-report.js).
 
-import { columns, threadColumns, value, halfUnit, derive, acceptance } from './report.js';
-import { CONV_ROWS, parseConvShape, convFlops } from './cases.js';
+import { columns, acceptance } from './report.js';
+import { checkRow } from './row-check.js';
 import { SECTION as TRAINING, checkTraining } from './training-report.js';
+import { SECTION as NETWORKS, checkNetworks, sectionPeak, sectionThreads } from './networks-report.js';
 
 /**
  * The header's peak and thread count, and the table as cells, keyed as report.js keys them;
@@ -31,14 +32,20 @@ export function parse(md) {
   return { peak, headerThreads: headerThreads && Number(headerThreads), threads: threads && Number(threads), keys, cells, peerNames, targets };
 }
 
-/** The FLOPs of a table row: a conv op on the shape its cell names, or undefined. */
-function flopsOf(c) {
-  const op = CONV_ROWS.find((r) => r.label === c.op);
-  const s = parseConvShape(c.shape ?? '');
-  return op && s ? op.mult * convFlops(s) : undefined;
-}
-
 export function checkConsistency(md) {
+  const networks = md.indexOf(`\n${NETWORKS}\n`);
+  if (networks >= 0) {
+    const head = md.slice(0, networks + 1);
+    const section = md.slice(networks + 1);
+    const problems = [...checkConsistency(head), ...checkNetworks(section)];
+    // The section's % peak is against the header's peak, and its pool is the header's.
+    const { peak, headerThreads } = parse(head);
+    const own = sectionPeak(section);
+    if (own !== undefined && own !== peak) problems.push(`the networks section takes the peak as ${own} GFLOP/s; the header gives ${peak}`);
+    const n = sectionThreads(section);
+    if (n !== undefined && n !== headerThreads) problems.push(`the networks section's pool has ${n} threads; the header's ${headerThreads}`);
+    return problems;
+  }
   const training = md.indexOf(`\n${TRAINING}\n`);
   if (training >= 0) return [...checkConsistency(md.slice(0, training + 1)), ...checkTraining(md.slice(training + 1))];
   const problems = [];
@@ -48,50 +55,10 @@ export function checkConsistency(md) {
   else if (threads !== headerThreads) problems.push(`the header's pool has ${headerThreads} threads, but the columns name ${threads}`);
   const want = columns(peerNames, threads ?? headerThreads);
   if (keys.join('|') !== want.join('|')) problems.push(`the columns are ${keys.join(', ')}; expected ${want.join(', ')}`);
-  if (cells.length === 0) problems.push('the table has no rows');
+  // With --only (which the header says), no op row may match.
+  if (cells.length === 0 && !/^- --only "/m.test(md)) problems.push('the table has no rows');
 
-  /** The printed cell must be the derived number, to half a unit of its last digit. */
-  const agree = (c, col, derived, what) => {
-    const shown = value(c[col]);
-    if (shown === undefined || !Number.isFinite(derived)) {
-      problems.push(`${c.op} ${c.shape}: ${col} is "${c[col]}", but ${what} gives ${derived}`);
-    } else if (Math.abs(shown - derived) > halfUnit(c[col]) + 1e-9 * Math.abs(derived)) {
-      problems.push(`${c.op} ${c.shape}: ${col} is ${c[col]}, but ${what} gives ${derived}`);
-    }
-  };
-
-  const T = threadColumns(threads);
-  for (const c of cells) {
-    const flops = flopsOf(c);
-    if (flops === undefined) {
-      for (const col of ['GFLOP/s', '% peak', 'kernel GFLOP/s', 'kernel % peak']) {
-        if (c[col]) problems.push(`${c.op} ${c.shape}: ${col} is "${c[col]}" on a row with no FLOP count`);
-      }
-    } else {
-      agree(c, 'GFLOP/s', derive.gflops(flops, c['convcore ms']), `FLOPs / convcore ms (${flops} / ${c['convcore ms']})`);
-      agree(c, '% peak', derive.pct(c['GFLOP/s'], peak), `GFLOP/s / peak (${c['GFLOP/s']} / ${peak})`);
-      if (c['kernel ms']) {
-        agree(c, 'kernel GFLOP/s', derive.gflops(flops, c['kernel ms']), `FLOPs / kernel ms (${flops} / ${c['kernel ms']})`);
-        agree(c, 'kernel % peak', derive.pct(c['kernel GFLOP/s'], peak), `kernel GFLOP/s / peak (${c['kernel GFLOP/s']} / ${peak})`);
-      } else if (c['kernel GFLOP/s'] || c['kernel % peak']) {
-        problems.push(`${c.op} ${c.shape}: kernel figures with no kernel ms`);
-      }
-    }
-    for (const [ms, x, one] of [[T.ms, T.x, 'convcore ms'], [T.kms, T.kx, 'kernel ms']]) {
-      if (value(c[ms]) === undefined || value(c[one]) === undefined) {
-        if (c[x]) problems.push(`${c.op} ${c.shape}: ${x} is "${c[x]}" with no ${value(c[ms]) === undefined ? ms : one}`);
-        continue;
-      }
-      agree(c, x, derive.speedup(c[one], c[ms]), `${one} / ${ms} (${c[one]} / ${c[ms]})`);
-    }
-    for (const n of peerNames) {
-      if (value(c[`${n} ms`]) === undefined) {
-        if (c[`${n} ×`]) problems.push(`${c.op} ${c.shape}: ${n} × is "${c[`${n} ×`]}" with no ${n} ms`);
-        continue;
-      }
-      agree(c, `${n} ×`, derive.times(c[`${n} ms`], c['convcore ms']), `${n} ms / convcore ms (${c[`${n} ms`]} / ${c['convcore ms']})`);
-    }
-  }
+  for (const c of cells) problems.push(...checkRow(c, { peak, threads, peerNames }));
 
   const recomputed = acceptance(cells, threads).map((t) => t.text);
   if (targets.length !== recomputed.length) problems.push(`${targets.length} target lines; the table gives ${recomputed.length}`);

@@ -1,5 +1,6 @@
 // Builds bench/peak.ts and measures this machine's single-thread Wasm f64x2
-// multiply-add peak with it: the ceiling every conv row is reported against.
+// multiply-add peak with it: the ceiling every conv row is reported against; and times its
+// f64x2 copy, the floor of a memory-bound op (copyKernel).
 
 import { fileURLToPath } from 'node:url';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -28,13 +29,37 @@ async function build() {
  */
 let compiled = null;
 
-export async function measurePeak({ runs = 15, runMs = 100 } = {}) {
+/** A fresh instance of peak.ts: its exports and its memory. */
+async function instantiate() {
   compiled ??= await WebAssembly.compile(await build());
   // asc reads the project's asconfig.json too, whose shared memory is imported.
   const needsMemory = WebAssembly.Module.imports(compiled).some((i) => i.kind === 'memory');
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-  const instance = await WebAssembly.instantiate(compiled, needsMemory ? { env: { memory } } : {});
-  const k = instance.exports;
+  const imported = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const instance = await WebAssembly.instantiate(compiled, needsMemory ? { env: { memory: imported } } : {});
+  return { k: instance.exports, memory: needsMemory ? imported : instance.exports.memory };
+}
+
+/**
+ * The f64x2 copy of peak.ts on two arrays of `values` float64 in a memory of its own (from
+ * 64 KiB up, past the module's data), filled and copied once so that every page has been
+ * touched: resolves to { run }, one copy per call, for the caller to time.
+ */
+export async function copyKernel(values) {
+  const { k, memory } = await instantiate();
+  const src = 65536;
+  const dst = src + values * 8 + 64;
+  const need = Math.ceil((dst + values * 8) / 65536) - memory.buffer.byteLength / 65536;
+  if (need > 0) memory.grow(need);
+  const a = new Float64Array(memory.buffer, src, values);
+  for (let i = 0; i < values; i++) a[i] = i;
+  k.copy(src, dst, values);
+  const b = new Float64Array(memory.buffer, dst, values);
+  if (b[values - 1] !== values - 1 || b[0] !== 0) throw new Error('bench/peak.ts copy: the copy does not hold the source');
+  return { run: () => k.copy(src, dst, values) };
+}
+
+export async function measurePeak({ runs = 15, runMs = 100 } = {}) {
+  const { k } = await instantiate();
   k.init();
   // Warm up (tier-up to optimized code), then find reps for a run of about runMs.
   let reps = 1000;

@@ -57,3 +57,25 @@ export function peak(reps: i32): f64 {
   );
   return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
 }
+
+// The floor of a memory-bound op: one pass that reads an array and writes another of the
+// same size, four f64x2 loads and stores a step (then two values, then one), nothing else.
+// bench/peak.js times it on arrays of a depthwise conv's x, the pass that conv cannot beat.
+
+/** Copies n float64 values from src to dst (neither overlapping the other nor BUF). */
+export function copy(src: usize, dst: usize, n: i32): void {
+  const end = src + (<usize>n << 3);
+  let s = src, d = dst;
+  for (; s + 64 <= end; s += 64, d += 64) {
+    const v0 = v128.load(s);
+    const v1 = v128.load(s, 16);
+    const v2 = v128.load(s, 32);
+    const v3 = v128.load(s, 48);
+    v128.store(d, v0);
+    v128.store(d, v1, 16);
+    v128.store(d, v2, 32);
+    v128.store(d, v3, 48);
+  }
+  for (; s + 16 <= end; s += 16, d += 16) v128.store(d, v128.load(s));
+  if (s < end) store<f64>(d, load<f64>(s));
+}

@@ -19,6 +19,8 @@ export interface BenchRow {
 export interface BenchDoc {
   quick: boolean;
   quickImages?: number;
+  /** The --only text the run was given. */
+  only?: string;
   /** The pool's thread count, the calling thread included. */
   threads: number;
   machine: { cpu: string; cores: number; os: string; node: string; v8: string; date: string };
@@ -41,3 +43,4 @@ export function halfUnit(cell: string | undefined): number;
 export function tableRows(doc: BenchDoc, notes?: string[]): Cells[];
 export function acceptance(cells: Cells[], threads: number): Target[];
 export function report(doc: BenchDoc): { md: string; cells: Cells[]; targets: Target[] };
+export function peerNoteLines(rows: BenchRow[], names: string[], notes: string[], nameOf?: (r: BenchRow) => string): string[];

@@ -209,6 +209,30 @@ function cutOver(rows) {
   return `On the pool, these rows ran in one part (below the cut-over): ${whole.map((r) => `${r.label} ${r.shape}`).join('; ')}.`;
 }
 
+/**
+ * The note lines of a table's rows: each peer note by its mark (`notes` as tableRows collected
+ * them), then each reason a peer or the kernel column was not measured, with the rows it
+ * concerns (`nameOf`, the op by default).
+ */
+export function peerNoteLines(rows, names, notes, nameOf = (r) => r.label) {
+  const out = [];
+  for (const [i, note] of notes.entries()) {
+    const who = names.filter((n) => rows.some((r) => r.peers[n]?.note === note));
+    out.push(`- ${MARKS[i] ?? '*'} ${who.join(', ')}: ${note}.`);
+  }
+  const reasons = new Map();
+  for (const r of rows) {
+    for (const n of [...names, 'kernel']) {
+      const na = n === 'kernel' ? r.convcore.kernel?.na : r.peers[n]?.na;
+      if (na) reasons.set(`${n}: ${na}`, [...(reasons.get(`${n}: ${na}`) ?? []), nameOf(r)]);
+    }
+  }
+  for (const [why, labels] of reasons) {
+    out.push(`- ${why.includes('did not match') ? 'wrong output' : 'not available'}, ${why} (${[...new Set(labels)].join(', ')}).`);
+  }
+  return out;
+}
+
 /** The whole Markdown document: header, table, notes and targets; also returns the cells and targets. */
 export function report(doc) {
   const { machine, peak, peers, quick } = doc;
@@ -235,8 +259,9 @@ export function report(doc) {
       'each computed from the rounded numbers as printed; each target below takes its values from the table.',
     `- Peers: ${peers.join('; ')}.`,
     '- FLOPs: conv fwd 2·N·F·H2·W2·C·HH·WW; conv bwd dx+dw+db twice that; conv dx alone once that.',
-    '',
   );
+  if (doc.only) out.push(`- --only "${doc.only}": only the rows, and the parts of the networks section, whose name contains it; no training section.`);
+  out.push('');
   out.push(`| ${head.join(' | ')} |`, `|${cols.map((c, i) => (i < 2 ? '---' : '--:')).join('|')}|`);
   for (const c of cells) out.push(`| ${cols.map((k) => c[k]).join(' | ')} |`);
   out.push('', 'Notes:', '');
@@ -268,20 +293,7 @@ export function report(doc) {
         `and the time is multiplied by N/${doc.quickImages}. The conv outputs are checked on those image(s) only.`,
     );
   }
-  for (const [i, note] of notes.entries()) {
-    const who = names.filter((n) => doc.rows.some((r) => r.peers[n]?.note === note));
-    out.push(`- ${MARKS[i] ?? '*'} ${who.join(', ')}: ${note}.`);
-  }
-  const reasons = new Map();
-  for (const r of doc.rows) {
-    for (const n of [...names, 'kernel']) {
-      const na = n === 'kernel' ? r.convcore.kernel?.na : r.peers[n]?.na;
-      if (na) reasons.set(`${n}: ${na}`, [...(reasons.get(`${n}: ${na}`) ?? []), r.label]);
-    }
-  }
-  for (const [why, labels] of reasons) {
-    out.push(`- ${why.includes('did not match') ? 'wrong output' : 'not available'}, ${why} (${[...new Set(labels)].join(', ')}).`);
-  }
+  out.push(...peerNoteLines(doc.rows, names, notes));
   out.push('- Every peer\'s outputs were checked against the reference loops before it was timed ' +
     '(max-norm relative error <= 1e-9 for float64, <= 1e-4 for float32).', '');
   out.push('## Targets', '', ...targets.map((t) => t.text), '');

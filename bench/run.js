@@ -8,13 +8,16 @@
 // peer's outputs are checked against the reference loops before it is timed, so that no
 // row compares different work. Every column of a row derives from the times printed in
 // it (report.js), and the run fails if the document contradicts itself anywhere
-// (consistency.js). A last section times whole training steps
-// of a small convnet on the digits (training.js, training-report.js).
+// (consistency.js). Then a section times whole training steps
+// of a small convnet on the digits (training.js, training-report.js), and a last one the
+// networks made with Sequential and the convolutions of the new layers (networks.js,
+// networks-report.js).
 //
 // --quick: few samples, and the plain-JS peers are timed on the first image of each
-// conv batch, scaled by N (marked ~ in the table). Under a minute.
-// --only TEXT: only the rows whose op or shape contains TEXT (writes no file unless
-// --out-dir is given).
+// conv batch, scaled by N (marked ~ in the table). Two to three minutes.
+// --only TEXT: only the rows whose op or shape contains TEXT, and the parts of the networks
+// section whose name contains it ('network 8/16', 'network ThreeLayerConvNet', or a conv row's
+// op and shape); no training section (writes no file unless --out-dir is given).
 // --threads N: the pool's thread count, the calling thread included (default 2). The pool is
 // started once; every column runs on one thread (bench/threads.js caps each op to one part)
 // except convcore's "N threads" columns, timed in turns with the one-thread ones.
@@ -36,6 +39,8 @@ import { report } from './report.js';
 import { checkConsistency } from './consistency.js';
 import { runTraining } from './training.js';
 import { trainingReport } from './training-report.js';
+import { runConvRows, runNetworkSteps, networksResult } from './networks.js';
+import { networksReport } from './networks-report.js';
 import { startPool } from './threads.js';
 import { withSummary } from './summary.js';
 
@@ -129,15 +134,21 @@ async function main() {
     log(`  ${r.label} ${r.shape}: convcore ${both(r.convcore)} (kernel ${k.na ? 'n/a' : both(k)}), ${cells} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
     globalThis.gc?.();
   }
+  // The networks section's conv rows, between the two peak measurements as the op rows are.
+  const conv = await runConvRows({ quick: opts.quick, only: opts.only, log });
   const peakEnd = await measurePeak(peakOpts);
   // The higher of the two medians: a disturbed measurement can only lower the peak.
   const peak = { gflops: Math.max(peakStart.gflops, peakEnd.gflops), start: peakStart.gflops, end: peakEnd.gflops, runs: peakOpts.runs };
   // Whole training steps, after the op rows (it switches tfjs to its cpu backend and back); not with --only.
   const training = opts.only ? undefined : await runTraining({ quick: opts.quick, log, threads });
+  const steps = await runNetworkSteps({ quick: opts.quick, log, only: opts.only });
+  const networks = networksResult({ quick: opts.quick, threads, peak: peak.gflops, conv, steps });
+  if (opts.only && rows.length === 0 && !networks) throw new Error(`bench: nothing matches --only ${opts.only}`);
 
   const doc = {
     quick: opts.quick,
     quickImages: opts.quick ? QUICK_IMAGES : undefined,
+    only: opts.only ?? undefined,
     threads,
     machine: machine(),
     peak,
@@ -155,12 +166,14 @@ async function main() {
   };
   const { md: opsMd, cells, targets } = report(doc);
   const section = training && trainingReport(training);
-  const md = section ? `${opsMd}\n${section.md}` : opsMd;
+  const netSection = networks && networksReport(networks);
+  const md = [opsMd, section?.md, netSection?.md].filter(Boolean).join('\n');
   const problems = checkConsistency(md);
   if (problems.length) throw new Error(`bench: the table contradicts itself:\n${problems.join('\n')}`);
   process.stdout.write(`${md}\n`);
   const json = { ...doc, table: cells, targets: targets.map(({ text, ...t }) => t) };
   if (section) json.training = { ...training, table: section.cells, targets: section.targets.map(({ text, ...t }) => t) };
+  if (netSection) json.networks = { ...networks, table: netSection.cells, targets: netSection.targets.map(({ text, ...t }) => t) };
   if (!opts.only || opts.outDir) write(opts.outDir ?? fileURLToPath(new URL('.', import.meta.url)), opts.quick, md, json);
   if (!opts.quick && !opts.only && !opts.outDir) updateReadme(md);
   log(`bench: ${doc.seconds.toFixed(0)} s`);

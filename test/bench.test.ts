@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { report, BenchDoc, BenchRow } from '../bench/report.js';
 import { checkConsistency } from '../bench/consistency.js';
+import { networksReport } from '../bench/networks-report.js';
 import { makeRng } from './random.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -41,7 +42,7 @@ function run(outDir: string): Promise<{ code: number | null; stdout: string; std
     execFile(
       process.execPath,
       ['--expose-gc', 'bench/run.js', '--quick', '--out-dir', outDir],
-      { cwd: root, maxBuffer: 16 << 20, timeout: 400_000 },
+      { cwd: root, maxBuffer: 16 << 20, timeout: 540_000 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
     );
   });
@@ -98,6 +99,8 @@ describe('bench --quick', () => {
 
       // The Markdown table: the header, a rule and one line of 18 cells per row.
       const [ops] = md.split('\n## Training\n');
+      const [training_] = md.slice(ops.length).split('\n## Networks\n');
+      const networksMd = md.slice(ops.length + training_.length);
       const lines = tableLines(ops);
       expect(lines[0]).toBe(COLUMNS);
       expect(lines).toHaveLength(2 + rows.length);
@@ -127,13 +130,49 @@ describe('bench --quick', () => {
       expect(training.threads.identicalSteps).toBeGreaterThan(0);
       expect(training.threads.splitsPerStep).toBeGreaterThan(0);
       expect(training.targets).toHaveLength(4);
-      expect(md.slice(ops.length).match(/— \*\*(met|not met)\*\*/g)).toHaveLength(4);
+      expect(training_.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(4);
       expect(checkConsistency(withCell(md, '| tfjs-cpu |', 3, '1.00×')).join('\n')).toMatch(/training tfjs-cpu: ×/);
       expect(checkConsistency(withCell(md, '| 2 threads |', 3, '9.99×')).join('\n')).toMatch(/training 2 threads: ×/);
+
+      // The networks section: the 8/16 network as a Sequential, through the functional ops and
+      // its kernels alone; ThreeLayerConvNet and its replica; both Sequentials on the pool (each
+      // checked bit-identical by the run before it was timed); the depthwise, dilated and grouped
+      // conv rows with the copy; its seven target lines follow from its tables.
+      const net = doc.networks;
+      expect(['solver', 'resident']).toContain(net.stepVia);
+      for (const t of [net.net816.sequential, net.net816.functional, net.net816.pool, net.threeLayer.convnet, net.threeLayer.replica, net.threeLayer.pool]) {
+        expect(positive(t.ms)).toBe(true);
+      }
+      expect(positive(net.net816.kernels.sumMs)).toBe(true);
+      expect(net.net816.kernels.byKernel.map((g: { name: string }) => g.name)).toEqual(expect.arrayContaining(['conv_forward', 'batchnorm_forward', 'conv_backward', 'adam_step']));
+      expect(net.net816.identicalSteps).toBeGreaterThan(0);
+      expect(net.threeLayer.identicalSteps).toBeGreaterThan(0);
+      expect(net.net816.pool.splitsPerStep).toBeGreaterThan(0);
+      expect(net.threeLayer.pool.splitsPerStep).toBeGreaterThan(0);
+      const convRows: BenchRow[] = net.conv.rows;
+      expect(convRows.map((r) => `${r.label} ${r.shapeName}`)).toEqual(['depthwise', 'dilated', 'grouped'].flatMap((n) => [`conv fwd ${n}`, `conv bwd dx+dw+db ${n}`]));
+      for (const r of convRows) {
+        const where = `${r.label} ${r.shape}`;
+        expect(positive(r.convcore.ms), where).toBe(true);
+        expect(positive(r.convcore.kernel?.ms), `kernel, ${where}`).toBe(true);
+        expect(positive(r.convcore.pool?.ms), `pool, ${where}`).toBe(true);
+        expect(positive(r.peers.reference?.ms), `reference, ${where}`).toBe(true);
+        // tfjs-wasm has the depthwise and the dilated forward, no grouped conv and no dw.
+        const tfjs = r.kind === 'convForward' && r.shapeName !== 'grouped';
+        expect(tfjs ? positive(r.peers['tfjs-wasm']?.ms) : r.peers['tfjs-wasm']?.na, `tfjs-wasm, ${where}`).toBeTruthy();
+      }
+      expect(positive(net.conv.copy.ms)).toBe(true);
+      expect(net.targets).toHaveLength(7);
+      for (const t of net.targets) expect(typeof t.met).toBe('boolean');
+      expect(networksMd.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(7);
+      expect(networksMd).not.toMatch(/not measured/);
+      expect(checkConsistency(withCell(md, '| functional ops |', 3, '99.9×')).join('\n')).toMatch(/networks functional ops: over Sequential/);
+      expect(checkConsistency(withCell(md, '| conv fwd | depthwise', 9, '0.01×')).join('\n')).toMatch(/networks conv fwd depthwise.*kernel \/ copy/);
+      expect(checkConsistency(withCell(md, '| conv fwd | dilated', 4, '1%')).join('\n')).toMatch(/networks conv fwd dilated.*% peak/);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
-  }, 420_000);
+  }, 560_000);
 });
 
 // ---------------------------------------------------------------- the report on synthetic results
@@ -213,6 +252,29 @@ describe('the report on synthetic results', () => {
       const x = Number(c['reference ms'].replace('~', '')) / Number(c['convcore ms']);
       expect(Number(c['reference ×'].replace('×', ''))).toBeCloseTo(x, x >= 100 ? -0.3 : x >= 10 ? 1 : 2);
     }
+  });
+
+  it('a document with the networks section: the section is checked, against the header\'s peak and pool', () => {
+    const doc = syntheticDoc(11);
+    const section = (peak: number, threads = 2) => networksReport({
+      quick: false, threads, learningRate: 1e-3, batchSize: 50, peak,
+      conv: { rows: syntheticDoc(12).rows.filter((r) => r.kind !== 'convBackwardDx'), copy: undefined },
+    }).md;
+    const { md } = report(doc);
+    expect(checkConsistency(`${md}\n${section(PEAK)}`)).toEqual([]);
+    const changed: [string, string][] = [
+      [`${md}\n${section(30.2)}`, 'the networks section takes the peak as 30.2 GFLOP/s; the header gives 24.1'],
+      [`${md}\n${section(PEAK, 3)}`, 'the networks section\'s pool has 3 threads; the header\'s 2'],
+      [`${md}\n${withCell(section(PEAK), 'conv fwd | resnet', 2, '1.00')}`, 'networks conv fwd resnet'],
+      [`${withCell(md, 'conv fwd | resnet', COL.referenceX, '3.00×')}\n${section(PEAK)}`, 'reference ×'],
+    ];
+    for (const [text, says] of changed) expect(checkConsistency(text).join('\n'), says).toContain(says);
+  });
+
+  it('an --only document may have no op rows, and says so in its header', () => {
+    const doc = { ...syntheticDoc(13), rows: [] };
+    expect(checkConsistency(report(doc).md)).toEqual(['the table has no rows']);
+    expect(checkConsistency(report({ ...doc, only: 'depthwise' }).md)).toEqual([]);
   });
 
   it('catches a changed cell or target line', () => {

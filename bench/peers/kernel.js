@@ -12,7 +12,7 @@
 
 import { kernels, reserve, put, f64, threadCount } from '../../dist/wasm.js';
 import { convGeometry, poolGeometry } from '../../dist/params.js';
-import { colsLength, putConvGeometry, CONV_GEOMETRY_BYTES } from '../../dist/conv.js';
+import { colsLength, putConvGeometry, CONV_GEOMETRY_BYTES, isDepthwise } from '../../dist/conv.js';
 import { putPoolGeometry, POOL_GEOMETRY_BYTES, wideArgmax } from '../../dist/pool.js';
 import { updateResident, updateSettings, stateKeys } from '../../dist/optim.js';
 
@@ -23,8 +23,36 @@ function convBuffers(p) {
   return { g, k: kernels(), nCols: colsLength(g), nOut: g.N * g.F * g.H2 * g.W2 };
 }
 
+/**
+ * A depthwise conv (groups = C > 1) on its direct kernels, as src/conv.ts calls them: no
+ * columns and no workspace; the backward reads x for dw and w for dx.
+ */
+function prepareDepthwise(kind, g, k, p) {
+  const nx = p.x.data.length, nw = p.w.data.length, nOut = g.N * g.F * g.H2 * g.W2;
+  const [pgeom, px, pw, pb, pout, pdout, pdx, pdw, pdb] = reserve('bench', [
+    CONV_GEOMETRY_BYTES, nx * F64, nw * F64, g.F * F64, kind === 'convForward' ? nOut * F64 : 0,
+    kind === 'convForward' ? 0 : nOut * F64, kind === 'convForward' ? 0 : nx * F64, kind === 'convBackward' ? nw * F64 : 0, g.F * F64,
+  ]);
+  putConvGeometry(pgeom, g);
+  put(px, p.x.data);
+  put(pw, p.w.data);
+  if (kind === 'convForward') {
+    put(pb, p.b.data);
+    return { run: () => k.depthwise_forward(px, pw, pb, pout, pgeom), outputs: () => ({ out: f64(pout, nOut) }) };
+  }
+  put(pdout, p.dout.data);
+  if (kind === 'convBackwardDx') {
+    return { run: () => k.depthwise_backward(pdout, 0, pw, pdx, 0, pdb, pgeom), outputs: () => ({ dx: f64(pdx, nx) }) };
+  }
+  return {
+    run: () => k.depthwise_backward(pdout, px, pw, pdx, pdw, pdb, pgeom),
+    outputs: () => ({ dx: f64(pdx, nx), dw: f64(pdw, nw), db: f64(pdb, g.F) }),
+  };
+}
+
 function prepareConv(kind, p) {
   const { g, k, nCols, nOut } = convBuffers(p);
+  if (isDepthwise(g)) return prepareDepthwise(kind, g, k, p);
   const nx = p.x.data.length, nw = p.w.data.length;
   if (kind === 'convBackwardDx') {
     // dx alone, as convBackward(dout, cache, { dw: false }) calls it: no x, no cols, no dw;

@@ -65,14 +65,35 @@ function op(call, outputs, inputs) {
   };
 }
 
+/**
+ * A depthwise conv (groups = C): tf.fused.depthwiseConv2d, whose filter is (HH,WW,C,k) for
+ * k filters per channel; ours is (F,1,HH,WW) with filter f = c·k + m, tfjs's output channel
+ * c·k + m as well. The wasm backend has no depthwise gradient kernel.
+ */
+function prepareDepthwise(kind, p) {
+  if (kind !== 'convForward') return { na: 'no depthwise conv gradient kernel (DepthwiseConv2dNativeBackpropInput/Filter) in the wasm backend' };
+  const [F, , HH, WW] = p.w.shape;
+  const C = p.x.shape[1];
+  const k = F / C;
+  const x = nhwc(p.x);
+  const w = tf.tensor(permute(p.w.data, [C, k, HH, WW], [2, 3, 0, 1], Float32Array), [HH, WW, C, k]);
+  const b = f32(p.b);
+  const { stride, pad, dilation = 1 } = p.param;
+  return op(() => tf.fused.depthwiseConv2d({ x, filter: w, strides: stride, pad, dilations: dilation, bias: b }), (y) => ({ out: fromNHWC(y) }), [x, w, b]);
+}
+
 function prepareConv(kind, p) {
+  const groups = p.param.groups ?? 1;
+  if (groups !== 1 && groups === p.x.shape[1]) return prepareDepthwise(kind, p);
+  if (groups !== 1) return { na: `no grouped convolution (groups ${groups}) in tfjs` };
   const x = nhwc(p.x);
   const w = tf.tensor(permute(p.w.data, p.w.shape, [2, 3, 1, 0], Float32Array), [2, 3, 1, 0].map((a) => p.w.shape[a]));
-  const { stride, pad } = p.param;
+  const { stride, pad, dilation = 1 } = p.param;
   if (kind === 'convForward') {
     const b = f32(p.b);
-    return op(() => tf.fused.conv2d({ x, filter: w, strides: stride, pad, bias: b }), (y) => ({ out: fromNHWC(y) }), [x, w, b]);
+    return op(() => tf.fused.conv2d({ x, filter: w, strides: stride, pad, dilations: dilation, bias: b }), (y) => ({ out: fromNHWC(y) }), [x, w, b]);
   }
+  if (dilation !== 1) return { na: 'tf.conv2dTranspose takes no dilation' };
   const dout = nhwc(p.dout);
   return op(() => tf.conv2dTranspose(dout, w, x.shape, stride, pad), (dx) => ({ dx: fromNHWC(dx) }), [x, w, dout]);
 }
@@ -131,6 +152,7 @@ export const tfjsPeer = {
       case 'convBackwardDx':
         return prepareConv(kind, p);
       case 'convBackward':
+        if ((p.param.groups ?? 1) === p.x.shape[1] && p.x.shape[1] > 1) return prepareDepthwise(kind, p);
         return { na: 'no Conv2DBackpropFilter (dw) kernel in the wasm backend' };
       case 'maxPoolForward':
       case 'maxPoolBackward':
