@@ -20,12 +20,8 @@
 //
 // A step is what solver.step() does: a minibatch drawn with replacement by the seeded
 // generator and gathered, the model's training step (the batch copied in, forward, backward,
-// the loss out) and the update rule in place on every parameter. Where the Solver takes a
-// Sequential, the models step through it; where it refuses one (a Solver that knows only
-// the CS231n models), every model of the section steps through a copy of Solver.step made
-// here from the same internal calls (the model's training step, updateResident), so that
-// ThreeLayerConvNet and its replica run the same harness either way. The functional step draws
-// its batches from the same generator.
+// the loss out) and the update rule in place on every parameter; every model of the section
+// steps through the Solver. The functional step draws its batches from the same generator.
 //
 // Before anything is timed: the Sequential and the functional ops train the same steps from
 // the same weights, and their losses and parameters must be bit-identical (Object.is on every
@@ -39,11 +35,8 @@
 import { pathToFileURL } from 'node:url';
 import * as convcore from 'convcore';
 import * as reference from 'convcore/reference';
-import { trainSteps, storeOf } from '../dist/nn/params.js';
 import { Generator } from '../dist/nn/random.js';
 import { make } from '../dist/tensor.js';
-import { updateResident, updateSettings, stateKeys } from '../dist/optim.js';
-import { allocResident, freeResident, f64 } from '../dist/wasm.js';
 import { loadDigits } from '../examples/digits.js';
 import { networkConvCases, NETWORK_CONV_SHAPES } from './cases.js';
 import { measureRow } from './measure.js';
@@ -115,66 +108,12 @@ function batcher(train, seed) {
   };
 }
 
-/** A Solver with Adam over `train`, or null when the Solver does not take this model. */
-function trySolver(model, train) {
-  try {
-    return new convcore.Solver(model, { XTrain: train.X, yTrain: train.y, XVal: train.X, yVal: train.y }, {
-      updateRule: 'adam', optimConfig: { learningRate: LEARNING_RATE }, batchSize: BATCH, numEpochs: 1, verbose: false, seed: SEED,
-    });
-  } catch (e) {
-    if (e instanceof convcore.ConvcoreError && /model must be/.test(e.message)) return null;
-    throw e;
-  }
-}
-
-/**
- * Solver.step made here from its internal calls, for a Solver that does not take a Sequential:
- * the same draw and gather, the model's training step, and Adam in place on every parameter
- * with state blocks of its own.
- */
-function residentStepper(model, train) {
-  const store = storeOf(model);
-  const trainStep = trainSteps.get(model);
-  const settings = updateSettings('bench', 'adam', { learningRate: LEARNING_RATE });
-  const owned = [];
-  const slots = store.names.map((name) => {
-    const n = store.get(name).n;
-    const state = stateKeys('adam').map(() => {
-      const ptr = allocResident('bench', n * 8);
-      f64(ptr, n).fill(0);
-      owned.push([ptr, n * 8]);
-      return ptr;
-    });
-    return { name, settings: { ...settings }, state };
+/** The step of `model` through a Solver with Adam over `train`. */
+function stepper(model, train) {
+  const solver = new convcore.Solver(model, { XTrain: train.X, yTrain: train.y, XVal: train.X, yVal: train.y }, {
+    updateRule: 'adam', optimConfig: { learningRate: LEARNING_RATE }, batchSize: BATCH, numEpochs: 1, verbose: false, seed: SEED,
   });
-  const draw = batcher(train, SEED);
-  const losses = [];
-  return {
-    losses,
-    step() {
-      const { X, y } = draw();
-      const loss = trainStep(X, y);
-      losses.push(loss);
-      for (const s of slots) {
-        const p = store.get(s.name);
-        s.settings = updateResident(s.settings, { w: p.ptr, dw: p.grad, state: s.state, n: p.n });
-      }
-      return loss;
-    },
-    dispose() {
-      for (const [ptr, bytes] of owned) freeResident(ptr, bytes);
-      owned.length = 0;
-    },
-  };
-}
-
-/** The step of `model` through the Solver when `viaSolver`, else through residentStepper. */
-function stepper(model, train, viaSolver) {
-  if (viaSolver) {
-    const solver = trySolver(model, train);
-    return { losses: solver.lossHistory, step: () => solver.step(), dispose: () => solver.dispose() };
-  }
-  return residentStepper(model, train);
+  return { losses: solver.lossHistory, step: () => solver.step(), dispose: () => solver.dispose() };
 }
 
 /**
@@ -246,9 +185,9 @@ function train(s, steps) {
 }
 
 /** A twin of `make()` trains `steps` steps on the pool; its losses and parameters must be `one`'s. Returns the ops per step that ran in parts. */
-function checkPool(what, make, one, steps, train_, viaSolver) {
+function checkPool(what, make, one, steps, train_) {
   const model = make();
-  const s = stepper(model, train_, viaSolver);
+  const s = stepper(model, train_);
   try {
     const { splits } = countSplits(() => { for (let i = 0; i < steps; i++) s.step(); });
     identical(`${what} on the pool: the losses`, one.stepper.losses.slice(0, steps), s.losses);
@@ -282,17 +221,17 @@ function rounds(contenders, s, after) {
 const repsFor = (s, stepMs) => Math.max(2, Math.ceil(s.blockMs / median(stepMs.slice(1))));
 
 /** The 8/16 network: the Sequential, the functional ops, the kernels alone, and the pool. */
-function runNet816(digits, s, viaSolver, log) {
+function runNet816(digits, s, log) {
   const make = () => new convcore.Sequential(NET_816.layers(), { inputShape: NET_816.inputShape, seed: SEED });
   const model = make();
-  const seq = { model, stepper: stepper(model, digits, viaSolver) };
+  const seq = { model, stepper: stepper(model, digits) };
   const func = functionalStepper(model.params, digits);
   try {
     const seqMs = train(seq.stepper, s.checkSteps);
     const funcMs = train(func, s.checkSteps);
     identical('8/16 network, functional ops against Sequential: the losses', seq.stepper.losses, func.losses);
     identicalParams('8/16 network, functional ops against Sequential', model.params, func.params);
-    const splitsPerStep = checkPool('8/16 network', make, seq, s.checkSteps, digits, viaSolver);
+    const splitsPerStep = checkPool('8/16 network', make, seq, s.checkSteps, digits);
     log(`  networks 8/16: ${s.checkSteps} steps bit-identical through the functional ops and on the pool (${splitsPerStep} ops per step in parts); loss ${seq.stepper.losses[0].toFixed(6)} -> ${seq.stepper.losses.at(-1).toFixed(6)}`);
 
     const { calls } = traceKernels(() => oneThread(() => seq.stepper.step()));
@@ -330,7 +269,7 @@ function runNet816(digits, s, viaSolver, log) {
 }
 
 /** ThreeLayerConvNet and its Sequential replica with the same weights, in turns; and the replica on the pool. */
-function runThreeLayer(digits, s, viaSolver, log) {
+function runThreeLayer(digits, s, log) {
   const { batchSize, ...options } = TRAINING;
   const convnet = new convcore.ThreeLayerConvNet({ ...options, weightScale: 1e-3, reg: 0, seed: SEED });
   const weights = convnet.params;
@@ -340,15 +279,15 @@ function runThreeLayer(digits, s, viaSolver, log) {
     return m;
   };
   const replica = makeReplica();
-  const a = { model: convnet, stepper: stepper(convnet, digits, viaSolver) };
-  const b = { model: replica, stepper: stepper(replica, digits, viaSolver) };
+  const a = { model: convnet, stepper: stepper(convnet, digits) };
+  const b = { model: replica, stepper: stepper(replica, digits) };
   try {
     const aMs = train(a.stepper, s.checkSteps);
     const bMs = train(b.stepper, s.checkSteps);
     identical('the Sequential replica against ThreeLayerConvNet: the losses', a.stepper.losses, b.stepper.losses);
     const p = replica.params;
     for (const [name, t] of Object.entries(convnet.params)) identical(`the Sequential replica against ThreeLayerConvNet: ${name}`, t.data, p[REPLICA.names[name]].data);
-    const splitsPerStep = checkPool('ThreeLayerConvNet replica', makeReplica, b, s.checkSteps, digits, viaSolver);
+    const splitsPerStep = checkPool('ThreeLayerConvNet replica', makeReplica, b, s.checkSteps, digits);
     log(`  networks ThreeLayerConvNet: the replica's ${s.checkSteps} steps bit-identical to ThreeLayerConvNet's and on the pool (${splitsPerStep} ops per step in parts)`);
     const reps = repsFor(s, [...aMs, ...bMs]);
     const samples = rounds([
@@ -427,14 +366,9 @@ export async function runNetworkSteps({ quick = false, log = () => {}, only = nu
   if (!wants(PARTS.net816) && !wants(PARTS.threeLayer)) return null;
   const d = loadDigits({ train: TRAIN_IMAGES, val: 1, test: 1 }).train;
   const digits = { X: d.X, y: d.y };
-  // Whether the Solver takes a Sequential (then every model steps through it).
-  const probe = new convcore.Sequential(NET_816.layers(), { inputShape: NET_816.inputShape, seed: SEED });
-  const solver = trySolver(probe, digits);
-  solver?.dispose();
-  probe.dispose();
-  const out = { stepVia: solver ? 'solver' : 'resident' };
-  if (wants(PARTS.net816)) out.net816 = runNet816(digits, s, !!solver, log);
-  if (wants(PARTS.threeLayer)) out.threeLayer = runThreeLayer(digits, s, !!solver, log);
+  const out = { stepVia: 'solver' };
+  if (wants(PARTS.net816)) out.net816 = runNet816(digits, s, log);
+  if (wants(PARTS.threeLayer)) out.threeLayer = runThreeLayer(digits, s, log);
   return out;
 }
 

@@ -12,7 +12,8 @@
 
 import { kernels, reserve, put, f64, threadCount } from '../../dist/wasm.js';
 import { convGeometry, poolGeometry } from '../../dist/params.js';
-import { colsLength, putConvGeometry, CONV_GEOMETRY_BYTES, isDepthwise } from '../../dist/conv.js';
+import { putConvGeometry, CONV_GEOMETRY_BYTES } from '../../dist/conv.js';
+import { colsLength, isDepthwise } from '../../dist/layers/conv-layer.js';
 import { putPoolGeometry, POOL_GEOMETRY_BYTES, wideArgmax } from '../../dist/pool.js';
 import { updateResident, updateSettings, stateKeys } from '../../dist/optim.js';
 
