@@ -17,6 +17,7 @@ import { checkBatch, checkModelLabels } from './batch.js';
 import { encodeArray, decodeArray, encodeTensor, decodeTensor, JsonTensor, loaderInput } from './serialize.js';
 import { ThreeLayerConvNet, ThreeLayerConvNetJSON, decodeThreeLayerConvNet } from './three-layer-convnet.js';
 import { FullyConnectedNet, FullyConnectedNetJSON, decodeFullyConnectedNet } from './fc-net.js';
+import { Sequential } from './sequential.js';
 
 export type UpdateRuleName = 'sgd' | 'sgdMomentum' | 'rmsprop' | 'adam';
 type Config = Record<string, unknown>;
@@ -31,7 +32,7 @@ interface Slot {
 
 const solverBlocks = new FinalizationRegistry<Blocks>((b) => b.free());
 
-export type Model = ThreeLayerConvNet | FullyConnectedNet;
+export type Model = ThreeLayerConvNet | FullyConnectedNet | Sequential;
 
 export interface SolverData {
   XTrain: Tensor;
@@ -105,6 +106,7 @@ function checkLog(fn: string, log: unknown): (line: string) => void {
 }
 
 function inputOf(model: Model): InputSpec {
+  if (model instanceof Sequential) return { shape: model.inputShape, flat: false, numClasses: model.numClasses };
   const flat = model instanceof FullyConnectedNet;
   return { shape: flat ? [model.inputDim] : model.inputDim, flat, numClasses: model.numClasses };
 }
@@ -157,7 +159,7 @@ export class Solver {
 
   constructor(model: Model, data: SolverData, options?: SolverOptions) {
     const fn = 'Solver';
-    if (!(model instanceof ThreeLayerConvNet) && !(model instanceof FullyConnectedNet)) fail(`${fn}: model must be a ThreeLayerConvNet or a FullyConnectedNet`);
+    if (!(model instanceof ThreeLayerConvNet) && !(model instanceof FullyConnectedNet) && !(model instanceof Sequential)) fail(`${fn}: model must be a ThreeLayerConvNet or a FullyConnectedNet`);
     const o = takeOptions(fn, 'options', options, DEFAULTS);
     this.s = checkSettings(fn, o);
     this.log = checkLog(fn, o.log);
@@ -345,7 +347,7 @@ export class Solver {
     };
     return {
       type: 'SolverCheckpoint',
-      model: this.model.toJSON(),
+      model: this.model.toJSON() as SolverCheckpoint['model'],
       options: { ...this.s },
       epoch: this.epoch,
       iteration: this.iteration,
