@@ -5,7 +5,7 @@
 // examples/digits-net.js; `--net cs231n` trains CS231n's ThreeLayerConvNet instead.
 // `npm start -- --help` lists the flags.
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Sequential, ThreeLayerConvNet, Solver, init, threadCount } from 'convcore';
 import { loadDigits, SPLIT } from './digits.js';
@@ -206,4 +206,6 @@ console.log(`test accuracy: ${(acc * 100).toFixed(2)}% on ${test.y.length} image
 printConfusion(m);
 writeFileSync(args.model, JSON.stringify({ ...model.toJSON(), meanImage: Array.from(mean) }));
 const loader = model instanceof Sequential ? 'Sequential' : 'ThreeLayerConvNet';
-console.log(`\nmodel saved to ${args.model} (${loader}.fromJSON(JSON.parse(text)) loads it; its meanImage is to be subtracted from an image before model.loss)`);
+// The path as given relative to the working directory when the file is under it.
+const shown = relative(process.cwd(), args.model);
+console.log(`\nmodel saved to ${shown.startsWith('..') || isAbsolute(shown) ? args.model : shown} (${loader}.fromJSON(JSON.parse(text)) loads it; its meanImage is to be subtracted from an image before model.loss)`);
