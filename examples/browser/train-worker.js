@@ -1,20 +1,27 @@
 // The training page's worker (a module worker): it owns the model and the Solver and runs the
 // training steps, so the page never freezes. It imports the self-contained bundle (the Wasm
-// inlined, no configuration), as the page does.
+// inlined, no configuration), as the page does. The model is a Sequential built from the
+// layer list of the page's network box (parsed there by net-parser.js, made here with the
+// library's `layers` functions), or a model loaded from a file (a Sequential or a
+// ThreeLayerConvNet).
 //
 // Messages from the page:
-//   { type: 'init', buffer, config }  the packed digits (examples/browser/digits-bin.js) and the settings
+//   { type: 'init', buffer, config, net }  the packed digits (examples/browser/digits-bin.js), the settings and the first network
+//   { type: 'build', net, start }     a new network from a parsed list (parseNet); start: train it at once
 //   { type: 'start' } / { type: 'pause' }
 //   { type: 'load', json }            a model saved by model.toJSON(); training goes on from it
 // Messages to the page:
+//   { type: 'built', summary }        a network was built (or loaded): its summary
+//   { type: 'net-error', message }    the network could not be built (the library's message); the model in use stays
 //   { type: 'ready', info }           sizes of the run
-//   { type: 'model', options, params, iteration }   a snapshot of the parameters (Float64Arrays)
+//   { type: 'model', arch, params, buffers, meanImage, iteration }   a snapshot of the parameters and buffers (Float64Arrays)
 //   { type: 'step', iteration, epoch, loss, imagesPerSecond }
 //   { type: 'check', iteration, epoch, trainAcc, valAcc, epochEnd }
-//   { type: 'state', state }          'running', 'paused', 'done'
+//   { type: 'state', state }          'ready' (a new network), 'running', 'paused', 'done', 'loaded'
 //   { type: 'error', message }
-import { init, threadCount, ThreeLayerConvNet, Solver } from '/dist/convcore.browser.js';
+import { init, threadCount, Sequential, ThreeLayerConvNet, Solver, layers } from '/dist/convcore.browser.js';
 import { parseDigits, centredTensor, meanImageOf } from './digits-bin.js';
+import { toLayers } from './net-parser.js';
 
 /** How long the worker steps before it looks at its messages (a pause waits at most this long). */
 const SLICE_MS = 100;
@@ -32,6 +39,8 @@ let digits;
 let mean = null;
 let data;
 let model;
+/** The layer list and options each Sequential was made from (for the page's copy of it). */
+const sequentialArch = new WeakMap();
 let solver;
 let running = false;
 /** Bumped by each start, so that a step loop left over from before a pause never runs on. */
@@ -42,39 +51,15 @@ let lastSnapshot = 0;
 
 const post = (msg, transfer) => postMessage(msg, transfer);
 
-/** A seeded generator (mulberry32) and Box–Muller normals, for the initial weights. */
-function normals(seed) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
-
 /**
- * ThreeLayerConvNet with He-scaled weights, N(0, 2 / fan-in) per weight matrix, set through
- * setParams (the constructor's weightScale is one scale for all three layers, and with it
- * the net learns much more slowly in a single epoch); biases stay zero.
+ * A Sequential of the parsed layer list, He-initialized and seeded; the library checks the
+ * list and its error names the layer that does not fit.
  */
-function newModel(c) {
-  const m = new ThreeLayerConvNet({
-    inputDim: [1, 28, 28], numFilters: c.filters, filterSize: c.filterSize, hiddenDim: c.hidden,
-    numClasses: 10, weightScale: 0, reg: c.reg, seed: c.seed,
-  });
-  const normal = normals(c.seed + 1);
-  const p = m.params;
-  const scaled = {};
-  for (const name of ['W1', 'W2', 'W3']) {
-    const { shape } = p[name];
-    const fanIn = name === 'W1' ? shape[1] * shape[2] * shape[3] : shape[0];
-    const s = Math.sqrt(2 / fanIn);
-    scaled[name] = { data: Float64Array.from({ length: p[name].data.length }, () => s * normal()), shape };
-  }
-  m.setParams(scaled);
+function newNetwork(net, c) {
+  const list = toLayers(net, layers);
+  const options = { inputShape: [1, 28, 28], loss: 'softmax', reg: c.reg, init: 'he', seed: c.seed };
+  const m = new Sequential(list, options);
+  sequentialArch.set(m, { layers: list, options });
   return m;
 }
 
@@ -95,17 +80,45 @@ function newSolver() {
   checkEvery = Math.max(1, Math.round(solver.iterationsPerEpoch / config.checks));
 }
 
-/** The model's constructor options, as in model.toJSON().options (without encoding the parameters). */
-function optionsOf(m) {
+/**
+ * What the page needs to make its own copy of the model: the layer list and the options of a
+ * Sequential, or the constructor options of a ThreeLayerConvNet (as toJSON() has them, without
+ * encoding the parameters).
+ */
+function archOf(m) {
+  if (m instanceof Sequential) {
+    const { layers: list, options } = sequentialArch.get(m);
+    return { type: 'Sequential', layers: list, options };
+  }
   const { numFilters, filterSize, hiddenDim, numClasses, weightScale, reg } = m;
-  return { inputDim: [...m.inputDim], numFilters, filterSize, hiddenDim, numClasses, weightScale, reg };
+  return { type: 'ThreeLayerConvNet', options: { inputDim: [...m.inputDim], numFilters, filterSize, hiddenDim, numClasses, weightScale, reg } };
 }
 
 function sendModel() {
   lastSnapshot = performance.now();
   const params = model.params;
-  const transfer = Object.values(params).map((t) => t.data.buffer);
-  post({ type: 'model', options: optionsOf(model), params, meanImage: mean, iteration: solver.iteration }, transfer);
+  const buffers = model instanceof Sequential ? model.buffers : {};
+  const transfer = [...Object.values(params), ...Object.values(buffers)].map((t) => t.data.buffer);
+  post({ type: 'model', arch: archOf(model), params, buffers, meanImage: mean, iteration: solver.iteration }, transfer);
+}
+
+/** Makes `next` the model: a new solver on it, the old model given back, the page told. */
+function use(next, state) {
+  running = false;
+  generation++;
+  const old = model;
+  model = next;
+  newSolver();
+  old?.dispose();
+  post({ type: 'built', summary: summaryOf(model) });
+  post({ type: 'ready', info: info() });
+  sendModel();
+  if (state) post({ type: 'state', state });
+}
+
+function summaryOf(m) {
+  if (m instanceof Sequential) return m.summary();
+  return `ThreeLayerConvNet: conv ${m.numFilters} ${m.filterSize}x${m.filterSize} - relu - 2x2 max pool - affine ${m.hiddenDim} - relu - affine ${m.numClasses}`;
 }
 
 function info() {
@@ -161,10 +174,24 @@ const handlers = {
     config = msg.config;
     digits = parseDigits(msg.buffer);
     makeData();
-    model = newModel(config);
-    newSolver();
-    post({ type: 'ready', info: info() });
-    sendModel();
+    use(newNetwork(msg.net, config), null);
+  },
+  build(msg) {
+    let net;
+    try {
+      net = newNetwork(msg.net, config);
+    } catch (e) {
+      // A definition that does not fit: the page shows the library's message; the model in use stays.
+      post({ type: 'net-error', message: e instanceof Error ? e.message : String(e) });
+      return;
+    }
+    if (mean) {
+      // A loaded model's mean image goes with it; a new network trains on the digits as they are.
+      mean = null;
+      makeData();
+    }
+    use(net, 'ready');
+    if (msg.start) handlers.start();
   },
   start() {
     if (running) return;
@@ -186,21 +213,17 @@ const handlers = {
     post({ type: 'state', state: 'paused' });
   },
   load(msg) {
-    const loaded = ThreeLayerConvNet.fromJSON(msg.json);
-    const { inputDim, numClasses } = loaded;
-    if (inputDim.join(',') !== '1,28,28' || numClasses !== 10) {
-      throw new Error(`this page trains on 28x28 digits in 10 classes; the file's model has inputDim [${inputDim}] and ${numClasses} classes`);
+    const sequential = msg.json?.type === 'Sequential';
+    const loaded = sequential ? Sequential.fromJSON(msg.json) : ThreeLayerConvNet.fromJSON(msg.json);
+    const inputShape = sequential ? loaded.inputShape : loaded.inputDim;
+    if (inputShape.join(',') !== '1,28,28' || loaded.numClasses !== 10) {
+      loaded.dispose();
+      throw new Error(`this page trains on 28x28 digits in 10 classes; the file's model takes (${inputShape}) and has ${loaded.numClasses} classes`);
     }
-    running = false;
+    if (sequential) sequentialArch.set(loaded, { layers: msg.json.layers, options: msg.json.options });
     mean = meanImageOf(msg.json);
     makeData();
-    const old = model;
-    model = loaded;
-    newSolver();
-    old.dispose();
-    post({ type: 'ready', info: info() });
-    sendModel();
-    post({ type: 'state', state: 'loaded' });
+    use(loaded, 'loaded');
   },
 };
 

@@ -1,15 +1,20 @@
-// The training page: a worker (train-worker.js) trains ThreeLayerConvNet on the digits and
-// sends its progress and parameter snapshots; this page keeps a copy of the model from those
+// The training page: a worker (train-worker.js) trains a Sequential on the digits and sends
+// its progress and parameter snapshots; this page keeps a copy of the model from those
 // snapshots and draws the charts, the filters, one digit's activations, the test grid and the
-// predictions for a drawn digit. State for tests: document.body.dataset.state ('loading',
-// 'ready', 'running', 'paused', 'done', 'loaded', 'error') and window.trainPage.
-import { init, ThreeLayerConvNet, convForward, reluForward } from 'convcore';
+// predictions for a drawn digit. The network is the layer list in the page's box, parsed here
+// (net-parser.js, never evaluated) and built in the worker; a definition that cannot be read
+// or does not fit shows its error next to the box. State for tests:
+// document.body.dataset.state ('loading', 'ready', 'running', 'paused', 'done', 'loaded',
+// 'error'), document.body.dataset.net ('building', 'built', 'error') and window.trainPage.
+import { init, Sequential, ThreeLayerConvNet, convForward, reluForward, spatialBatchnormForward } from 'convcore';
 import { parseDigits, partTensor, meanImageOf } from './digits-bin.js';
 import { drawingPad, inkOf, toMnist, SIDE } from './draw.js';
 import { drawGrey, canvases, drawLoss, drawAccuracy, drawProbabilities } from './train-view.js';
+import { parseNet, formatNet } from './net-parser.js';
+import { PRESETS } from './net-presets.js';
 
-/** The settings and their defaults; each can be given in the URL (?train=2000&epochs=1 …). */
-const DEFAULTS = { train: 8000, val: 1000, epochs: 2, batch: 50, lr: 2e-3, filters: 8, filterSize: 7, hidden: 200, reg: 0, seed: 0, checks: 4 };
+/** The settings and their defaults; each can be given in the URL (?train=2000&epochs=1&preset=convnetjs …). */
+const DEFAULTS = { train: 8000, val: 1000, epochs: 2, batch: 50, lr: 2e-3, reg: 0, seed: 0, checks: 4 };
 const GRID = 100;
 /** While training runs, the filters, activations and test grid are redrawn at most this often. */
 const REDRAW_MS = 400;
@@ -39,17 +44,26 @@ function settings() {
     if (!ok) throw new Error(`?${key}=${q.get(key)}: expected a ${key === 'reg' || key === 'seed' ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}`);
     c[key] = v;
   }
-  return { ...c, autostart: q.has('autostart') };
+  const preset = q.get('preset') ?? PRESETS[0].id;
+  if (!PRESETS.some((p) => p.id === preset)) throw new Error(`?preset=${preset}: the presets are ${PRESETS.map((p) => p.id).join(', ')}`);
+  return { ...c, preset, autostart: q.has('autostart') };
 }
 
 const page = {
-  state: 'loading', info: null, losses: [], checks: [], model: null, options: '', chosen: 0,
+  state: 'loading', info: null, losses: [], checks: [], model: null, arch: null, archKey: '', chosen: 0,
   grid: null, drawn: null, testAccuracy: null, bestValAcc: null, error: null,
+  /**
+   * The network box: `built` is the text of the model in use, `pending` the text sent to the
+   * worker (a build or a load), `error` the message shown next to the box, `summary` the
+   * model's summary.
+   */
+  net: { state: 'building', built: null, pending: null, error: null, summary: '' },
   /** The longest the page's main thread went without running a 50 ms timer while training ran. */
   longestStallMs: 0,
 };
-/** The last parameters the worker sent (the model holds its own copy; reading model.params copies again). */
+/** The last parameters and buffers the worker sent (the model holds its own copy; reading model.params copies again). */
 let params = null;
+let buffers = {};
 /** The mean image the model expects subtracted from its inputs (a loaded model saved by `npm start`), or null. */
 let mean = null;
 
@@ -95,28 +109,90 @@ function softmax(s) {
   return e.map((v) => v / sum);
 }
 
-function drawFilters() {
-  const { data, shape } = params.W1;
-  const [F, , k] = shape;
+/**
+ * The model's first conv layer and the layers right after it that act per map (batchnorm in
+ * test mode, ReLU), from the last snapshot; null when the model does not start with a conv.
+ */
+function firstConv() {
+  if (page.arch.type === 'ThreeLayerConvNet') {
+    const k = params.W1.shape[2];
+    return { name: 'W1', W: params.W1, b: params.b1, conv: { stride: 1, pad: Math.floor((k - 1) / 2) }, after: [{ kind: 'relu' }] };
+  }
+  const [first, ...rest] = page.arch.layers;
+  if (first.kind !== 'conv') return null;
+  const W = params['0.W'];
+  const F = W.shape[0];
+  const o = first.args[2] ?? {};
+  const conv = { stride: o.stride ?? 1, pad: o.pad ?? 0, dilation: o.dilation ?? 1, groups: o.groups ?? 1 };
+  const after = [];
+  for (const [j, l] of rest.entries()) {
+    const i = j + 1;
+    if (l.kind === 'relu') after.push({ kind: 'relu' });
+    else if (l.kind === 'spatialBatchnorm') {
+      after.push({
+        kind: 'spatialBatchnorm', gamma: params[`${i}.gamma`], beta: params[`${i}.beta`],
+        bn: { mode: 'test', eps: l.args[0]?.eps ?? 1e-5, runningMean: buffers[`${i}.runningMean`], runningVar: buffers[`${i}.runningVar`] },
+      });
+    } else break;
+  }
+  return { name: '0.W', W, b: params['0.b'] ?? { data: new Float64Array(F), shape: [F] }, conv, after };
+}
+
+function describeInside(c) {
+  const note = $('inside-note');
+  if (!c) {
+    note.textContent = 'The network does not start with a conv layer, so there are no filters to draw here.';
+    return;
+  }
+  const steps = ['convForward', ...c.after.map((a) => (a.kind === 'relu' ? 'reluForward' : 'spatialBatchnormForward (test mode)'))];
+  note.replaceChildren(
+    'The first layer\'s filters ', code(c.name), ' (each scaled to its own range, bright = positive), and what the first '
+    + 'layers make of one test digit: ', ...steps.flatMap((f, i) => [i === 0 ? '' : ', then ', code(f)]),
+    ' (bright = strong response, one scale for all maps). Click a digit below to look at it.',
+  );
+}
+
+function code(text) {
+  const el = document.createElement('code');
+  el.textContent = text;
+  return el;
+}
+
+function drawFilters(c) {
+  const { data, shape } = c.W;
+  const [F, , kh, kw] = shape;
   canvases($('filters'), F).forEach((cv, f) => {
-    const w = data.subarray(f * k * k, (f + 1) * k * k);
-    drawGrey(cv, w, k, k, Math.min(...w), Math.max(...w));
+    const w = data.subarray(f * kh * kw, (f + 1) * kh * kw);
+    drawGrey(cv, w, kw, kh, Math.min(...w), Math.max(...w));
   });
 }
 
-function drawActivations() {
+function drawActivations(c) {
   const i = page.chosen;
   const image = test.X.data.slice(i * SIDE * SIDE, (i + 1) * SIDE * SIDE);
   const x = { data: modelInput(image), shape: [1, 1, SIDE, SIDE] };
-  const { W1, b1 } = params;
-  const pad = Math.floor((W1.shape[2] - 1) / 2);
-  const maps = reluForward(convForward(x, W1, b1, { stride: 1, pad }).out).out;
+  let maps = convForward(x, c.W, c.b, c.conv).out;
+  for (const a of c.after) maps = a.kind === 'relu' ? reluForward(maps).out : spatialBatchnormForward(maps, a.gamma, a.beta, a.bn).out;
   const [, F, H, W] = maps.shape;
   const hi = Math.max(...maps.data);
+  const lo = Math.min(0, ...maps.data);
   drawGrey($('act-input'), image, SIDE, SIDE);
   $('act-index').textContent = String(i);
   $('act-label').textContent = `label ${test.y[i]}`;
-  canvases($('activations'), F).forEach((cv, f) => drawGrey(cv, maps.data.subarray(f * H * W, (f + 1) * H * W), W, H, 0, hi));
+  canvases($('activations'), F).forEach((cv, f) => drawGrey(cv, maps.data.subarray(f * H * W, (f + 1) * H * W), W, H, lo, hi));
+}
+
+/** The filters and one digit's maps, or nothing when the model does not start with a conv (on the one-channel input). */
+function drawInside() {
+  const c = firstConv();
+  describeInside(c);
+  if (!c || c.W.shape[1] !== 1) {
+    canvases($('filters'), 0);
+    canvases($('activations'), 0);
+    return;
+  }
+  drawFilters(c);
+  drawActivations(c);
 }
 
 function buildGrid() {
@@ -131,7 +207,7 @@ function buildGrid() {
     cell.addEventListener('click', () => {
       page.chosen = i;
       for (const c of grid.children) c.classList.toggle('chosen', c === cell);
-      if (page.model) drawActivations();
+      if (page.model) drawInside();
     });
     grid.append(cell);
   }
@@ -188,8 +264,7 @@ function redraw(now = false) {
     return;
   }
   lastRedraw = performance.now();
-  drawFilters();
-  drawActivations();
+  drawInside();
   drawGrid();
   predictDrawing();
 }
@@ -219,16 +294,39 @@ const onMessage = {
       + `${info.threads} thread${info.threads > 1 ? 's' : ''}`;
     drawCharts();
   },
+  /** A network was built or loaded: its text is now the one in use. */
+  built({ summary }) {
+    const text = page.net.pending;
+    page.net.pending = null;
+    if (text !== null) {
+      page.net.built = text;
+      if ($('net').value !== text) $('net').value = text;
+    }
+    page.net.summary = summary;
+    $('net-summary').textContent = summary;
+    $('net-preset').value = PRESETS.find((p) => p.text === page.net.built)?.id ?? '';
+    setNet('built');
+  },
+  /** The definition could be read but not built: the library's message, next to the box. */
+  'net-error'({ message }) {
+    page.net.pending = null;
+    showNetError(message);
+  },
   model(msg) {
-    const key = JSON.stringify(msg.options);
-    if (key !== page.options) {
+    // The page's copy of the model is made again only when the worker's is of another shape.
+    const key = JSON.stringify(msg.arch);
+    if (key !== page.archKey) {
       page.model?.dispose();
-      page.model = new ThreeLayerConvNet({ ...msg.options, weightScale: 0, seed: 0 });
-      page.options = key;
+      const { arch } = msg;
+      page.model = arch.type === 'Sequential' ? new Sequential(arch.layers, arch.options) : new ThreeLayerConvNet({ ...arch.options, weightScale: 0, seed: 0 });
+      page.arch = arch;
+      page.archKey = key;
     }
     params = msg.params;
+    buffers = msg.buffers;
     mean = msg.meanImage;
     page.model.setParams(params);
+    if (page.model instanceof Sequential) page.model.setBuffers(buffers);
     redraw(page.state !== 'running');
   },
   step({ iteration, epoch, loss, imagesPerSecond }) {
@@ -266,7 +364,9 @@ const onMessage = {
     }
     redraw(true);
     testAccuracy();
-    if (msg.state === 'done') {
+    if (msg.state === 'ready') {
+      status('Network built. Press Start.');
+    } else if (msg.state === 'done') {
       page.bestValAcc = msg.bestValAcc;
       status(`Done in ${fmtTime(elapsed)}: best validation accuracy ${(100 * msg.bestValAcc).toFixed(1)}% (those parameters are kept), `
         + `test accuracy ${(100 * page.testAccuracy).toFixed(1)}%.`);
@@ -278,6 +378,10 @@ const onMessage = {
   },
   /** The worker stops training when a message fails. */
   error({ message }) {
+    if (page.net.pending !== null) {
+      page.net.pending = null;
+      setNet(page.net.error ? 'error' : 'built');
+    }
     if (page.state === 'running') {
       elapsed += performance.now() - runStart;
       page.state = 'paused';
@@ -302,20 +406,72 @@ function download() {
 
 async function load(file) {
   let json;
+  let text;
   try {
     json = JSON.parse(await file.text());
     // The file is checked here, with a clear message, before the worker gets it (training goes on meanwhile).
-    const m = ThreeLayerConvNet.fromJSON(json);
-    const fits = m.inputDim.join(',') === '1,28,28' && m.numClasses === 10;
+    const sequential = json?.type === 'Sequential';
+    const m = sequential ? Sequential.fromJSON(json) : ThreeLayerConvNet.fromJSON(json);
+    const shape = sequential ? m.inputShape : m.inputDim;
+    const fits = shape.join(',') === '1,28,28' && m.numClasses === 10;
     m.dispose();
-    if (!fits) throw new Error(`this page needs a model of 28x28 digits in 10 classes; this one has inputDim [${m.inputDim}] and ${m.numClasses} classes`);
+    if (!fits) throw new Error(`this page needs a model of 28x28 digits in 10 classes; this one takes (${shape}) and has ${m.numClasses} classes`);
     meanImageOf(json);
+    // The box shows the loaded network; Start trains it further until the box is edited.
+    text = sequential ? formatNet(json.layers)
+      : `// ${file.name}: a ThreeLayerConvNet (${m.numFilters} ${m.filterSize}x${m.filterSize} filters, hidden ${m.hiddenDim}).\n`
+        + '// Write a layer list here and press Build to train a Sequential instead.';
   } catch (e) {
     showError(`${file.name}: ${e.message}`);
     return;
   }
   status(`Loading ${file.name}…`);
+  page.net.pending = text;
+  setNet('building');
   worker.postMessage({ type: 'load', json });
+}
+
+function setNet(state) {
+  page.net.state = state;
+  document.body.dataset.net = state;
+  if (page.state !== 'loading') for (const id of ['build', 'start']) $(id).disabled = state === 'building';
+  if (state !== 'error') {
+    page.net.error = null;
+    $('net-error').hidden = true;
+    $('net-error').textContent = '';
+    $('net').removeAttribute('aria-invalid');
+  }
+}
+
+/** An error next to the box; a parse error's line is repeated with a caret under its position. */
+function showNetError(message, position) {
+  const text = $('net').value;
+  let shown = message;
+  if (position !== undefined) {
+    const start = text.lastIndexOf('\n', position - 1) + 1;
+    const end = text.indexOf('\n', position);
+    shown += `\n${text.slice(start, end < 0 ? text.length : end)}\n${' '.repeat(position - start)}^`;
+  }
+  page.net.error = message;
+  setNet('error');
+  $('net-error').textContent = shown;
+  $('net-error').hidden = false;
+  $('net').setAttribute('aria-invalid', 'true');
+}
+
+/** Parses the box and sends the list to the worker to build (and start, if asked); a parse error is shown and nothing is sent. */
+function requestBuild(start) {
+  const text = $('net').value;
+  let net;
+  try {
+    net = parseNet(text);
+  } catch (e) {
+    showNetError(e.message, e.position);
+    return;
+  }
+  page.net.pending = text;
+  setNet('building');
+  worker.postMessage({ type: 'build', net, start });
 }
 
 /** Measures how responsive the page stays while the worker trains (a timer every 50 ms). */
@@ -340,6 +496,11 @@ async function main() {
   config.train = Math.min(config.train, digits.train.count);
   config.val = Math.min(config.val, digits.val.count);
   buildGrid();
+  const select = $('net-preset');
+  for (const p of PRESETS) select.append(new Option(p.name, p.id));
+  select.append(new Option('(edited)', ''));
+  select.value = config.preset;
+  $('net').value = PRESETS.find((p) => p.id === config.preset).text;
   const pad = drawingPad($('pad'), () => predictDrawing());
   $('clear').addEventListener('click', () => pad.clear());
 
@@ -357,14 +518,29 @@ async function main() {
     worker.addEventListener('message', first);
     worker.addEventListener('error', first);
   });
-  worker.postMessage({ type: 'init', buffer, config });
+  page.net.pending = $('net').value;
+  worker.postMessage({ type: 'init', buffer, config, net: parseNet($('net').value) });
   await ready;
 
   page.state = 'ready';
   setState('ready');
   status(`Ready: ${digits.train.count + digits.val.count + digits.test.count} digits loaded. Press Start.`);
-  for (const id of ['start', 'download', 'load']) $(id).disabled = false;
-  $('start').addEventListener('click', () => worker.postMessage({ type: page.state === 'running' ? 'pause' : 'start' }));
+  for (const id of ['start', 'download', 'load', 'build']) $(id).disabled = false;
+  $('start').addEventListener('click', () => {
+    if (page.state === 'running') worker.postMessage({ type: 'pause' });
+    else if ($('net').value !== page.net.built) requestBuild(true);
+    else worker.postMessage({ type: 'start' });
+  });
+  $('build').addEventListener('click', () => requestBuild(false));
+  select.addEventListener('change', () => {
+    const p = PRESETS.find((x) => x.id === select.value);
+    if (!p) return;
+    $('net').value = p.text;
+    requestBuild(false);
+  });
+  $('net').addEventListener('input', () => {
+    if (PRESETS.find((p) => p.id === select.value)?.text !== $('net').value) select.value = '';
+  });
   $('download').addEventListener('click', download);
   $('load').addEventListener('change', (e) => {
     const file = e.target.files[0];
