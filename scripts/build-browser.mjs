@@ -23,6 +23,8 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const wasmPath = join(root, 'build', 'convcore.wasm');
 const dist = join(root, 'dist');
 export const bundlePath = join(dist, 'convcore.browser.js');
+/** The inlined bundle with toOnnx, for the training page. */
+export const onnxBundlePath = join(dist, 'convcore.onnx.browser.js');
 
 /** The types of dist/convcore.browser.js (the `convcore/inline` subpath): those of the API. */
 export const bundleTypes = "export * from './api.js';\n";
@@ -106,6 +108,17 @@ export async function buildBrowser() {
     plugins: [inlineWasmPlugin(bytes), inlineWorkerPlugin(worker)],
   });
   writeFileSync(join(dist, 'convcore.browser.d.ts'), bundleTypes);
+  // The same with toOnnx (and protobuf), for pages that export their models.
+  await build({
+    ...common,
+    entryPoints: [join(root, 'src', 'browser-inline-onnx.ts')],
+    outfile: onnxBundlePath,
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    plugins: [inlineWasmPlugin(bytes), inlineWorkerPlugin(worker)],
+  });
+  writeFileSync(join(dist, 'convcore.onnx.browser.d.ts'), "export * from './api.js';\nexport { toOnnx, ONNX_OPSET } from './onnx.js';\n");
   return statSync(bundlePath).size;
 }
 

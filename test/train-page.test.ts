@@ -16,6 +16,8 @@ import type { Browser, Page } from 'playwright-core';
 import { startDemo } from '../scripts/demo.mjs';
 import { loadDigits } from '../examples/digits.js';
 import { Sequential, layers } from '../src/index.js';
+import * as ort from 'onnxruntime-web';
+import { maxNormRelError } from '../src/gradcheck.js';
 import { parseNet, toLayers } from '../examples/browser/net-parser.js';
 import { PRESETS } from '../examples/browser/net-presets.js';
 import { ensureBuilt, launchChromium, watchedPage, type Watched } from './chromium.js';
@@ -229,6 +231,22 @@ describe('the training page in headless Chromium', () => {
     console.log(`train page: the downloaded model in Node: validation ${(100 * right / val.y.length).toFixed(1)}%`);
     expect(right / val.y.length, 'validation accuracy of the downloaded model in Node').toBeGreaterThan(0.9);
     expect(Math.abs(right / val.y.length - before.checks.at(-1)!.valAcc), 'Node against the page').toBeLessThan(0.01);
+
+    // The same model as a float32 ONNX file, from the page's Download .onnx: onnxruntime-web
+    // gives the scores of the downloaded JSON's model in Node, to 1e-5.
+    const [onnxDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-onnx')]);
+    const onnxFile = join(tmp, onnxDownload.suggestedFilename());
+    await onnxDownload.saveAs(onnxFile);
+    expect(onnxDownload.suggestedFilename()).toBe('convcore-digits-model.onnx');
+    ort.env.wasm.numThreads = 1;
+    const session = await ort.InferenceSession.create(new Uint8Array(readFileSync(onnxFile)));
+    const rows = 50;
+    const X = { data: val.X.data.subarray(0, rows * 784), shape: [rows, 1, 28, 28] };
+    const { scores: onnxScores } = await session.run({ x: new ort.Tensor('float32', Float32Array.from(X.data), X.shape) });
+    const check = Sequential.fromJSON(json);
+    const want = (check.loss(X) as { data: Float64Array }).data;
+    check.dispose();
+    expect(maxNormRelError(Float64Array.from(onnxScores.data as Float32Array), want), 'onnxruntime against convcore').toBeLessThan(1e-5);
 
     // A fresh page starts from new weights; after loading the file it predicts exactly as the trained page did.
     await page.goto(`${demo.url}/train.html${QUERY}`);

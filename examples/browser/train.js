@@ -6,7 +6,7 @@
 // or does not fit shows its error next to the box. State for tests:
 // document.body.dataset.state ('loading', 'ready', 'running', 'paused', 'done', 'loaded',
 // 'error'), document.body.dataset.net ('building', 'built', 'error') and window.trainPage.
-import { init, Sequential, ThreeLayerConvNet, convForward, reluForward, spatialBatchnormForward } from 'convcore';
+import { init, Sequential, ThreeLayerConvNet, convForward, reluForward, spatialBatchnormForward, toOnnx } from 'convcore';
 import { parseDigits, partTensor, meanImageOf } from './digits-bin.js';
 import { drawingPad, inkOf, toMnist, SIDE } from './draw.js';
 import { drawGrey, canvases, drawLoss, drawAccuracy, drawProbabilities } from './train-view.js';
@@ -392,16 +392,24 @@ const onMessage = {
   },
 };
 
-function download() {
-  const json = mean ? { ...page.model.toJSON(), meanImage: Array.from(mean) } : page.model.toJSON();
-  const blob = new Blob([JSON.stringify(json)], { type: 'application/json' });
+function save(blob, name) {
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
-  a.download = 'convcore-digits-model.json';
+  a.download = name;
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+function download() {
+  const json = mean ? { ...page.model.toJSON(), meanImage: Array.from(mean) } : page.model.toJSON();
+  save(new Blob([JSON.stringify(json)], { type: 'application/json' }), 'convcore-digits-model.json');
+}
+
+/** The model as a float32 ONNX model (input x: the image minus the meanImage, output scores), for onnxruntime. */
+function downloadOnnx() {
+  save(new Blob([toOnnx(page.model)], { type: 'application/octet-stream' }), 'convcore-digits-model.onnx');
 }
 
 async function load(file) {
@@ -525,7 +533,7 @@ async function main() {
   page.state = 'ready';
   setState('ready');
   status(`Ready: ${digits.train.count + digits.val.count + digits.test.count} digits loaded. Press Start.`);
-  for (const id of ['start', 'download', 'load', 'build']) $(id).disabled = false;
+  for (const id of ['start', 'download', 'download-onnx', 'load', 'build']) $(id).disabled = false;
   $('start').addEventListener('click', () => {
     if (page.state === 'running') worker.postMessage({ type: 'pause' });
     else if ($('net').value !== page.net.built) requestBuild(true);
@@ -542,6 +550,7 @@ async function main() {
     if (PRESETS.find((p) => p.id === select.value)?.text !== $('net').value) select.value = '';
   });
   $('download').addEventListener('click', download);
+  $('download-onnx').addEventListener('click', downloadOnnx);
   $('load').addEventListener('change', (e) => {
     const file = e.target.files[0];
     e.target.value = '';
