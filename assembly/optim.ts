@@ -82,33 +82,7 @@ export function adam_step(w: usize, dw: usize, m: usize, v: usize, n: i32,
   assert(n > 0, 'adam_step: n must be positive');
   assert(t >= 1, 'adam_step: t must be at least 1');
   assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n) && in_memory(m, <u64>n) && in_memory(v, <u64>n), 'adam_step: a buffer ends past linear memory');
-  const k1 = 1.0 - b1, k2 = 1.0 - b2;
-  const c1 = 1.0 - Math.pow(b1, t), c2 = 1.0 - Math.pow(b2, t);
-  const a = lr / c1, s2 = 1.0 / c2;
-  const vb1 = f64x2.splat(b1), vb2 = f64x2.splat(b2), vk1 = f64x2.splat(k1), vk2 = f64x2.splat(k2);
-  const va = f64x2.splat(a), vs2 = f64x2.splat(s2), ve = f64x2.splat(eps);
-  const i1 = hi(n, 2);
-  let i = lo(n, 2);
-  for (; i + 2 <= i1; i += 2) {
-    const o = <usize>i << 3;
-    const g = v128.load(dw + o);
-    const nm = f64x2.add(f64x2.mul(vb1, v128.load(m + o)), f64x2.mul(vk1, g));
-    const nv = f64x2.add(f64x2.mul(vb2, v128.load(v + o)), f64x2.mul(vk2, f64x2.mul(g, g)));
-    v128.store(m + o, nm);
-    v128.store(v + o, nv);
-    // lr·m̂ / (√v̂ + eps)
-    const d = f64x2.div(f64x2.mul(va, nm), f64x2.add(f64x2.sqrt(f64x2.mul(nv, vs2)), ve));
-    v128.store(w + o, f64x2.sub(v128.load(w + o), d));
-  }
-  for (; i < i1; i++) {
-    const o = <usize>i << 3;
-    const g = load<f64>(dw + o);
-    const nm = b1 * load<f64>(m + o) + k1 * g;
-    const nv = b2 * load<f64>(v + o) + k2 * (g * g);
-    store<f64>(m + o, nm);
-    store<f64>(v + o, nv);
-    store<f64>(w + o, load<f64>(w + o) - a * nm / (Math.sqrt(nv * s2) + eps));
-  }
+  adam_part(w, dw, m, v, n, lr, b1, b2, eps, t, 1.0);
 }
 
 // w, dw, m, v (n) -> w, m, v (n), for step t (1 on the first step): torch.optim.AdamW's step,
@@ -122,7 +96,15 @@ export function adamw_step(w: usize, dw: usize, m: usize, v: usize, n: i32,
   assert(n > 0, 'adamw_step: n must be positive');
   assert(t >= 1, 'adamw_step: t must be at least 1');
   assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n) && in_memory(m, <u64>n) && in_memory(v, <u64>n), 'adamw_step: a buffer ends past linear memory');
-  const keep = 1.0 - lr * wd;
+  adam_part(w, dw, m, v, n, lr, b1, b2, eps, t, 1.0 - lr * wd);
+}
+
+// This part's range of Adam's step, the weights first scaled by `keep` (AdamW's decay; 1 for
+// Adam, where w·1 = w exactly): shared by adam_step and adamw_step.
+// @ts-ignore: decorator
+@inline
+function adam_part(w: usize, dw: usize, m: usize, v: usize, n: i32,
+  lr: f64, b1: f64, b2: f64, eps: f64, t: f64, keep: f64): void {
   const k1 = 1.0 - b1, k2 = 1.0 - b2;
   const c1 = 1.0 - Math.pow(b1, t), c2 = 1.0 - Math.pow(b2, t);
   const a = lr / c1, s2 = 1.0 / c2;
