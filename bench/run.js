@@ -173,12 +173,14 @@ async function main() {
   if (problems.length) throw new Error(`bench: the table contradicts itself:\n${problems.join('\n')}`);
   // The main job, npm start, in a full run: its wall time and test accuracy, as a person sees them.
   const mainJob = opts.quick || opts.only ? null : runMainJob(log);
-  const fullMd = mainJob ? `${md}\n${mainJob.md}` : md;
+  const safetensors = opts.quick || opts.only ? null : runSafetensors(log);
+  const fullMd = [md, mainJob?.md, safetensors?.md].filter(Boolean).join('\n');
   process.stdout.write(`${fullMd}\n`);
   const json = { ...doc, table: cells, targets: targets.map(({ text, ...t }) => t) };
   if (section) json.training = { ...training, table: section.cells, targets: section.targets.map(({ text, ...t }) => t) };
   if (netSection) json.networks = { ...networks, table: netSection.cells, targets: netSection.targets.map(({ text, ...t }) => t) };
   if (mainJob) json.mainJob = mainJob.result;
+  if (safetensors) json.safetensors = safetensors.result;
   if (!opts.only || opts.outDir) write(opts.outDir ?? fileURLToPath(new URL('.', import.meta.url)), opts.quick, fullMd, json);
   if (!opts.quick && !opts.only && !opts.outDir) updateReadme(md);
   log(`bench: ${doc.seconds.toFixed(0)} s`);
@@ -204,6 +206,52 @@ function runMainJob(log) {
     + `test accuracy ${acc[1]}% on ${acc[2]} images, ${seconds.toFixed(1)} s wall (target: at least 97.5% in under 60 s) — `
     + `**${Number(acc[1]) >= 97.5 && seconds < 60 ? 'met' : 'not met'}**`, ''].join('\n');
   return { md, result };
+}
+
+/**
+ * toSafetensors and fromSafetensors of a 10-million-parameter state dict (80 tensors of
+ * 125,000 float64), written as float64 and as float32: the median of 7 timed calls each,
+ * after a round trip checked bit for bit (float64) and to the nearest float32.
+ */
+function runSafetensors(log) {
+  log('bench: safetensors ...');
+  const TENSORS = 80, EACH = 125_000;
+  const tensors = {};
+  for (let t = 0; t < TENSORS; t++) {
+    const data = new Float64Array(EACH);
+    for (let i = 0; i < EACH; i++) data[i] = Math.sin(t * EACH + i) * 3;
+    tensors[`${t}.weight`] = { data, shape: [250, 500] };
+  }
+  const median = (f) => {
+    const times = [];
+    for (let r = 0; r < 7; r++) {
+      const t0 = performance.now();
+      f();
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return times[3];
+  };
+  const rows = [];
+  for (const dtype of ['float64', 'float32']) {
+    const bytes = convcore.toSafetensors(tensors, { dtype });
+    const back = convcore.fromSafetensors(bytes);
+    for (const [name, t] of Object.entries(tensors)) {
+      const r = back[name].data;
+      for (let i = 0; i < EACH; i++) {
+        const want = dtype === 'float64' ? t.data[i] : Math.fround(t.data[i]);
+        if (!Object.is(r[i], want)) throw new Error(`bench: safetensors ${dtype} round trip differs at ${name}[${i}]`);
+      }
+    }
+    rows.push({ call: `toSafetensors, ${dtype}`, bytes: bytes.length, ms: median(() => convcore.toSafetensors(tensors, { dtype })) });
+    rows.push({ call: `fromSafetensors, ${dtype} file`, bytes: bytes.length, ms: median(() => convcore.fromSafetensors(bytes)) });
+  }
+  const TARGET_MS = 300;
+  const md = ['## safetensors', '', `A state dict of ${TENSORS * EACH} parameters (${TENSORS} tensors of ${EACH} values); each round trip was checked first (float64 bit for bit, float32 to the nearest float32). ms: the median of 7 calls.`, '',
+    '| call | file bytes | ms |', '|---|--:|--:|',
+    ...rows.map((r) => `| ${r.call} | ${r.bytes} | ${r.ms.toFixed(0)} |`), '',
+    `- every call under ${TARGET_MS} ms (target): ${rows.map((r) => `${r.ms.toFixed(0)}`).join(', ')} — **${rows.every((r) => Number(r.ms.toFixed(0)) < TARGET_MS) ? 'met' : 'not met'}**`, ''].join('\n');
+  return { md, result: { parameters: TENSORS * EACH, tensors: TENSORS, rows, targetMs: TARGET_MS } };
 }
 
 main().catch((e) => {
