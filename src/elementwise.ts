@@ -1,7 +1,7 @@
 import { Tensor, make, checkTensor, checkSameShape, shapeString } from './tensor.js';
 import { Labels, checkLabels, checkDout } from './params.js';
 import { kernels, reserve, put, take, i32 } from './wasm.js';
-import { affineBackwardOn, affineForwardOn, reluBackwardOn, reluForwardOn } from './layers/basic.js';
+import { LossKind, affineBackwardOn, affineForwardOn, lossOn, reluBackwardOn, reluForwardOn } from './layers/basic.js';
 import { Cache, seal, openCache } from './cache.js';
 import { fail } from './errors.js';
 
@@ -90,12 +90,7 @@ export function affineBackward(dout: Tensor, cache: AffineCache): { dx: Tensor; 
 
 /** scores (N,C), y (N) integer labels -> the mean softmax loss and dscores (N,C). */
 export function softmaxLoss(scores: Tensor, y: Labels): { loss: number; dscores: Tensor } {
-  const { N, C, labels } = checkLabels('softmaxLoss', scores, y);
-  const [ps, py, pd, prow] = reserve('softmaxLoss', [N * C * F64, N * 4, N * C * F64, N * F64]);
-  put(ps, scores.data);
-  i32(py, N).set(labels);
-  const loss = kernels().softmax_loss(ps, py, pd, prow, N, C);
-  return { loss, dscores: make(take(pd, N * C), [N, C]) };
+  return lossOp('softmaxLoss', 'softmax', scores, y);
 }
 
 /**
@@ -103,10 +98,14 @@ export function softmaxLoss(scores: Tensor, y: Labels): { loss: number; dscores:
  * (N,C), CS231n's svm_loss: margins max(0, s_j − s_y + 1) for j ≠ y, loss = Σ margins / N.
  */
 export function svmLoss(scores: Tensor, y: Labels): { loss: number; dscores: Tensor } {
-  const { N, C, labels } = checkLabels('svmLoss', scores, y);
-  const [ps, py, pd, prow] = reserve('svmLoss', [N * C * F64, N * 4, N * C * F64, N * F64]);
+  return lossOp('svmLoss', 'svm', scores, y);
+}
+
+function lossOp(fn: string, kind: LossKind, scores: Tensor, y: Labels): { loss: number; dscores: Tensor } {
+  const { N, C, labels } = checkLabels(fn, scores, y);
+  const [ps, py, pd, prow] = reserve(fn, [N * C * F64, N * 4, N * C * F64, N * F64]);
   put(ps, scores.data);
   i32(py, N).set(labels);
-  const loss = kernels().svm_loss(ps, py, pd, prow, N, C);
+  const loss = lossOn(kernels(), kind, ps, py, pd, prow, N, C);
   return { loss, dscores: make(take(pd, N * C), [N, C]) };
 }

@@ -55,6 +55,15 @@ export function py(v: number): string {
   return String(short === v || Math.abs(short - v) < 1e-15 ? short : v);
 }
 
+// ---- The loss on the scores: softmax or CS231n's multiclass SVM.
+
+export type LossKind = 'softmax' | 'svm';
+
+/** scores (N,C), y (N i32) -> the mean loss; dscores (N,C) written, rowloss N float64 of scratch. */
+export function lossOn(k: Kernels, kind: LossKind, scores: number, y: number, dscores: number, rowloss: number, N: number, C: number): number {
+  return kind === 'softmax' ? k.softmax_loss(scores, y, dscores, rowloss, N, C) : k.svm_loss(scores, y, dscores, rowloss, N, C);
+}
+
 // ---- ReLU: x (n) -> max(0, x); dx = dout where x > 0 (or out > 0: the same units).
 
 export function reluForwardOn(k: Kernels, x: number, out: number, n: number): void {

@@ -9,10 +9,11 @@
 import { Tensor, make } from '../tensor.js';
 import { kernels, put, take, i32, threadCount } from '../wasm.js';
 import { Chain } from '../layers/chain.js';
+import { LossKind, lossOn } from '../layers/basic.js';
 import { F64, Layer, Run, count } from '../layers/layer.js';
 import type { Blocks, ParamSet } from './params.js';
 
-export type LossKind = 'softmax' | 'svm';
+export type { LossKind };
 
 /** A layer with its path (`4.body.0`) in the network. */
 export interface Placed {
@@ -110,8 +111,7 @@ export class Net {
   dataLoss(r: Run, scores: number, labels: Int32Array): number {
     const a = this.a;
     i32(a.y, r.N).set(labels);
-    const f = this.loss === 'softmax' ? r.k.softmax_loss : r.k.svm_loss;
-    return f(scores, a.y, a.dscores, a.rowloss, r.N, this.numClasses);
+    return lossOn(r.k, this.loss, scores, a.y, a.dscores, a.rowloss, r.N, this.numClasses);
   }
 
   /** One forward and backward in train mode: returns the data loss; every parameter's gradient is written. */
