@@ -12,6 +12,7 @@ import { ConvGeom, conv_geometry_ok, conv_weights, in_memory, prod } from './geo
 import { first_col, end_col } from './conv';
 import { feature_sum } from './reduce';
 import { lo, hi } from './parts';
+import { madd, fma1 } from './fma';
 
 // One output, at (h2, w2) of the plane xp, of the filter whose taps are at wf.
 // @ts-ignore: decorator
@@ -29,7 +30,7 @@ function one(xp: usize, wf: usize, bias: f64, g: ConvGeom, h2: i32, w2: i32): f6
       const xx = x0 + j * g.DW;
       let v = 0.0;
       if (inside && xx >= 0 && xx < W) v = load<f64>(row + (<usize>xx << 3));
-      s += load<f64>(t) * v;
+      s = fma1(load<f64>(t), v, s);
       t += 8;
     }
   }
@@ -81,17 +82,17 @@ export function depthwise_forward(x: usize, w: usize, b: usize, out: usize, g: C
           const y = h2 * g.SH + i * g.DH - g.PH;
           if (y < 0 || y >= H) {
             for (let j = 0; j < WW; j++) {
-              const z = f64x2.mul(v128.load64_splat(t), zero);
-              a0 = f64x2.add(a0, z);
-              a1 = f64x2.add(a1, z);
+              const wv = v128.load64_splat(t);
+              a0 = madd(wv, zero, a0);
+              a1 = madd(wv, zero, a1);
               t += 8;
             }
           } else {
             let q = xp + (<usize>(y * W + x0) << 3);
             for (let j = 0; j < WW; j++) {
               const wv = v128.load64_splat(t);
-              a0 = f64x2.add(a0, f64x2.mul(wv, pair_at(q, SW)));
-              a1 = f64x2.add(a1, f64x2.mul(wv, pair_at(q + (<usize>(2 * SW) << 3), SW)));
+              a0 = madd(wv, pair_at(q, SW), a0);
+              a1 = madd(wv, pair_at(q + (<usize>(2 * SW) << 3), SW), a1);
               q += <usize>DW << 3;
               t += 8;
             }
@@ -108,13 +109,13 @@ export function depthwise_forward(x: usize, w: usize, b: usize, out: usize, g: C
           const y = h2 * g.SH + i * g.DH - g.PH;
           if (y < 0 || y >= H) {
             for (let j = 0; j < WW; j++) {
-              a0 = f64x2.add(a0, f64x2.mul(v128.load64_splat(t), zero));
+              a0 = madd(v128.load64_splat(t), zero, a0);
               t += 8;
             }
           } else {
             let q = xp + (<usize>(y * W + x0) << 3);
             for (let j = 0; j < WW; j++) {
-              a0 = f64x2.add(a0, f64x2.mul(v128.load64_splat(t), pair_at(q, SW)));
+              a0 = madd(v128.load64_splat(t), pair_at(q, SW), a0);
               q += <usize>DW << 3;
               t += 8;
             }
@@ -152,19 +153,19 @@ function depthwise_dw_filter(dout: usize, x: usize, dw: usize, g: ConvGeom, f: i
           const y = h2 * g.SH + i * g.DH - g.PH;
           if (y < 0 || y >= H) {
             let w2 = 0;
-            for (; w2 + 2 <= W2; w2 += 2) a0 = f64x2.add(a0, f64x2.mul(v128.load(d + (<usize>w2 << 3)), zero));
-            for (; w2 < W2; w2++) s += load<f64>(d + (<usize>w2 << 3)) * 0.0;
+            for (; w2 + 2 <= W2; w2 += 2) a0 = madd(v128.load(d + (<usize>w2 << 3)), zero, a0);
+            for (; w2 < W2; w2++) s = fma1(load<f64>(d + (<usize>w2 << 3)), 0.0, s);
           } else {
             const row = xp + (<usize>(y * W + jd - PW) << 3);
             let w2 = 0;
-            for (; w2 < wlo; w2++) s += load<f64>(d + (<usize>w2 << 3)) * 0.0;
+            for (; w2 < wlo; w2++) s = fma1(load<f64>(d + (<usize>w2 << 3)), 0.0, s);
             for (; w2 + 4 <= whi; w2 += 4) {
               const q = row + (<usize>(w2 * SW) << 3);
-              a0 = f64x2.add(a0, f64x2.mul(v128.load(d + (<usize>w2 << 3)), pair_at(q, SW)));
-              a1 = f64x2.add(a1, f64x2.mul(v128.load(d + (<usize>w2 << 3), 16), pair_at(q + (<usize>(2 * SW) << 3), SW)));
+              a0 = madd(v128.load(d + (<usize>w2 << 3)), pair_at(q, SW), a0);
+              a1 = madd(v128.load(d + (<usize>w2 << 3), 16), pair_at(q + (<usize>(2 * SW) << 3), SW), a1);
             }
-            for (; w2 < whi; w2++) s += load<f64>(d + (<usize>w2 << 3)) * load<f64>(row + (<usize>(w2 * SW) << 3));
-            for (; w2 < W2; w2++) s += load<f64>(d + (<usize>w2 << 3)) * 0.0;
+            for (; w2 < whi; w2++) s = fma1(load<f64>(d + (<usize>w2 << 3)), load<f64>(row + (<usize>(w2 * SW) << 3)), s);
+            for (; w2 < W2; w2++) s = fma1(load<f64>(d + (<usize>w2 << 3)), 0.0, s);
           }
           d += <usize>W2 << 3;
         }
@@ -208,16 +209,16 @@ function depthwise_dx_plane(dout: usize, w: usize, dx: usize, g: ConvGeom, p: i3
             let e = 0;
             for (; e + 2 <= len; e += 2) {
               const o = <usize>e << 3;
-              v128.store(dst + o, f64x2.add(v128.load(dst + o), f64x2.mul(v128.load(src + o), wv2)));
+              v128.store(dst + o, madd(v128.load(src + o), wv2, v128.load(dst + o)));
             }
             if (e < len) {
               const o = <usize>e << 3;
-              store<f64>(dst + o, load<f64>(dst + o) + load<f64>(src + o) * wv);
+              store<f64>(dst + o, fma1(load<f64>(src + o), wv, load<f64>(dst + o)));
             }
           } else {
             for (let e = 0; e < len; e++) {
               const o = dst + (<usize>(e * SW) << 3);
-              store<f64>(o, load<f64>(o) + load<f64>(src + (<usize>e << 3)) * wv);
+              store<f64>(o, fma1(load<f64>(src + (<usize>e << 3)), wv, load<f64>(o)));
             }
           }
         }

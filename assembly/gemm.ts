@@ -10,6 +10,7 @@
 // and no module state, so calls on different threads of one memory cannot collide.
 import { ConvGeom, in_memory, matrix_in_memory } from './geometry';
 import { lo, hi, workspace } from './parts';
+import { madd } from './fma';
 
 export const MR: i32 = 2;
 export const NR: i32 = 8;
@@ -282,14 +283,14 @@ function gemm_f64x2_2x8(kc: i32, pa: usize, pb: usize, o: usize, ldo: usize, add
     const b3 = v128.load(pb, 48);
     const a0 = v128.load64_splat(pa);
     const a1 = v128.load64_splat(pa, 8);
-    c00 = f64x2.add(c00, f64x2.mul(a0, b0));
-    c01 = f64x2.add(c01, f64x2.mul(a0, b1));
-    c02 = f64x2.add(c02, f64x2.mul(a0, b2));
-    c03 = f64x2.add(c03, f64x2.mul(a0, b3));
-    c10 = f64x2.add(c10, f64x2.mul(a1, b0));
-    c11 = f64x2.add(c11, f64x2.mul(a1, b1));
-    c12 = f64x2.add(c12, f64x2.mul(a1, b2));
-    c13 = f64x2.add(c13, f64x2.mul(a1, b3));
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    c02 = madd(a0, b2, c02);
+    c03 = madd(a0, b3, c03);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    c12 = madd(a1, b2, c12);
+    c13 = madd(a1, b3, c13);
     pa += 16;
     pb += 64;
   }
@@ -329,7 +330,7 @@ function gemm_narrow(kc: i32, mr: i32, nr: i32, pa: usize, pb: usize, o: usize, 
     let a = pa;
     let b = pb + (<usize>c << 3);
     for (let p = 0; p < kc; p++) {
-      acc = f64x2.add(acc, f64x2.mul(v128.load(a), v128.load64_splat(b)));
+      acc = madd(v128.load(a), v128.load64_splat(b), acc);
       a += <usize>MR << 3;
       b += <usize>NR << 3;
     }

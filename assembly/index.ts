@@ -17,3 +17,4 @@ export { sgd_step, momentum_step, rmsprop_step, adam_step, adamw_step } from './
 export function heap_base(): usize {
   return __heap_base;
 }
+export { simd_relaxed } from './fma';

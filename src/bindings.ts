@@ -85,6 +85,8 @@ export interface RawExports {
   adam_step(w: number, dw: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, t: number): void;
   /** adamw_step(w: usize, dw: usize, m: usize, v: usize, n: i32, lr: f64, b1: f64, b2: f64, eps: f64, t: f64, wd: f64) */
   adamw_step(w: number, dw: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, t: number, wd: number): void;
+  /** simd_relaxed(): i32 */
+  simd_relaxed(): number;
 }
 
 /** Each export's parameter names, in order. */
@@ -130,6 +132,7 @@ export const PARAMS = {
   rmsprop_step: ['w', 'dw', 'cache', 'n', 'lr', 'decay', 'eps'],
   adam_step: ['w', 'dw', 'm', 'v', 'n', 'lr', 'b1', 'b2', 'eps', 't'],
   adamw_step: ['w', 'dw', 'm', 'v', 'n', 'lr', 'b1', 'b2', 'eps', 't', 'wd'],
+  simd_relaxed: [],
 } as const;
 
 /** The i32 fields of each geometry record (assembly/geometry.ts), in the order they lie in memory. */
