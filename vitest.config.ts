@@ -10,6 +10,9 @@ export const BENCH_TESTS = ['test/bench.test.ts', 'test/training-report.test.ts'
 export default defineConfig({
   test: {
     testTimeout: 60_000,
+    // `npm run test:relaxed` starts vitest under node --experimental-wasm-relaxed-simd: the
+    // test processes get the same flag, so that the runtime picks the relaxed build there.
+    execArgv: process.execArgv.filter((a) => a.startsWith('--experimental-wasm')),
     hookTimeout: 120_000,
     reporters: ['default', './test/summary-reporter.ts'],
     projects: [
