@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The browser builds, the last step of `npm run build` (after asc and tsc):
-// - dist/convcore.wasm: a copy of build/convcore.wasm, beside dist/browser.js (the regular
-//   browser entry, compiled by tsc), which loads it through new URL('./convcore.wasm', import.meta.url);
-// - dist/convcore.browser.js: one self-contained ES module, the Wasm inlined as base64,
+// - dist/convcore.wasm and dist/convcore.relaxed.wasm: copies of the plain and the relaxed
+//   builds in build/, beside dist/browser.js (the regular browser entry, compiled by tsc),
+//   which loads the one src/wasm.ts picks through new URL('./convcore….wasm', import.meta.url);
+// - dist/convcore.browser.js: one self-contained ES module, both builds inlined as base64,
 //   that needs no configuration (the package's `convcore/inline` subpath, for bundlers that
 //   do not rewrite new URL(..., import.meta.url), such as esbuild), and its dist/convcore.browser.d.ts.
-// dist/convcore.wasm is the one .wasm the package ships: the Node entry (dist/index.js) reads it too.
+// These are the two .wasm files the package ships: the Node entry (dist/index.js) reads them too.
 // It also exports buildSupportBundles(), which the browser test and the demo server use to
 // bundle src/reference and src/gradcheck for the browser (never shipped).
 // It measures dist/convcore.browser.js, prints its size and writes it into README.md between
@@ -21,6 +22,7 @@ import { build } from 'esbuild';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const wasmPath = join(root, 'build', 'convcore.wasm');
+const relaxedPath = join(root, 'build', 'convcore.relaxed.wasm');
 const dist = join(root, 'dist');
 export const bundlePath = join(dist, 'convcore.browser.js');
 /** The inlined bundle with toOnnx, for the training page. */
@@ -31,17 +33,18 @@ export const bundleTypes = "export * from './api.js';\n";
 
 const common = { bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning' };
 
-/** Replaces src/inline-wasm.ts with a module that returns the bytes of build/convcore.wasm. */
-function inlineWasmPlugin(bytes) {
+/** Replaces src/inline-wasm.ts with a module that returns the bytes of either build. */
+function inlineWasmPlugin(builds) {
   return {
     name: 'convcore-inline-wasm',
     setup(b) {
       b.onLoad({ filter: /[\\/]src[\\/]inline-wasm\.ts$/ }, () => ({
         loader: 'js',
         contents: [
-          `const base64 = ${JSON.stringify(Buffer.from(bytes).toString('base64'))};`,
-          'export function inlineWasm() {',
-          '  const s = atob(base64);',
+          `const plain = ${JSON.stringify(Buffer.from(builds.plain).toString('base64'))};`,
+          `const relaxed = ${JSON.stringify(Buffer.from(builds.relaxed).toString('base64'))};`,
+          'export function inlineWasm(level) {',
+          "  const s = atob(level === 'relaxed' ? relaxed : plain);",
           '  const bytes = new Uint8Array(s.length);',
           '  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);',
           '  return bytes;',
@@ -52,11 +55,11 @@ function inlineWasmPlugin(bytes) {
   };
 }
 
-function readWasm() {
+function readWasm(path = wasmPath, script = 'asbuild:release') {
   try {
-    return readFileSync(wasmPath);
+    return readFileSync(path);
   } catch {
-    throw new Error(`build-browser: ${wasmPath} is missing; run \`npm run asbuild:release\` first`);
+    throw new Error(`build-browser: ${path} is missing; run \`npm run ${script}\` first`);
   }
 }
 
@@ -93,9 +96,10 @@ function inlineWorkerPlugin(source) {
  * src/worker-source.ts, and writes the inlined bundle; returns the bundle's size in bytes.
  */
 export async function buildBrowser() {
-  const bytes = readWasm();
+  const bytes = { plain: readWasm(), relaxed: readWasm(relaxedPath, 'asbuild:relaxed') };
   mkdirSync(dist, { recursive: true });
   copyFileSync(wasmPath, join(dist, 'convcore.wasm'));
+  copyFileSync(relaxedPath, join(dist, 'convcore.relaxed.wasm'));
   const worker = await bundleWorker();
   writeFileSync(join(dist, 'worker-source.js'), workerSourceModule(worker));
   await build({
@@ -177,7 +181,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   try {
     await buildBrowser();
     const size = measureBundle();
-    console.log(`dist/convcore.wasm: copied from build/convcore.wasm (${readWasm().length} bytes)`);
+    console.log(`dist/convcore.wasm, dist/convcore.relaxed.wasm: copied from build/ (${readWasm().length} and ${readWasm(relaxedPath).length} bytes)`);
     console.log(`dist/convcore.browser.js: ${size.bytes} bytes (${(size.bytes / 1024).toFixed(1)} KiB), ${size.gzipped} bytes gzipped (${(size.gzipped / 1024).toFixed(1)} KiB); ${updateReadme(size)}`);
   } catch (e) {
     console.error(e instanceof Error ? e.message : e);

@@ -5,11 +5,14 @@ import { setFileReader, setDefaultSource, setThreadHost } from './wasm.js';
 import { nodeThreadHost } from './node-host.js';
 
 setFileReader((source) => new Uint8Array(readFileSync(source instanceof URL || !/^file:/.test(source) ? source : new URL(source))));
-// The package ships one .wasm, dist/convcore.wasm, beside this file (the browser entry loads
-// the same one); run from src/ (the tests), the entry finds it where asc writes it, in build/.
-const beside = new URL('./convcore.wasm', import.meta.url);
-const built = new URL('../build/convcore.wasm', import.meta.url);
-setDefaultSource(() => (existsSync(beside) ? beside : built));
+// The package ships two builds beside this file, dist/convcore.wasm (plain) and
+// dist/convcore.relaxed.wasm (the browser entry loads the same ones); run from src/ (the
+// tests), the entry finds them where asc writes them, in build/.
+const FILES = { plain: 'convcore.wasm', relaxed: 'convcore.relaxed.wasm' } as const;
+setDefaultSource((level) => {
+  const beside = new URL(`./${FILES[level]}`, import.meta.url);
+  return existsSync(beside) ? beside : new URL(`../build/${FILES[level]}`, import.meta.url);
+});
 
 setThreadHost(nodeThreadHost());
 

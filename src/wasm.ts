@@ -34,13 +34,56 @@ export interface InitOptions {
    * cross-origin isolated, ops run on one thread (with a warning for a number above 1).
    */
   threads?: ThreadsOption;
+  /**
+   * The build to load: 'relaxed' (fused multiply-adds, WebAssembly relaxed SIMD) or 'plain'
+   * (SIMD128 only). By default the relaxed build where the engine validates it, else the
+   * plain one. Asking for one build while the other is loaded is a ConvcoreError.
+   */
+  simd?: SimdLevel;
 }
 
-const INIT_KEYS = ['wasm', 'threads'];
+const INIT_KEYS = ['wasm', 'threads', 'simd'];
+
+/** The two builds: 'relaxed' fuses its multiply-adds (f64x2.relaxed_madd), 'plain' has SIMD128 only. */
+export type SimdLevel = 'relaxed' | 'plain';
+
+/**
+ * A module of one function with one f64x2.relaxed_madd: the engine runs the relaxed build
+ * when it validates this (Node 22 and later, Node 20 with --experimental-wasm-relaxed-simd,
+ * Chrome and Edge 114 and later, Firefox).
+ */
+const RELAXED_PROBE = 'AGFzbQEAAAABBQFgAAF7AwIBAAo9ATsA/QwAAAAAAAAAAAAAAAAAAAAA/QwAAAAAAAAAAAAAAAAAAAAA/QwAAAAAAAAAAAAAAAAAAAAA/YcCCw==';
+
+let relaxedOk: boolean | null = null;
+
+/** Whether this engine runs WebAssembly relaxed SIMD (validates RELAXED_PROBE). */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedOk === null) {
+    const s = atob(RELAXED_PROBE);
+    const bytes = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+    relaxedOk = WebAssembly.validate(bytes);
+  }
+  return relaxedOk;
+}
+
+/** The build of a convcore module, read from its own export. */
+function levelOf(raw: RawExports): SimdLevel {
+  return raw.simd_relaxed() ? 'relaxed' : 'plain';
+}
+
+function checkSimd(v: unknown): SimdLevel {
+  if (v !== 'relaxed' && v !== 'plain') fail(`init: simd must be 'relaxed' or 'plain', got ${describe(v)}`);
+  if (v === 'relaxed' && !relaxedSimdSupported()) {
+    fail("init: simd 'relaxed' was asked for, but this engine does not run WebAssembly relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd; Safari has none); ask for 'plain' or leave simd out");
+  }
+  return v;
+}
 
 /** One instance of the module over its memory, with the allocator's state and its pool. */
 interface Loaded {
   k: Kernels;
+  level: SimdLevel;
   raw: RawExports;
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
@@ -69,8 +112,11 @@ export type RuntimeState = 'unloaded' | 'loading' | 'ready' | 'resizing' | 'stop
 /** The runtime's state; one instance per entry, `runtime` below. */
 class Runtime {
   loaded: Loaded | null = null;
-  /** The module loaded first, kept compiled so that releaseMemory() can instantiate it again. */
+  /** The module loaded first, kept compiled so that releaseMemory() can instantiate it again, and its build. */
   compiled: WebAssembly.Module | null = null;
+  compiledLevel: SimdLevel | null = null;
+  /** The build the last init({ simd }) asked for, if any. */
+  askedLevel: SimdLevel | null = null;
   /** The highest address any call has reserved up to: what the largest call needed. */
   peak = 0;
   /** The load under way, which every init() made meanwhile awaits. */
@@ -79,7 +125,7 @@ class Runtime {
   wanted: ThreadsOption = 1;
   /** What the entry provides: a synchronous file reader (Node), the default source, the worker host. */
   readSync: ((source: string | URL) => Uint8Array) | null = null;
-  defaultSource: (() => WasmSource) | null = null;
+  defaultSource: ((level: SimdLevel) => WasmSource) | null = null;
   host: ThreadHost | null = null;
 
   state(): RuntimeState {
@@ -100,8 +146,8 @@ export function setFileReader(reader: (source: string | URL) => Uint8Array): voi
   runtime.readSync = reader;
 }
 
-/** Set by each entry: where the module is when init() is given no source. */
-export function setDefaultSource(source: () => WasmSource): void {
+/** Set by each entry: where each build's module is when init() is given no source. */
+export function setDefaultSource(source: (level: SimdLevel) => WasmSource): void {
   runtime.defaultSource = source;
 }
 
@@ -139,15 +185,18 @@ function imports(memory: WebAssembly.Memory): { env: Record<string, unknown> } {
 /** Makes an instance of the compiled module the loaded one, its memory at its initial size. */
 function adoptExports(module: WebAssembly.Module, instanceExports: unknown, memory: WebAssembly.Memory): Loaded {
   const raw = instanceExports as RawExports;
+  if (typeof raw.simd_relaxed !== 'function') throw new Error('it has no simd_relaxed export');
+  const level = levelOf(raw);
   const ctrl = Math.ceil(raw.heap_base() / ALIGN) * ALIGN;
   const base = Math.ceil((ctrl + CONTROL_BYTES) / ALIGN) * ALIGN;
   runtime.compiled = module;
+  runtime.compiledLevel = level;
   runtime.peak = 0;
   // The dispatch reads a geometry record to size an op before the kernel checks it: a record
   // outside memory reads as zeros (one part), and the kernel's own check then reports it.
   const i32 = (ptr: number, n: number): Int32Array =>
     ptr >= 0 && ptr + 4 * n <= memory.buffer.byteLength ? new Int32Array(memory.buffer, ptr, n) : new Int32Array(n);
-  const partial = { raw, module, memory, ctrl, base, residentTop: base, free: [], held: 0 } as unknown as Loaded;
+  const partial = { level, raw, module, memory, ctrl, base, residentTop: base, free: [], held: 0 } as unknown as Loaded;
   growTo('init', partial, base, 'the control block needs');
   const pool = new Pool({
     module, memory, ctrl,
@@ -234,7 +283,7 @@ function isSource(v: unknown): v is WasmSource {
 function givenSource(options: unknown): WasmSource | undefined {
   if (options === undefined || isSource(options)) return options;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    fail(`init: options must be an object { wasm, threads } or a WebAssembly source, got ${describe(options)}`);
+    fail(`init: options must be an object { wasm, threads, simd } or a WebAssembly source, got ${describe(options)}`);
   }
   checkKeys('init', 'options', options, INIT_KEYS);
   return (options as InitOptions).wasm;
@@ -252,19 +301,30 @@ function givenSource(options: unknown): WasmSource | undefined {
 export function init(options?: InitOptions | WasmSource): Promise<void> {
   let given: WasmSource | undefined;
   let threads: ThreadsOption | undefined;
+  let simd: SimdLevel | undefined;
   try {
     given = givenSource(options);
-    const t = options !== undefined && !isSource(options) ? (options as InitOptions).threads : undefined;
-    if (t !== undefined) threads = checkThreads('init', t);
+    const o = options !== undefined && !isSource(options) ? (options as InitOptions) : undefined;
+    if (o?.threads !== undefined) threads = checkThreads('init', o.threads);
+    if (o?.simd !== undefined) simd = checkSimd(o.simd);
+    if (simd && runtime.loaded) checkLoadedLevel(simd);
   } catch (e) {
     return Promise.reject(e);
   }
   if (threads !== undefined) runtime.wanted = threads;
-  const then = (): Promise<void> => (threads === undefined ? Promise.resolve() : applyThreads());
+  const then = (): Promise<void> => {
+    if (simd) checkLoadedLevel(simd);
+    return threads === undefined ? Promise.resolve() : applyThreads();
+  };
   if (runtime.loaded) return then();
   if (runtime.loading) return runtime.loading.then(then);
+  if (simd) {
+    runtime.askedLevel = simd;
+    // Nothing is loaded (releaseMemory() dropped it): the other build's module is let go.
+    if (runtime.compiledLevel !== simd) runtime.compiled = null;
+  }
   const kept = runtime.compiled;
-  const source = given ?? (runtime.defaultSource ? runtime.defaultSource() : undefined);
+  const source = given ?? (runtime.defaultSource ? runtime.defaultSource(pickLevel()) : undefined);
   if (kept === null && source === undefined) return Promise.reject(new ConvcoreError('init: no WebAssembly source is known for this entry; pass init({ wasm: url })'));
   runtime.loading = (async () => {
     try {
@@ -280,6 +340,27 @@ export function init(options?: InitOptions | WasmSource): Promise<void> {
     }
   })().finally(() => { runtime.loading = null; });
   return runtime.loading.then(then);
+}
+
+/** The build init() and the first op load when none is asked for: relaxed where the engine runs it. */
+function pickLevel(): SimdLevel {
+  return runtime.askedLevel ?? (relaxedSimdSupported() ? 'relaxed' : 'plain');
+}
+
+/** Refuses a build other than the loaded one, naming both. */
+function checkLoadedLevel(simd: SimdLevel): void {
+  const L = runtime.loaded;
+  if (L && L.level !== simd) {
+    fail(`init: the ${L.level} build is loaded, so simd '${simd}' cannot be; ask for it in the first init(), before any op loads a build, or call releaseMemory() first`);
+  }
+}
+
+/**
+ * The build that runs the kernels: 'relaxed' (fused multiply-adds) or 'plain'. Before any
+ * module is loaded, the build that init() or the first op would load.
+ */
+export function simdLevel(): SimdLevel {
+  return runtime.loaded?.level ?? runtime.compiledLevel ?? pickLevel();
 }
 
 /** Resizes the loaded module's pool to the last count asked for; settles once it has it. */
@@ -319,7 +400,7 @@ function load(): Loaded {
   }
   const { readSync, defaultSource } = runtime;
   if (readSync && defaultSource) {
-    const source = defaultSource();
+    const source = defaultSource(pickLevel());
     const bytes = source instanceof WebAssembly.Module || ArrayBuffer.isView(source) || source instanceof ArrayBuffer
       ? source
       : readSync(source as string | URL);

@@ -29,6 +29,8 @@ export interface PageReport {
   gradchecks: GradResult[];
   errors: ErrorResult[];
   afterErrors: number;
+  /** The build that ran: simdLevel() once loaded. */
+  simd: string;
   ms: number;
 }
 
@@ -277,9 +279,10 @@ export async function runPage(cc: Main, ref: Reference, grad: Gradcheck, sources
     }
   }
   const report: PageReport = {
-    userAgent: navigator.userAgent, beforeInit, attempts, cases: [], gradchecks: [], errors: [], afterErrors: NaN, ms: 0,
+    userAgent: navigator.userAgent, beforeInit, attempts, cases: [], gradchecks: [], errors: [], afterErrors: NaN, simd: '', ms: 0,
   };
   if (attempts.some((a) => a.ok)) {
+    report.simd = cc.simdLevel();
     report.cases = compareOps(cc, ref, grad, seed);
     report.gradchecks = gradientChecks(cc, grad, seed + 1000);
     report.errors = badInputs(cc);

@@ -186,8 +186,8 @@ afterAll(async () => {
 async function installPackedPackage(): Promise<void> {
   const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
   const files: string[] = JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path);
-  expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/browser.js', 'dist/convcore.wasm', 'dist/convcore.browser.js']));
-  expect(files.filter((f) => f.endsWith('.wasm')), 'one .wasm in the package').toEqual(['dist/convcore.wasm']);
+  expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/browser.js', 'dist/convcore.wasm', 'dist/convcore.relaxed.wasm', 'dist/convcore.browser.js']));
+  expect(files.filter((f) => f.endsWith('.wasm')).sort(), 'the two builds in the package').toEqual(['dist/convcore.relaxed.wasm', 'dist/convcore.wasm']);
   const pkg = join(FIXTURE, 'node_modules', 'convcore');
   rmSync(pkg, { recursive: true, force: true });
   for (const f of files) {
@@ -202,14 +202,16 @@ describe('convcore in headless Chromium', () => {
     expectSuitePassed(v);
     expect(v.report.attempts).toMatchObject([{ source: '(default)', ok: true }]);
     expect(wasmRequests(v), 'the inlined bundle fetches no .wasm').toEqual([]);
+    expect(v.report.simd, 'Chromium runs relaxed SIMD: the relaxed build is picked').toBe('relaxed');
     expect(v.requests.filter((r) => r.includes('/dist/')), 'one file from dist/').toEqual(['200 /dist/convcore.browser.js']);
     expect(readFileSync(join(root, 'dist', 'convcore.browser.js'), 'utf8'), 'a self-contained module').not.toMatch(/\bimport\s*[{*"']|\bimport\(/);
   });
 
-  it('regular entry dist/browser.js: loads dist/convcore.wasm beside it through import.meta.url', async () => {
+  it('regular entry dist/browser.js: loads the relaxed build, dist/convcore.relaxed.wasm, beside it through import.meta.url', async () => {
     const v = await visit(`${server.url}/regular.html`);
     expectSuitePassed(v);
-    expect(wasmRequests(v)).toEqual(['200 /dist/convcore.wasm']);
+    expect(v.report.simd).toBe('relaxed');
+    expect(wasmRequests(v)).toEqual(['200 /dist/convcore.relaxed.wasm']);
   });
 
   it('init({ wasm: url }) at another path; a 404 first throws an error naming the URL and the status', async () => {
@@ -269,17 +271,20 @@ describe('convcore in headless Chromium', () => {
   describe('a Vite app that depends on the packed package (test/fixtures/vite-app)', () => {
     beforeAll(installPackedPackage);
 
-    it('vite build: the .wasm becomes an asset and the app passes the suite', async () => {
+    it('vite build: both builds become assets, and the app loads the relaxed one and passes the suite', async () => {
       const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
       const out = join(tmp, 'vite');
       await run(process.execPath, [vite, 'build', FIXTURE, '--outDir', out], { cwd: FIXTURE }).catch((e) => {
         throw new Error(`vite build failed:\n${e.stdout}\n${e.stderr}`);
       });
       const wasm = readdirSync(join(out, 'assets')).filter((f) => f.endsWith('.wasm'));
-      expect(wasm, 'Vite emitted the .wasm as an asset').toHaveLength(1);
+      expect(wasm, 'Vite emitted each build as an asset').toHaveLength(2);
+      const relaxed = wasm.filter((f) => f.startsWith('convcore.relaxed-'));
+      expect(relaxed).toHaveLength(1);
       const v = await visit(`${server.url}/vite/index.html`);
       expectSuitePassed(v);
-      expect(wasmRequests(v)).toEqual([`200 /vite/assets/${wasm[0]}`]);
+      expect(v.report.simd).toBe('relaxed');
+      expect(wasmRequests(v)).toEqual([`200 /vite/assets/${relaxed[0]}`]);
     });
 
     it('vite dev server: the same app passes the suite', async () => {
@@ -294,7 +299,7 @@ describe('convcore in headless Chromium', () => {
         if (!url) throw new Error('the Vite dev server has no local URL');
         const v = await visit(url);
         expectSuitePassed(v);
-        expect(wasmRequests(v)).toEqual(['200 /node_modules/convcore/dist/convcore.wasm']);
+        expect(wasmRequests(v)).toEqual(['200 /node_modules/convcore/dist/convcore.relaxed.wasm']);
       } finally {
         await dev.close();
       }

@@ -72,9 +72,9 @@ describe('init before anything is loaded', () => {
   it('rejects an unknown key in its options, naming the valid ones, before loading anything', async () => {
     const e = await rejection(main.init({ wsm: wasmUrl } as never));
     expect(e).toBeInstanceOf(ConvcoreError);
-    expect(e.message).toBe('init: options has an unknown key "wsm"; the valid keys are wasm, threads');
+    expect(e.message).toBe('init: options has an unknown key "wsm"; the valid keys are wasm, threads, simd');
     const n = await rejection(main.init(null as never));
-    expect(n.message).toBe('init: options must be an object { wasm, threads } or a WebAssembly source, got null');
+    expect(n.message).toBe('init: options must be an object { wasm, threads, simd } or a WebAssembly source, got null');
     const s = await rejection(main.init(3 as never));
     expect(s.message).toMatch(/^init: options must be .* got 3$/);
   });
@@ -107,7 +107,7 @@ describe('init and a synchronous first op', () => {
 
   it('rejects an unknown key once loaded too', async () => {
     const e = await rejection(main.init({ wasm: wasmUrl, source: wasmUrl } as never));
-    expect(e.message).toBe('init: options has an unknown key "source"; the valid keys are wasm, threads');
+    expect(e.message).toBe('init: options has an unknown key "source"; the valid keys are wasm, threads, simd');
   });
 });
 

@@ -19,7 +19,7 @@ import { Generator } from './random.js';
 import { ParamSet, Blocks, storeOf, disposeModel, registerModel, ParamShapes, DecodedModel, decodeParams } from './params.js';
 import { takeOptions, positiveInt, nonNegative, seedOf, exactObject } from './options.js';
 import { checkBatch, checkModelLabels, Labels } from './batch.js';
-import { encodeTensor, decodeTensor, JsonTensor, loaderInput } from './serialize.js';
+import { encodeTensor, decodeTensor, JsonTensor, loaderInput, provenance, Provenance } from './serialize.js';
 
 export type Normalization = 'batchnorm' | 'layernorm' | null;
 
@@ -271,6 +271,7 @@ export class FullyConnectedNet {
   toJSON(): FullyConnectedNetJSON {
     return {
       type: 'FullyConnectedNet',
+      ...provenance(),
       options: {
         hiddenDims: [...this.hiddenDims], inputDim: this.inputDim, numClasses: this.numClasses,
         dropoutKeepRatio: this.dropoutKeepRatio, normalization: this.normalization, reg: this.reg,
@@ -294,7 +295,7 @@ function zeros(blocks: Blocks, fn: string, D: number): number {
   return ptr;
 }
 
-export interface FullyConnectedNetJSON {
+export interface FullyConnectedNetJSON extends Partial<Provenance> {
   type: 'FullyConnectedNet';
   options: Required<Omit<FullyConnectedNetOptions, 'seed'>> & { seed: number | null };
   params: Record<string, JsonTensor>;

@@ -19,7 +19,7 @@ export type { LossKind };
 import { seedOf, nonNegative } from './options.js';
 import { checkBatch, checkModelLabels, Labels } from './batch.js';
 import { LayerSpec, buildList } from './layers.js';
-import { encodeTensor, decodeTensor, JsonTensor } from './serialize.js';
+import { encodeTensor, decodeTensor, JsonTensor, provenance, Provenance, checkProvenance } from './serialize.js';
 
 export type InitKind = 'he' | 'xavier' | { weightScale: number };
 
@@ -35,7 +35,7 @@ export interface SequentialOptions {
   seed?: number;
 }
 
-export interface SequentialJSON {
+export interface SequentialJSON extends Partial<Provenance> {
   type: 'Sequential';
   layers: LayerSpec[];
   options: { inputShape: number[]; loss: LossKind; reg: number; init: InitKind; seed: number };
@@ -326,6 +326,7 @@ export class Sequential {
     for (const [name, t] of Object.entries(this.buffers)) buffers[name] = encodeTensor(t);
     return {
       type: 'Sequential',
+      ...provenance(),
       layers: this.plan.layers.map((l) => l.spec() as LayerSpec),
       options: { ...this.plan.options, inputShape: [...this.inputShape], reg: this.reg },
       params: store.toJSON(),
@@ -344,6 +345,7 @@ export function decodeSequential(fn: string, name: string, json: unknown): Decod
   if (typeof json === 'string') fail(`${fn}: ${name} must be the object toJSON() returns, got a string; JSON.parse it first`);
   const j = json as SequentialJSON;
   if (j === null || typeof j !== 'object' || Array.isArray(j) || j.type !== 'Sequential') fail(`${fn}: ${name} must be what Sequential.toJSON() returns (type "Sequential"), got ${describe(json)}`);
+  checkProvenance(fn, name, j as unknown as Record<string, unknown>);
   const plan = makePlan(fn, j.layers, j.options);
   const shapes = plan.params.map((d) => [d.full, d.shape] as const);
   const bufferShapes = plan.buffers.map((d) => [d.full, d.shape] as const);

@@ -7,6 +7,48 @@
 import { fail } from '../errors.js';
 import { Tensor, make, shapeString, product, describe, show } from '../tensor.js';
 import { plainObject, exactObject, checkPresent } from './options.js';
+import { simdLevel, SimdLevel } from '../wasm.js';
+
+/**
+ * The version of the format of model JSON and checkpoints; a file of a later version is
+ * refused. Files written before the field existed read as version 1.
+ */
+export const FORMAT = 1;
+
+/** What every model JSON and checkpoint records of its making: the format and the build that ran it. */
+export interface Provenance {
+  format: number;
+  build: SimdLevel;
+}
+
+export function provenance(): Provenance {
+  return { format: FORMAT, build: simdLevel() };
+}
+
+let warnedBuild = false;
+
+/**
+ * Checks a loaded file's `format` and `build` (both optional: older files have neither). A
+ * file from the other build loads, with one warning per process: its numbers are exact, but
+ * training it on here rounds differently in the last bits (a fused multiply-add rounds once).
+ */
+export function checkProvenance(fn: string, name: string, o: Record<string, unknown>): void {
+  if (o.format !== undefined && !(Number.isSafeInteger(o.format) && (o.format as number) >= 1)) {
+    fail(`${fn}: ${name}.format must be a positive integer, got ${show(o.format)}`);
+  }
+  if (o.format !== undefined && (o.format as number) > FORMAT) {
+    fail(`${fn}: ${name} is of format ${o.format as number}, later than this convcore reads (${FORMAT}); update convcore`);
+  }
+  if (o.build !== undefined && o.build !== 'plain' && o.build !== 'relaxed') {
+    fail(`${fn}: ${name}.build must be 'plain' or 'relaxed', got ${show(o.build)}`);
+  }
+  const here = simdLevel();
+  if (o.build !== undefined && o.build !== here && !warnedBuild) {
+    warnedBuild = true;
+    console.warn(`convcore: ${fn}: ${name} was written by the ${o.build as string} build and this one runs the ${here} build; `
+      + 'what it holds loads exactly, but steps taken here round differently in the last bits, so a resumed run will not repeat the original bit for bit');
+  }
+}
 
 export type JsonNumber = number | 'NaN' | 'Infinity' | '-Infinity' | '-0';
 
@@ -64,5 +106,6 @@ export function loaderInput(fn: string, name: string, j: unknown, type: string, 
   const o = plainObject(fn, name, j);
   if (o.type !== type) fail(`${fn}: ${name} must be what ${writer} returns (type "${type}"), got type ${show(o.type)}`);
   checkPresent(fn, name, o, keys, writer);
+  checkProvenance(fn, name, o);
   return o;
 }

@@ -20,7 +20,7 @@ import { Blocks, residentOf, ResidentModel, ModelState, InputSpec, DecodedModel,
 import { PlainModel, PlainTrainee, ParamBlock, checkPlainModel } from './plain-model.js';
 import { takeOptions, positiveInt, positive, nonNegative, seedOf, boolean, plainObject, exactObject, intIn } from './options.js';
 import { checkBatch, checkModelLabels } from './batch.js';
-import { encodeArray, decodeArray, encodeTensor, decodeTensor, JsonTensor, loaderInput } from './serialize.js';
+import { encodeArray, decodeArray, encodeTensor, decodeTensor, JsonTensor, loaderInput, provenance, Provenance } from './serialize.js';
 import { ThreeLayerConvNet, ThreeLayerConvNetJSON, decodeThreeLayerConvNet } from './three-layer-convnet.js';
 import { Sequential, SequentialJSON, decodeSequential } from './sequential.js';
 import { FullyConnectedNet, FullyConnectedNetJSON, decodeFullyConnectedNet } from './fc-net.js';
@@ -585,6 +585,7 @@ export class Solver<M extends Model | PlainModel = Model> {
     const encode = (r: Record<string, Tensor>): Record<string, JsonTensor> => Object.fromEntries(Object.entries(r).map(([k, t]) => [k, encodeTensor(t)]));
     return {
       type: 'SolverCheckpoint',
+      ...provenance(),
       model: model.toJSON(),
       // A schedule given as a function cannot be written; fromCheckpoint takes it again in its options.
       options: { ...this.s, lrSchedule: typeof this.s.lrSchedule === 'function' ? { type: 'function' } : this.s.lrSchedule },
@@ -756,7 +757,7 @@ function decodeGenerator(fn: string, name: string, v: unknown): Generator['state
   return { words: w as Generator['state']['words'], spare: spare as number | null };
 }
 
-export interface SolverCheckpoint {
+export interface SolverCheckpoint extends Partial<Provenance> {
   type: 'SolverCheckpoint';
   model: ThreeLayerConvNetJSON | FullyConnectedNetJSON | SequentialJSON;
   options: Omit<Settings, 'lrSchedule'> & { lrSchedule: Exclude<Schedule, (epoch: number) => number> | { type: 'function' } | null };

@@ -14,7 +14,7 @@ import { buildList } from './layers.js';
 import { ParamSet, Blocks, storeOf, disposeModel, registerModel, ParamShapes, DecodedModel, decodeParams } from './params.js';
 import { takeOptions, positiveInt, nonNegative, seedOf, exactObject } from './options.js';
 import { checkBatch, checkModelLabels, Labels } from './batch.js';
-import { loaderInput } from './serialize.js';
+import { loaderInput, provenance, Provenance } from './serialize.js';
 
 export interface ThreeLayerConvNetOptions {
   /** (C, H, W) of one input image. */
@@ -207,6 +207,7 @@ export class ThreeLayerConvNet {
   toJSON(): ThreeLayerConvNetJSON {
     return {
       type: 'ThreeLayerConvNet',
+      ...provenance(),
       options: {
         inputDim: [...this.inputDim], numFilters: this.numFilters, filterSize: this.filterSize,
         hiddenDim: this.hiddenDim, numClasses: this.numClasses, weightScale: this.weightScale, reg: this.reg,
@@ -221,7 +222,7 @@ export class ThreeLayerConvNet {
   }
 }
 
-export interface ThreeLayerConvNetJSON {
+export interface ThreeLayerConvNetJSON extends Partial<Provenance> {
   type: 'ThreeLayerConvNet';
   options: Required<Omit<ThreeLayerConvNetOptions, 'seed'>>;
   params: ReturnType<ParamSet['toJSON']>;
