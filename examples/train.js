@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { relative, resolve, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Sequential, ThreeLayerConvNet, Solver, init, threadCount } from 'convcore';
+import { Sequential, ThreeLayerConvNet, Solver, init, threadCount, simdLevel } from 'convcore';
 import { loadDigits, SPLIT } from './digits.js';
 import { DIGITS_NET, DIGITS_OPTIONS, DIGITS_TRAINING } from './digits-net.js';
 
@@ -176,7 +176,7 @@ try {
 }
 if (model instanceof Sequential) console.log(`Sequential (examples/digits-net.js):\n${model.summary()}`);
 else console.log('ThreeLayerConvNet 32 7x7 filters, hidden 100');
-console.log(`${args.updateRule}, learning rate ${args.learningRate} (×${args.lrDecay} per epoch), batch ${args.batchSize}, ${args.epochs} epochs of ${solver.iterationsPerEpoch} steps, ${threadCount()} thread${threadCount() > 1 ? 's' : ''}`);
+console.log(`${args.updateRule}, learning rate ${args.learningRate} (×${args.lrDecay} per epoch), batch ${args.batchSize}, ${args.epochs} epochs of ${solver.iterationsPerEpoch} steps, ${threadCount()} thread${threadCount() > 1 ? 's' : ''}, the ${simdLevel()} build`);
 
 const perEpoch = solver.iterationsPerEpoch;
 let epochStart = performance.now();

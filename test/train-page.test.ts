@@ -141,7 +141,7 @@ describe('the training page in headless Chromium', () => {
     expect(s.error, 'an error shown on the page').toBeNull();
     expect(s.state).toBe('done');
     // npm run demo sends the cross-origin isolation headers: the worker trains on every core.
-    expect(s.info).toMatchObject({ train: 7996, val: 997, batch: 50, epochs: 1, iterationsPerEpoch: 159, numIterations: 159, threads: Math.min(64, cpus().length) });
+    expect(s.info).toMatchObject({ train: 7996, val: 997, batch: 50, epochs: 1, iterationsPerEpoch: 159, numIterations: 159, threads: Math.min(64, cpus().length), simd: 'relaxed' });
     expect(s.losses).toHaveLength(159);
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
     expect(mean(s.losses.slice(-20)), 'the loss of the last 20 steps against the first 20').toBeLessThan(mean(s.losses.slice(0, 20)) / 3);

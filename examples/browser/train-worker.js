@@ -19,7 +19,7 @@
 //   { type: 'check', iteration, epoch, trainAcc, valAcc, epochEnd }
 //   { type: 'state', state }          'ready' (a new network), 'running', 'paused', 'done', 'loaded'
 //   { type: 'error', message }
-import { init, threadCount, Sequential, ThreeLayerConvNet, Solver, layers } from '/dist/convcore.browser.js';
+import { init, threadCount, simdLevel, Sequential, ThreeLayerConvNet, Solver, layers } from '/dist/convcore.browser.js';
 import { parseDigits, centredTensor, meanImageOf } from './digits-bin.js';
 import { toLayers } from './net-parser.js';
 
@@ -124,7 +124,7 @@ function summaryOf(m) {
 function info() {
   return {
     train: data.yTrain.length, val: data.yVal.length, batch: config.batch, epochs: config.epochs,
-    iterationsPerEpoch: solver.iterationsPerEpoch, numIterations: solver.numIterations, threads: threadCount(),
+    iterationsPerEpoch: solver.iterationsPerEpoch, numIterations: solver.numIterations, threads: threadCount(), simd: simdLevel(),
   };
 }
 

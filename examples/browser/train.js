@@ -291,7 +291,7 @@ const onMessage = {
     $('epochs').tBodies[0].replaceChildren();
     $('settings').textContent = `${info.train} training, ${info.val} validation images · batch ${info.batch} · `
       + `${info.epochs} epoch${info.epochs > 1 ? 's' : ''} of ${info.iterationsPerEpoch} steps · adam · `
-      + `${info.threads} thread${info.threads > 1 ? 's' : ''}`;
+      + `${info.threads} thread${info.threads > 1 ? 's' : ''} · ${info.simd} build`;
     drawCharts();
   },
   /** A network was built or loaded: its text is now the one in use. */
