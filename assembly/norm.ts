@@ -8,6 +8,7 @@
 
 import { in_memory } from './geometry';
 import { lo, hi } from './parts';
+import { madd, fma1 } from './fma';
 
 // Parts: ranges of rows (norm_forward, norm_backward) and of channels (norm_param_grads).
 
@@ -34,14 +35,14 @@ function row_deviations(p: usize, M: i32, m: f64): v128 {
   for (; k + 2 <= M; k += 2) {
     const d = f64x2.sub(v128.load(p + (<usize>k << 3)), mv);
     s1 = f64x2.add(s1, d);
-    s2 = f64x2.add(s2, f64x2.mul(d, d));
+    s2 = madd(d, d, s2);
   }
   let r1 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
   let r2 = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
   for (; k < M; k++) {
     const d = load<f64>(p + (<usize>k << 3)) - m;
     r1 += d;
-    r2 += d * d;
+    r2 = fma1(d, d, r2);
   }
   return f64x2.replace_lane(f64x2.splat(r1), 1, r2);
 }
@@ -81,13 +82,13 @@ export function norm_forward(x: usize, gamma: usize, beta: usize, out: usize, xh
         const q = <usize>j << 3;
         const h = f64x2.mul(f64x2.sub(v128.load(px + q), mv), kv);
         v128.store(ph + q, h);
-        v128.store(po + q, f64x2.add(f64x2.mul(v128.load(gamma + g0 + q), h), v128.load(beta + g0 + q)));
+        v128.store(po + q, madd(v128.load(gamma + g0 + q), h, v128.load(beta + g0 + q)));
       }
       for (; j < Cg; j++) {
         const q = <usize>j << 3;
         const h = (load<f64>(px + q) - mean) * k;
         store<f64>(ph + q, h);
-        store<f64>(po + q, load<f64>(gamma + g0 + q) * h + load<f64>(beta + g0 + q));
+        store<f64>(po + q, fma1(load<f64>(gamma + g0 + q), h, load<f64>(beta + g0 + q)));
       }
     } else {
       let q: usize = 0;
@@ -98,13 +99,13 @@ export function norm_forward(x: usize, gamma: usize, beta: usize, out: usize, xh
         for (; l + 2 <= L; l += 2) {
           const h = f64x2.mul(f64x2.sub(v128.load(px + q), mv), kv);
           v128.store(ph + q, h);
-          v128.store(po + q, f64x2.add(f64x2.mul(gv, h), bv));
+          v128.store(po + q, madd(gv, h, bv));
           q += 16;
         }
         for (; l < L; l++) {
           const h = (load<f64>(px + q) - mean) * k;
           store<f64>(ph + q, h);
-          store<f64>(po + q, gs * h + bs);
+          store<f64>(po + q, fma1(gs, h, bs));
           q += 8;
         }
       }
@@ -143,8 +144,8 @@ export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: us
         const d = v128.load(pd + q);
         const dh = f64x2.mul(d, v128.load(ph + q));
         const g = v128.load(gamma + g0 + q);
-        s1 = f64x2.add(s1, f64x2.mul(g, d));
-        s2 = f64x2.add(s2, f64x2.mul(g, dh));
+        s1 = madd(g, d, s1);
+        s2 = madd(g, dh, s2);
       }
       S1 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
       S2 = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
@@ -153,8 +154,8 @@ export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: us
         const d = load<f64>(pd + q);
         const dh = d * load<f64>(ph + q);
         const g = load<f64>(gamma + g0 + q);
-        S1 += g * d;
-        S2 += g * dh;
+        S1 = fma1(g, d, S1);
+        S2 = fma1(g, dh, S2);
       }
     } else {
       let q: usize = 0;
@@ -164,7 +165,7 @@ export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: us
         for (; l + 2 <= L; l += 2) {
           const d = v128.load(pd + q);
           sd = f64x2.add(sd, d);
-          sh = f64x2.add(sh, f64x2.mul(d, v128.load(ph + q)));
+          sh = madd(d, v128.load(ph + q), sh);
           q += 16;
         }
         let rd = f64x2.extract_lane(sd, 0) + f64x2.extract_lane(sd, 1);
@@ -172,31 +173,33 @@ export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: us
         for (; l < L; l++) {
           const d = load<f64>(pd + q);
           rd += d;
-          rh += d * load<f64>(ph + q);
+          rh = fma1(d, load<f64>(ph + q), rh);
           q += 8;
         }
         const pr = partial + ((<usize>r * Cg + j) << 4);
         store<f64>(pr, rd);
         store<f64>(pr, rh, 8);
         const g = load<f64>(gamma + g0 + (<usize>j << 3));
-        S1 += g * rd;
-        S2 += g * rh;
+        S1 = fma1(g, rd, S1);
+        S2 = fma1(g, rh, S2);
       }
     }
-    // dx = k·((g·dout − c1) − xhat·c2), c1 = S1/M, c2 = S2/M
+    // dx = k·((g·dout − c1) − xhat·c2), c1 = S1/M, c2 = S2/M. The outer subtraction is a
+    // multiply-add, t + xhat·(−c2) (the same bits unfused); g·dout − c1 stays a product
+    // then a subtraction, so that with M = 1 (c1 = g·dout rounded) it is 0 exactly.
     const k = load<f64>(invstd + (<usize>r << 3));
     const c1 = S1 / Mf, c2 = S2 / Mf;
-    const kv = f64x2.splat(k), v1 = f64x2.splat(c1), v2 = f64x2.splat(c2);
+    const kv = f64x2.splat(k), v1 = f64x2.splat(c1), n2 = f64x2.splat(-c2);
     if (L == 1) {
       let j = 0;
       for (; j + 2 <= Cg; j += 2) {
         const q = <usize>j << 3;
         const t = f64x2.sub(f64x2.mul(v128.load(gamma + g0 + q), v128.load(pd + q)), v1);
-        v128.store(px + q, f64x2.mul(kv, f64x2.sub(t, f64x2.mul(v128.load(ph + q), v2))));
+        v128.store(px + q, f64x2.mul(kv, madd(v128.load(ph + q), n2, t)));
       }
       for (; j < Cg; j++) {
         const q = <usize>j << 3;
-        store<f64>(px + q, k * ((load<f64>(gamma + g0 + q) * load<f64>(pd + q) - c1) - load<f64>(ph + q) * c2));
+        store<f64>(px + q, k * fma1(load<f64>(ph + q), -c2, load<f64>(gamma + g0 + q) * load<f64>(pd + q) - c1));
       }
     } else {
       let q: usize = 0;
@@ -206,11 +209,11 @@ export function norm_backward(dout: usize, xhat: usize, gamma: usize, invstd: us
         let l = 0;
         for (; l + 2 <= L; l += 2) {
           const t = f64x2.sub(f64x2.mul(gv, v128.load(pd + q)), v1);
-          v128.store(px + q, f64x2.mul(kv, f64x2.sub(t, f64x2.mul(v128.load(ph + q), v2))));
+          v128.store(px + q, f64x2.mul(kv, madd(v128.load(ph + q), n2, t)));
           q += 16;
         }
         for (; l < L; l++) {
-          store<f64>(px + q, k * ((g * load<f64>(pd + q) - c1) - load<f64>(ph + q) * c2));
+          store<f64>(px + q, k * fma1(load<f64>(ph + q), -c2, g * load<f64>(pd + q) - c1));
           q += 8;
         }
       }
@@ -238,7 +241,7 @@ export function norm_param_grads(dout: usize, xhat: usize, partial: usize, dgamm
         const q = (<usize>r * M + j) << 3;
         const d = load<f64>(dout + q);
         sb += d;
-        sg += d * load<f64>(xhat + q);
+        sg = fma1(d, load<f64>(xhat + q), sg);
       } else {
         const pr = partial + ((<usize>r * Cg + j) << 4);
         sb += load<f64>(pr);

@@ -1,10 +1,13 @@
 // The update rules of CS231n's optim.py, in place: each overwrites w and the rule's state
 // (velocity, cache, or m and v) and only reads dw. All buffers hold n float64 entries.
 // One pass over the data, two entries per f64x2, then a scalar remainder; the scalar
-// lines spell out the formula each SIMD line computes.
+// lines spell out the formula each SIMD line computes. A multiply that feeds an add is one
+// madd (fma1 in the scalar lines), fused in the relaxed build; a − b·c is written
+// a + (−b)·c, which is the same bits unfused (negation is exact).
 
 import { in_memory } from './geometry';
 import { lo, hi } from './parts';
+import { madd, fma1 } from './fma';
 
 // Parts: contiguous ranges of the n values.
 
@@ -12,16 +15,16 @@ import { lo, hi } from './parts';
 export function sgd_step(w: usize, dw: usize, n: i32, lr: f64): void {
   assert(n > 0, 'sgd_step: n must be positive');
   assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n), 'sgd_step: a buffer ends past linear memory');
-  const vlr = f64x2.splat(lr);
+  const vnlr = f64x2.splat(-lr);
   const i1 = hi(n, 2);
   let i = lo(n, 2);
   for (; i + 2 <= i1; i += 2) {
     const o = <usize>i << 3;
-    v128.store(w + o, f64x2.sub(v128.load(w + o), f64x2.mul(vlr, v128.load(dw + o))));
+    v128.store(w + o, madd(vnlr, v128.load(dw + o), v128.load(w + o)));
   }
   for (; i < i1; i++) {
     const o = <usize>i << 3;
-    store<f64>(w + o, load<f64>(w + o) - lr * load<f64>(dw + o));
+    store<f64>(w + o, fma1(-lr, load<f64>(dw + o), load<f64>(w + o)));
   }
 }
 
@@ -29,18 +32,18 @@ export function sgd_step(w: usize, dw: usize, n: i32, lr: f64): void {
 export function momentum_step(w: usize, dw: usize, v: usize, n: i32, lr: f64, mu: f64): void {
   assert(n > 0, 'momentum_step: n must be positive');
   assert(in_memory(w, <u64>n) && in_memory(dw, <u64>n) && in_memory(v, <u64>n), 'momentum_step: a buffer ends past linear memory');
-  const vlr = f64x2.splat(lr), vmu = f64x2.splat(mu);
+  const vnlr = f64x2.splat(-lr), vmu = f64x2.splat(mu);
   const i1 = hi(n, 2);
   let i = lo(n, 2);
   for (; i + 2 <= i1; i += 2) {
     const o = <usize>i << 3;
-    const nv = f64x2.sub(f64x2.mul(vmu, v128.load(v + o)), f64x2.mul(vlr, v128.load(dw + o)));
+    const nv = madd(vnlr, v128.load(dw + o), f64x2.mul(vmu, v128.load(v + o)));
     v128.store(v + o, nv);
     v128.store(w + o, f64x2.add(v128.load(w + o), nv));
   }
   for (; i < i1; i++) {
     const o = <usize>i << 3;
-    const nv = mu * load<f64>(v + o) - lr * load<f64>(dw + o);
+    const nv = fma1(-lr, load<f64>(dw + o), mu * load<f64>(v + o));
     store<f64>(v + o, nv);
     store<f64>(w + o, load<f64>(w + o) + nv);
   }
@@ -58,14 +61,14 @@ export function rmsprop_step(w: usize, dw: usize, cache: usize, n: i32, lr: f64,
   for (; i + 2 <= i1; i += 2) {
     const o = <usize>i << 3;
     const g = v128.load(dw + o);
-    const c = f64x2.add(f64x2.mul(vd, v128.load(cache + o)), f64x2.mul(vk, f64x2.mul(g, g)));
+    const c = madd(vd, v128.load(cache + o), f64x2.mul(vk, f64x2.mul(g, g)));
     v128.store(cache + o, c);
     v128.store(w + o, f64x2.sub(v128.load(w + o), f64x2.div(f64x2.mul(vlr, g), f64x2.add(f64x2.sqrt(c), ve))));
   }
   for (; i < i1; i++) {
     const o = <usize>i << 3;
     const g = load<f64>(dw + o);
-    const c = decay * load<f64>(cache + o) + keep * (g * g);
+    const c = fma1(decay, load<f64>(cache + o), keep * (g * g));
     store<f64>(cache + o, c);
     store<f64>(w + o, load<f64>(w + o) - lr * g / (Math.sqrt(c) + eps));
   }
@@ -110,26 +113,26 @@ function adam_part(w: usize, dw: usize, m: usize, v: usize, n: i32,
   const a = lr / c1, s2 = 1.0 / c2;
   const vkeep = f64x2.splat(keep);
   const vb1 = f64x2.splat(b1), vb2 = f64x2.splat(b2), vk1 = f64x2.splat(k1), vk2 = f64x2.splat(k2);
-  const va = f64x2.splat(a), vs2 = f64x2.splat(s2), ve = f64x2.splat(eps);
+  const vna = f64x2.splat(-a), vs2 = f64x2.splat(s2), ve = f64x2.splat(eps);
   const i1 = hi(n, 2);
   let i = lo(n, 2);
   for (; i + 2 <= i1; i += 2) {
     const o = <usize>i << 3;
     const g = v128.load(dw + o);
-    const nm = f64x2.add(f64x2.mul(vb1, v128.load(m + o)), f64x2.mul(vk1, g));
-    const nv = f64x2.add(f64x2.mul(vb2, v128.load(v + o)), f64x2.mul(vk2, f64x2.mul(g, g)));
+    const nm = madd(vb1, v128.load(m + o), f64x2.mul(vk1, g));
+    const nv = madd(vb2, v128.load(v + o), f64x2.mul(vk2, f64x2.mul(g, g)));
     v128.store(m + o, nm);
     v128.store(v + o, nv);
-    const d = f64x2.div(f64x2.mul(va, nm), f64x2.add(f64x2.sqrt(f64x2.mul(nv, vs2)), ve));
-    v128.store(w + o, f64x2.sub(f64x2.mul(v128.load(w + o), vkeep), d));
+    const nd = f64x2.div(f64x2.mul(vna, nm), f64x2.add(f64x2.sqrt(f64x2.mul(nv, vs2)), ve));
+    v128.store(w + o, madd(v128.load(w + o), vkeep, nd));
   }
   for (; i < i1; i++) {
     const o = <usize>i << 3;
     const g = load<f64>(dw + o);
-    const nm = b1 * load<f64>(m + o) + k1 * g;
-    const nv = b2 * load<f64>(v + o) + k2 * (g * g);
+    const nm = fma1(b1, load<f64>(m + o), k1 * g);
+    const nv = fma1(b2, load<f64>(v + o), k2 * (g * g));
     store<f64>(m + o, nm);
     store<f64>(v + o, nv);
-    store<f64>(w + o, load<f64>(w + o) * keep - a * nm / (Math.sqrt(nv * s2) + eps));
+    store<f64>(w + o, fma1(load<f64>(w + o), keep, -a * nm / (Math.sqrt(nv * s2) + eps)));
   }
 }
