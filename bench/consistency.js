@@ -17,6 +17,7 @@ import { SECTION as NETWORKS, checkNetworks, sectionPeak, sectionThreads } from 
  */
 export function parse(md) {
   const peak = /\*\*(\d+(?:\.\d+)?) GFLOP\/s\*\*/.exec(md)?.[1];
+  const fmaPeak = /\*\*(\d+(?:\.\d+)?) GFLOP\/s FMA\*\*/.exec(md)?.[1];
   const headerThreads = /init\(\{ threads: (\d+) \}\)/.exec(md)?.[1];
   const lines = md.split('\n').filter((l) => l.startsWith('|'));
   const split = (l) => l.slice(1, -1).split('|').map((c) => c.trim());
@@ -25,11 +26,11 @@ export function parse(md) {
   const keys = head.map((h, i) => (h === '×' ? `${head[i - 1].replace(/ ms$/, '')} ×` : h));
   const cells = lines.slice(2).map((l) => Object.fromEntries(split(l).map((c, i) => [keys[i], c])));
   const threads = keys.map((k) => /^(\d+) threads ms$/.exec(k)?.[1]).find((t) => t !== undefined);
-  const own = (k) => ['convcore ms', 'kernel ms'].includes(k) || /^(kernel )?\d+ threads ms$/.test(k);
+  const own = (k) => ['convcore ms', 'kernel ms', 'relaxed ms'].includes(k) || /^(kernel )?\d+ threads ms$/.test(k);
   const peerNames = keys.filter((k) => k.endsWith(' ms') && !own(k)).map((k) => k.replace(/ ms$/, ''));
   const section = md.indexOf('\n## Targets');
   const targets = section < 0 ? [] : md.slice(section).split('\n').filter((l) => l.startsWith('- '));
-  return { peak, headerThreads: headerThreads && Number(headerThreads), threads: threads && Number(threads), keys, cells, peerNames, targets };
+  return { peak, fmaPeak, headerThreads: headerThreads && Number(headerThreads), threads: threads && Number(threads), keys, cells, peerNames, targets };
 }
 
 export function checkConsistency(md) {
@@ -49,18 +50,18 @@ export function checkConsistency(md) {
   const training = md.indexOf(`\n${TRAINING}\n`);
   if (training >= 0) return [...checkConsistency(md.slice(0, training + 1)), ...checkTraining(md.slice(training + 1))];
   const problems = [];
-  const { peak, headerThreads, threads, keys, cells, peerNames, targets } = parse(md);
+  const { peak, fmaPeak, headerThreads, threads, keys, cells, peerNames, targets } = parse(md);
   if (peak === undefined) problems.push('the header gives no peak (**X GFLOP/s**)');
   if (headerThreads === undefined) problems.push('the header gives no thread count (init({ threads: N }))');
   else if (threads !== headerThreads) problems.push(`the header's pool has ${headerThreads} threads, but the columns name ${threads}`);
-  const want = columns(peerNames, threads ?? headerThreads);
+  const want = columns(peerNames, threads ?? headerThreads, fmaPeak !== undefined);
   if (keys.join('|') !== want.join('|')) problems.push(`the columns are ${keys.join(', ')}; expected ${want.join(', ')}`);
   // With --only (which the header says), no op row may match.
   if (cells.length === 0 && !/^- --only "/m.test(md)) problems.push('the table has no rows');
 
-  for (const c of cells) problems.push(...checkRow(c, { peak, threads, peerNames }));
+  for (const c of cells) problems.push(...checkRow(c, { peak, fmaPeak, threads, peerNames }));
 
-  const recomputed = acceptance(cells, threads).map((t) => t.text);
+  const recomputed = acceptance(cells, threads, fmaPeak && { plain: peak, fma: fmaPeak }).map((t) => t.text);
   if (targets.length !== recomputed.length) problems.push(`${targets.length} target lines; the table gives ${recomputed.length}`);
   recomputed.forEach((line, i) => {
     if (targets[i] !== line) problems.push(`target line ${i + 1} reads\n  ${targets[i]}\nbut the table gives\n  ${line}`);

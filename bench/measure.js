@@ -123,7 +123,7 @@ function callOnce(peer, kind, q, pool) {
  * on one thread and on the pool in turns (timeInTurns), so that both see the same drift of the
  * machine's speed. Resolves to { ms, samples, rounds, pool: { ms, samples, splits } } or { na }.
  */
-async function measureThreads(peer, row, { p, checkP, expected, mode }) {
+async function measureThreads(peer, row, { p, checkP, expected, mode }, relaxedPeer = null) {
   const who = `${peer.name} ${row.label} ${row.shape}`;
   if (checkP !== p) {
     // --quick conv rows: checked on the first images (where the reference ran), timed on the batch.
@@ -144,12 +144,23 @@ async function measureThreads(peer, row, { p, checkP, expected, mode }) {
   const { fast, slow, turns } = SAMPLING[mode];
   const settings = mode === 'full' && one.ms >= SLOW_CALL_MS ? slow : fast;
   const { op } = pool;
+  // The relaxed build (conv rows): checked against the reference, then timed in the same turns.
+  let rx = null;
+  if (relaxedPeer) {
+    if (checkP !== p) check(`${who} (relaxed)`, callOnce(relaxedPeer, row.kind, checkP, false).outputs, expected, peer.tolerance);
+    rx = callOnce(relaxedPeer, row.kind, p, false);
+    if (checkP === p) check(`${who} (relaxed)`, rx.outputs, expected, peer.tolerance);
+  }
   try {
-    const [t1, tN] = await timeInTurns([() => oneThread(op.run), () => onPool(op.run)], settings, turns);
-    return { ms: t1.ms, samples: t1.samples, rounds: t1.rounds, pool: { ms: tN.ms, samples: tN.samples, splits: pool.splits } };
+    const fns = [() => oneThread(op.run), () => onPool(op.run), ...(rx ? [rx.op.run] : [])];
+    const [t1, tN, tR] = await timeInTurns(fns, settings, turns);
+    const out = { ms: t1.ms, samples: t1.samples, rounds: t1.rounds, pool: { ms: tN.ms, samples: tN.samples, splits: pool.splits } };
+    if (tR) out.relaxed = { ms: tR.ms, samples: tR.samples };
+    return out;
   } finally {
     one.op.dispose?.();
     op.dispose?.();
+    rx?.op.dispose?.();
   }
 }
 
@@ -164,7 +175,8 @@ export async function measureRow(row, env, log) {
   const { timing, expected } = await referenceRow(row, checkP, scale, env);
   const peers = { [env.ref.name]: timing };
   const ctx = { p, checkP, expected, mode: env.mode, scale, warm: !env.quick };
-  const mine = await measureThreads(env.cc, row, ctx); // a mismatch here throws: the run fails
+  const relaxed = row.family === 'conv' ? env.relaxed : null;
+  const mine = await measureThreads(env.cc, row, ctx, relaxed); // a mismatch here throws: the run fails
   mine.kernel = await measureThreads(kernelPeer, row, ctx); // the same, kernels only
   if (mine.kernel.na) mine.kernel = { na: 'bench/peers/kernel.js does not time this kernel alone' };
   for (const peer of env.others) {

@@ -9,33 +9,40 @@ import { median } from './timing.js';
 
 const SOURCE = fileURLToPath(new URL('./peak.ts', import.meta.url));
 const OUT = fileURLToPath(new URL('../build/peak.wasm', import.meta.url));
+const OUT_RELAXED = fileURLToPath(new URL('../build/peak.relaxed.wasm', import.meta.url));
 
-/** Compiles peak.ts with the release build's flags (asconfig.json: -O3, no assertions, the stub runtime, SIMD) into build/peak.wasm. */
-async function build() {
+/**
+ * Compiles peak.ts with the release build's flags (asconfig.json: -O3, no assertions, the
+ * stub runtime, SIMD) into build/peak.wasm, or with relaxed SIMD too into build/peak.relaxed.wasm.
+ */
+async function build(relaxed = false) {
   mkdirSync(fileURLToPath(new URL('../build/', import.meta.url)), { recursive: true });
   let log = '';
   const sink = { write: (s) => ((log += s), true) };
   const { error } = await asc.main(
-    [SOURCE, '--outFile', OUT, '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--use', 'abort='],
+    [SOURCE, '--outFile', relaxed ? OUT_RELAXED : OUT, '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd',
+      ...(relaxed ? ['--enable', 'relaxed-simd'] : []), '--use', 'abort='],
     { stdout: sink, stderr: sink },
   );
   if (error) throw new Error(`bench/peak.ts did not compile: ${error.message}\n${log}`);
-  return readFileSync(OUT);
+  return readFileSync(relaxed ? OUT_RELAXED : OUT);
 }
 
 /**
  * Resolves to { gflops, runs }: the median GFLOP/s of `runs` timed calls, each
  * calibrated to last about `runMs` milliseconds.
  */
-let compiled = null;
+const compiled = { plain: null, relaxed: null };
 
-/** A fresh instance of peak.ts: its exports and its memory. */
-async function instantiate() {
-  compiled ??= await WebAssembly.compile(await build());
+/** A fresh instance of peak.ts (the relaxed build with `relaxed`): its exports and its memory. */
+async function instantiate(relaxed = false) {
+  const which = relaxed ? 'relaxed' : 'plain';
+  compiled[which] ??= await WebAssembly.compile(await build(relaxed));
+  const module = compiled[which];
   // asc reads the project's asconfig.json too, whose shared memory is imported.
-  const needsMemory = WebAssembly.Module.imports(compiled).some((i) => i.kind === 'memory');
+  const needsMemory = WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
   const imported = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-  const instance = await WebAssembly.instantiate(compiled, needsMemory ? { env: { memory: imported } } : {});
+  const instance = await WebAssembly.instantiate(module, needsMemory ? { env: { memory: imported } } : {});
   return { k: instance.exports, memory: needsMemory ? imported : instance.exports.memory };
 }
 
@@ -58,14 +65,13 @@ export async function copyKernel(values) {
   return { run: () => k.copy(src, dst, values) };
 }
 
-export async function measurePeak({ runs = 15, runMs = 100 } = {}) {
-  const { k } = await instantiate();
-  k.init();
+/** The median GFLOP/s of `runs` calls of fn(reps), each calibrated to about runMs; fn returns a finite sum. */
+function rate(fn, flopsPerRep, runs, runMs) {
   // Warm up (tier-up to optimized code), then find reps for a run of about runMs.
   let reps = 1000;
   for (;;) {
     const t0 = performance.now();
-    k.peak(reps);
+    fn(reps);
     const ms = performance.now() - t0;
     if (ms >= runMs / 4) {
       reps = Math.max(1, Math.round((reps * runMs) / ms));
@@ -77,10 +83,30 @@ export async function measurePeak({ runs = 15, runMs = 100 } = {}) {
   let sink = 0;
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    sink += k.peak(reps);
+    sink += fn(reps);
     const s = (performance.now() - t0) / 1e3;
-    rates.push((k.flopsPerRep() * reps) / s / 1e9);
+    rates.push((flopsPerRep * reps) / s / 1e9);
   }
   if (!Number.isFinite(sink)) throw new Error('peak kernel produced a non-finite sum');
-  return { gflops: median(rates), runs };
+  return median(rates);
+}
+
+/**
+ * Resolves to { gflops, fma, runs }: the plain multiply-add peak (twelve chains of
+ * f64x2.mul then f64x2.add) and, where the engine runs relaxed SIMD, the FMA peak (the same
+ * chains, each step one f64x2.relaxed_madd), else fma null; each the median GFLOP/s of
+ * `runs` timed calls of about `runMs` milliseconds.
+ */
+export async function measurePeak({ runs = 15, runMs = 100, relaxed = false } = {}) {
+  const plain = (await instantiate(false)).k;
+  plain.chain_init();
+  const gflops = rate((n) => plain.chains12(n), plain.chainFlopsPerRep(), runs, runMs);
+  let fma = null;
+  if (relaxed) {
+    const k = (await instantiate(true)).k;
+    if (!k.fused()) throw new Error('bench/peak.ts: the relaxed build does not fuse');
+    k.chain_init();
+    fma = rate((n) => k.chains12(n), k.chainFlopsPerRep(), runs, runMs);
+  }
+  return { gflops, fma, runs };
 }

@@ -24,11 +24,17 @@ export function threadColumns(n) {
  * The columns of the table, in order: convcore's, its kernels', both again on the pool of
  * `threads` threads, then each peer's `${name} ms` and `${name} ×`.
  */
-export function columns(peerNames, threads) {
+export function columns(peerNames, threads, relaxed = false) {
   const T = threadColumns(threads);
   return ['op', 'shape', 'convcore ms', 'GFLOP/s', '% peak', 'kernel ms', 'kernel GFLOP/s', 'kernel % peak',
-    T.ms, T.x, T.kms, T.kx, ...peerNames.flatMap((n) => [`${n} ms`, `${n} ×`])];
+    T.ms, T.x, T.kms, T.kx, ...(relaxed ? RELAXED_COLUMNS : []), ...peerNames.flatMap((n) => [`${n} ms`, `${n} ×`])];
 }
+
+/**
+ * The relaxed build's columns, where the engine runs relaxed SIMD: its public API on one
+ * thread (conv rows), its % of the FMA peak, and its speedup over the plain build (convcore ms / relaxed ms).
+ */
+export const RELAXED_COLUMNS = ['relaxed ms', 'relaxed % FMA peak', 'relaxed speedup'];
 
 /** How a column is headed: a peer's × column shows just ×, after its ms column. */
 export const heading = (col) => (col.endsWith(' ×') && !/^(kernel )?\d+ threads ×$/.test(col) ? '×' : col);
@@ -61,6 +67,8 @@ export const derive = {
   times: (peerMsCell, ccMsCell) => value(peerMsCell) / value(ccMsCell),
   /** One thread's ms over the pool's: the pool's speedup. */
   speedup: (oneMsCell, poolMsCell) => value(oneMsCell) / value(poolMsCell),
+  /** % of a peak straight from FLOPs and a printed ms. */
+  pctOf: (flops, msCell, peakCell) => (100 * (flops / value(msCell) / 1e6)) / value(peakCell),
 };
 
 // ---------------------------------------------------------------- the table
@@ -73,6 +81,7 @@ const MARKS = ['‡', '§', '¶', '‖'];
  */
 export function tableRows(doc, notes = []) {
   const peak = fmt.gflops(doc.peak.gflops);
+  const fmaPeak = doc.peak.fma ? fmt.gflops(doc.peak.fma) : null;
   return doc.rows.map((r) => {
     const c = { op: r.label, shape: r.shape };
     c['convcore ms'] = fmt.ms(r.convcore.ms);
@@ -88,6 +97,12 @@ export function tableRows(doc, notes = []) {
     c[T.x] = c[T.ms] ? fmt.times(derive.speedup(c['convcore ms'], c[T.ms])) : '';
     c[T.kms] = kp && c['kernel ms'] ? fmt.ms(kp.ms) : '';
     c[T.kx] = c[T.kms] ? fmt.times(derive.speedup(c['kernel ms'], c[T.kms])) : '';
+    if (fmaPeak) {
+      const rx = r.convcore.relaxed;
+      c['relaxed ms'] = rx ? fmt.ms(rx.ms) : '';
+      c['relaxed % FMA peak'] = rx && r.flops ? fmt.pct(derive.pctOf(r.flops, c['relaxed ms'], fmaPeak)) : '';
+      c['relaxed speedup'] = rx ? fmt.times(derive.speedup(c['convcore ms'], c['relaxed ms'])) : '';
+    }
     for (const name of doc.peerNames) {
       const p = r.peers[name];
       if (!p || p.na) {
@@ -142,6 +157,32 @@ const TARGETS = [
   },
 ];
 
+/**
+ * The fused multiply-add targets, where the relaxed build ran: conv at 70% of the FMA peak
+ * through the public API; the relaxed build 1.3× the plain one where the run's FMA peak is
+ * at least 1.25× its plain peak, and never slower (1.0×) where it is not; and the relaxed
+ * build's conv forward against tfjs-wasm's float32 (1.0× on resnet and deep, 0.75× on
+ * cs231n and strided).
+ */
+function relaxedTargets(fmaPays) {
+  const speed = fmaPays ? 1.3 : 1;
+  const where = fmaPays ? 'the FMA peak is at least 1.25× the plain peak' : 'the FMA peak is below 1.25× the plain peak: never slower';
+  const isShape = (c, names) => names.includes(nameOf(c));
+  return [
+    { what: 'conv fwd, relaxed build, % of the FMA peak, public API', target: 70, unit: '%', rows: (c) => c.op === 'conv fwd', col: 'relaxed % FMA peak' },
+    { what: 'conv bwd dx+dw+db, relaxed build, % of the FMA peak, public API', target: 70, unit: '%', rows: (c) => c.op === 'conv bwd dx+dw+db', col: 'relaxed % FMA peak' },
+    { what: `conv, relaxed build over plain build (${where})`, target: speed, unit: '×', rows: isConv, col: 'relaxed speedup' },
+    {
+      what: 'conv fwd 3x3 stride 1, tfjs-wasm ms / relaxed build ms, public API', target: 1, unit: '×',
+      rows: (c) => c.op === 'conv fwd' && isShape(c, ['resnet', 'deep']), ratio: ['tfjs-wasm ms', 'relaxed ms'],
+    },
+    {
+      what: 'conv fwd cs231n and strided, tfjs-wasm ms / relaxed build ms, public API', target: 0.75, unit: '×',
+      rows: (c) => c.op === 'conv fwd' && isShape(c, ['cs231n', 'strided']), ratio: ['tfjs-wasm ms', 'relaxed ms'],
+    },
+  ];
+}
+
 /** The pool's targets (issue "Threads"), for a pool of n threads. */
 function threadTargets(n) {
   const T = threadColumns(n);
@@ -172,8 +213,9 @@ const targetText = (t) => `>= ${t.target}${t.unit}`;
  * the cell as printed (or the ratio of two printed cells, formatted as × is), and a target
  * is met when every row it names has a value and each value, as printed, reaches it.
  */
-export function acceptance(cells, threads) {
-  return [...TARGETS, ...threadTargets(threads)].map((t) => {
+export function acceptance(cells, threads, peaks = null) {
+  const relaxed = peaks && peaks.fma ? relaxedTargets(value(peaks.fma) >= 1.25 * value(peaks.plain)) : [];
+  return [...TARGETS, ...threadTargets(threads), ...relaxed].map((t) => {
     const rows = cells.filter(t.rows);
     const shown = rows.map((c) => {
       if (t.ratio) {
@@ -241,8 +283,9 @@ export function report(doc) {
   const cells = tableRows(doc, notes);
   const n = doc.threads;
   const T = threadColumns(n);
-  const targets = acceptance(cells, n);
-  const cols = columns(names, n);
+  const fmaCell = peak.fma ? fmt.gflops(peak.fma) : null;
+  const targets = acceptance(cells, n, fmaCell && { plain: fmt.gflops(peak.gflops), fma: fmaCell });
+  const cols = columns(names, n, Boolean(fmaCell));
   const head = cols.map(heading);
   const out = [];
   out.push(`# convcore benchmark${quick ? ' (--quick: indicative only)' : ''}`, '');
@@ -251,8 +294,14 @@ export function report(doc) {
     `- Threads: a pool of ${n} threads in all, started once (init({ threads: ${n} })). Every column runs on one thread ` +
       `(each op capped to one part, the pool left idle) except the four "${n} threads" columns. Every time is the median of ` +
       `the Benchmark.js samples of one call (${doc.sampling.rule}; the counts are in the .json).`,
-    `- Wasm f64x2 multiply-add peak (bench/peak.ts, the higher of the medians of ${peak.runs} runs at the start ` +
-      `(${fmt.gflops(peak.start)}) and at the end (${fmt.gflops(peak.end)}) of the run): **${fmt.gflops(peak.gflops)} GFLOP/s**.`,
+    `- Wasm f64x2 multiply-add peak (bench/peak.ts, twelve chains of f64x2.mul then f64x2.add, the higher of the medians of ${peak.runs} runs at the start ` +
+      `(${fmt.gflops(peak.start)}) and at the end (${fmt.gflops(peak.end)}) of the run): **${fmt.gflops(peak.gflops)} GFLOP/s**` +
+      (fmaCell
+        ? `; FMA peak (the same chains, each step one f64x2.relaxed_madd, built with relaxed SIMD; ${fmt.gflops(peak.fmaStart)} and ${fmt.gflops(peak.fmaEnd)}): **${fmaCell} GFLOP/s FMA**, ` +
+          `${fmt.times(value(fmaCell) / value(fmt.gflops(peak.gflops)))} the plain peak. ` +
+          'The columns up to the pool\'s run the plain build; the "relaxed" columns run the relaxed build (fused multiply-adds), through its public API on one thread, ' +
+          'timed in turns with the plain build\'s one-thread call (a second copy of the package in the same process, init({ simd: \'relaxed\' })), its % against the FMA peak, its speedup = convcore ms / relaxed ms.'
+        : '. This engine does not run relaxed SIMD: no relaxed column.'),
     '- Every number of a row comes from the times printed in it: GFLOP/s = FLOPs / ms, ' +
       '% peak = GFLOP/s / the peak above, × = the peer\'s ms / convcore\'s ms (convcore\'s speedup), ' +
       `${T.x} = convcore ms / ${T.ms} and ${T.kx} = kernel ms / ${T.kms} (the pool's speedup over one thread), ` +

@@ -18,7 +18,7 @@ export function flopsOf(c) {
  * (from `peak`, the printed peak), the pool's × columns of a pool of `threads`, and each of
  * `peerNames`' ×.
  */
-export function checkRow(c, { peak, threads, peerNames }) {
+export function checkRow(c, { peak, fmaPeak, threads, peerNames }) {
   const problems = [];
   /** The printed cell must be the derived number, to half a unit of its last digit. */
   const agree = (col, derived, what) => {
@@ -43,6 +43,12 @@ export function checkRow(c, { peak, threads, peerNames }) {
     } else if (c['kernel GFLOP/s'] || c['kernel % peak']) {
       problems.push(`${c.op} ${c.shape}: kernel figures with no kernel ms`);
     }
+  }
+  if (value(c['relaxed ms']) !== undefined) {
+    agree('relaxed speedup', derive.speedup(c['convcore ms'], c['relaxed ms']), `convcore ms / relaxed ms (${c['convcore ms']} / ${c['relaxed ms']})`);
+    if (flops !== undefined) agree('relaxed % FMA peak', derive.pctOf(flops, c['relaxed ms'], fmaPeak), `FLOPs / relaxed ms / FMA peak (${flops} / ${c['relaxed ms']} / ${fmaPeak})`);
+  } else if (c['relaxed speedup'] || c['relaxed % FMA peak']) {
+    problems.push(`${c.op} ${c.shape}: relaxed figures with no relaxed ms`);
   }
   const T = threadColumns(threads);
   for (const [ms, x, one] of [[T.ms, T.x, 'convcore ms'], [T.kms, T.kx, 'kernel ms']]) {

@@ -44,6 +44,7 @@ import { runConvRows, runNetworkSteps, networksResult } from './networks.js';
 import { networksReport } from './networks-report.js';
 import { startPool } from './threads.js';
 import { withSummary } from './summary.js';
+import { loadRelaxed } from './relaxed.js';
 
 function parseArgs(argv) {
   const opts = { quick: false, outDir: null, only: null, threads: 2 };
@@ -110,19 +111,21 @@ async function main() {
   const mode = opts.quick ? 'quick' : 'full';
   const started = performance.now();
   const threads = await startPool(opts.threads);
+  const relaxed = await loadRelaxed();
   const tfjsInfo = await initTfjs();
   const env = {
     quick: opts.quick,
     mode,
     ref: apiPeer('reference', reference, { slow: true }),
     cc: apiPeer('convcore', convcore),
+    relaxed: relaxed && apiPeer('relaxed', relaxed),
     others: [convnetjsPeer, tfjsPeer],
     small: new WeakMap(), // problem -> its first images
   };
   const peerNames = [env.ref.name, ...env.others.map((p) => p.name)];
 
   log(`bench (${mode}, a pool of ${threads} threads): measuring the Wasm f64x2 peak`);
-  const peakOpts = opts.quick ? { runs: 7, runMs: 50 } : { runs: 15, runMs: 100 };
+  const peakOpts = { ...(opts.quick ? { runs: 7, runMs: 50 } : { runs: 15, runMs: 100 }), relaxed: Boolean(relaxed) };
   const peakStart = await measurePeak(peakOpts);
   const rows = [];
   for (const row of selectRows(opts.only)) {
@@ -131,7 +134,7 @@ async function main() {
     rows.push(r);
     const k = r.convcore.kernel;
     const cells = peerNames.map((n) => `${n} ${r.peers[n].na ? 'n/a' : r.peers[n].ms.toFixed(1)}`).join(', ');
-    const both = (t) => `${t.ms.toFixed(2)} ms, ${threads} threads ${t.pool.ms.toFixed(2)} ms`;
+    const both = (t) => `${t.ms.toFixed(2)} ms, ${threads} threads ${t.pool.ms.toFixed(2)} ms${t.relaxed ? `, relaxed ${t.relaxed.ms.toFixed(2)} ms` : ''}`;
     log(`  ${r.label} ${r.shape}: convcore ${both(r.convcore)} (kernel ${k.na ? 'n/a' : both(k)}), ${cells} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
     globalThis.gc?.();
   }
@@ -140,6 +143,7 @@ async function main() {
   const peakEnd = await measurePeak(peakOpts);
   // The higher of the two medians: a disturbed measurement can only lower the peak.
   const peak = { gflops: Math.max(peakStart.gflops, peakEnd.gflops), start: peakStart.gflops, end: peakEnd.gflops, runs: peakOpts.runs };
+  if (relaxed) Object.assign(peak, { fma: Math.max(peakStart.fma, peakEnd.fma), fmaStart: peakStart.fma, fmaEnd: peakEnd.fma });
   // Whole training steps, after the op rows (it switches tfjs to its cpu backend and back); not with --only.
   const training = opts.only ? undefined : await runTraining({ quick: opts.quick, log, threads });
   const steps = await runNetworkSteps({ quick: opts.quick, log, only: opts.only });

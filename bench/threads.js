@@ -27,7 +27,8 @@ const splitOps = () => pool().regions;
 
 /** Starts a pool of `threads` threads in all and caps every op to one part; resolves to the live thread count. */
 export async function startPool(threads) {
-  await convcore.init({ threads });
+  // The plain build: the relaxed one runs in its own copy of the package (bench/relaxed.js).
+  await convcore.init({ threads, simd: 'plain' });
   capParts(1);
   const n = threadCount();
   if (n !== threads) throw new Error(`bench: init({ threads: ${threads} }) gave ${n} thread(s)`);

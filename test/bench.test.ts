@@ -41,7 +41,7 @@ function run(outDir: string): Promise<{ code: number | null; stdout: string; std
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--expose-gc', 'bench/run.js', '--quick', '--out-dir', outDir],
+      ['--expose-gc', '--experimental-wasm-relaxed-simd', 'bench/run.js', '--quick', '--out-dir', outDir],
       { cwd: root, maxBuffer: 16 << 20, timeout: 540_000 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
     );
