@@ -33,7 +33,7 @@ export function convColumns(n) {
 
 const ROW = {
   sequential: 'Sequential', functional: 'functional ops', convnet: 'ThreeLayerConvNet', replica: 'Sequential replica',
-  net816: '8/16 Sequential', threeLayer: 'ThreeLayerConvNet replica',
+  net816: '8/16 Sequential', threeLayer: 'ThreeLayerConvNet replica', relaxed: 'ThreeLayerConvNet, relaxed build',
 };
 
 const rate = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -136,7 +136,8 @@ export function networksCells(result) {
   }
   if (result.threeLayer) {
     const r = result.threeLayer;
-    out.threeLayer = stepRows(images, THREE_LAYER_COLUMNS[0], [[ROW.convnet, r.convnet.ms], [ROW.replica, r.replica.ms]], THREE_LAYER_COLUMNS[3]);
+    out.threeLayer = stepRows(images, THREE_LAYER_COLUMNS[0], [[ROW.convnet, r.convnet.ms], [ROW.replica, r.replica.ms],
+      ...(r.relaxed ? [[ROW.relaxed, r.relaxed.ms]] : [])], THREE_LAYER_COLUMNS[3]);
     pool(ROW.threeLayer, out.threeLayer[1]['ms per step'], r.pool.ms);
   }
   if (threadRows.length) out.threads = threadRows;
@@ -238,7 +239,14 @@ export function networksReport(result) {
   if (result.threeLayer) {
     out.push(
       `- ThreeLayerConvNet: before it was timed, ThreeLayerConvNet and its replica trained ${result.threeLayer.identicalSteps} steps on the same batches, and ` +
-        `their losses and parameters were bit-identical. Timed in blocks of ${result.threeLayer.stepsPerSample} steps each.`,
+        `their losses and parameters were bit-identical. Timed in blocks of ${result.threeLayer.stepsPerSample} steps each.` +
+        (result.threeLayer.relaxed
+          ? ` "${ROW.relaxed}": the same ThreeLayerConvNet, from the same weights on the same batches, on the relaxed build (fused multiply-adds; ` +
+            'a second copy of the package in this process), timed in the same turns; its losses agreed with the plain build\'s to ' +
+            `${result.threeLayer.relaxed.lossAgreement.toExponential(1)} (max relative difference over ${result.threeLayer.identicalSteps} steps), ` +
+            'as two roundings of the same steps do. Its "over" is its ms over the plain build\'s: below 1× is faster. The target of 1.2× the plain build ' +
+            'holds where the FMA peak is at least 1.25× the plain peak (the op table\'s header gives both).'
+          : ''),
     );
   }
   if (cells.threads) {
@@ -347,7 +355,10 @@ export function checkNetworks(md) {
     });
   };
   if (found.net816) steps(found.net816, NET816_COLUMNS[0], [ROW.sequential, ROW.functional], NET816_COLUMNS[3]);
-  if (found.threeLayer) steps(found.threeLayer, THREE_LAYER_COLUMNS[0], [ROW.convnet, ROW.replica], THREE_LAYER_COLUMNS[3]);
+  if (found.threeLayer) {
+    const names = [ROW.convnet, ROW.replica, ...(found.threeLayer.length === 3 ? [ROW.relaxed] : [])];
+    steps(found.threeLayer, THREE_LAYER_COLUMNS[0], names, THREE_LAYER_COLUMNS[3]);
+  }
   const seqMs = found.net816?.[0]?.['ms per step'];
   const replicaMs = found.threeLayer?.[1]?.['ms per step'];
   if (found.step) {

@@ -108,9 +108,9 @@ function batcher(train, seed) {
   };
 }
 
-/** The step of `model` through a Solver with Adam over `train`. */
-function stepper(model, train) {
-  const solver = new convcore.Solver(model, { XTrain: train.X, yTrain: train.y, XVal: train.X, yVal: train.y }, {
+/** The step of `model` through a Solver (of `lib`, the copy of convcore the model is of) with Adam over `train`. */
+function stepper(model, train, lib = convcore) {
+  const solver = new lib.Solver(model, { XTrain: train.X, yTrain: train.y, XVal: train.X, yVal: train.y }, {
     updateRule: 'adam', optimConfig: { learningRate: LEARNING_RATE }, batchSize: BATCH, numEpochs: 1, verbose: false, seed: SEED,
   });
   return { losses: solver.lossHistory, step: () => solver.step(), dispose: () => solver.dispose() };
@@ -269,7 +269,7 @@ function runNet816(digits, s, log) {
 }
 
 /** ThreeLayerConvNet and its Sequential replica with the same weights, in turns; and the replica on the pool. */
-function runThreeLayer(digits, s, log) {
+function runThreeLayer(digits, s, log, relaxedLib) {
   const { batchSize, ...options } = TRAINING;
   const convnet = new convcore.ThreeLayerConvNet({ ...options, weightScale: 1e-3, reg: 0, seed: SEED });
   const weights = convnet.params;
@@ -281,6 +281,9 @@ function runThreeLayer(digits, s, log) {
   const replica = makeReplica();
   const a = { model: convnet, stepper: stepper(convnet, digits) };
   const b = { model: replica, stepper: stepper(replica, digits) };
+  // The same network on the relaxed build, from the same weights (bench/relaxed.js).
+  const rxModel = relaxedLib ? new relaxedLib.ThreeLayerConvNet({ ...options, weightScale: 1e-3, reg: 0, seed: SEED }) : null;
+  const c = rxModel && { model: rxModel, stepper: stepper(rxModel, digits, relaxedLib) };
   try {
     const aMs = train(a.stepper, s.checkSteps);
     const bMs = train(b.stepper, s.checkSteps);
@@ -289,13 +292,21 @@ function runThreeLayer(digits, s, log) {
     for (const [name, t] of Object.entries(convnet.params)) identical(`the Sequential replica against ThreeLayerConvNet: ${name}`, t.data, p[REPLICA.names[name]].data);
     const splitsPerStep = checkPool('ThreeLayerConvNet replica', makeReplica, b, s.checkSteps, digits);
     log(`  networks ThreeLayerConvNet: the replica's ${s.checkSteps} steps bit-identical to ThreeLayerConvNet's and on the pool (${splitsPerStep} ops per step in parts)`);
+    let lossAgreement = 0;
+    if (c) {
+      train(c.stepper, s.checkSteps);
+      a.stepper.losses.forEach((l, i) => { lossAgreement = Math.max(lossAgreement, Math.abs(c.stepper.losses[i] - l) / Math.abs(l)); });
+      if (!(lossAgreement < 1e-9)) throw new Error(`networks: ThreeLayerConvNet on the relaxed build: its losses differ from the plain build's by ${lossAgreement} (relative)`);
+    }
     const reps = repsFor(s, [...aMs, ...bMs]);
     const samples = rounds([
       { step: () => a.stepper.step(), reps, wrap: oneThread },
       { step: () => b.stepper.step(), reps, wrap: oneThread },
       { step: () => b.stepper.step(), reps, wrap: onPool },
-    ], s, (r, smp) => log(`  networks ThreeLayerConvNet round ${r + 1}/${s.rounds}: ThreeLayerConvNet ${smp[0][r].toFixed(2)} ms, replica ${smp[1][r].toFixed(2)} ms, replica pool ${smp[2][r].toFixed(2)} ms`));
+      ...(c ? [{ step: () => c.stepper.step(), reps, wrap: oneThread }] : []),
+    ], s, (r, smp) => log(`  networks ThreeLayerConvNet round ${r + 1}/${s.rounds}: ThreeLayerConvNet ${smp[0][r].toFixed(2)} ms, replica ${smp[1][r].toFixed(2)} ms, replica pool ${smp[2][r].toFixed(2)} ms${c ? `, relaxed ${smp[3][r].toFixed(2)} ms` : ''}`));
     return {
+      ...(c ? { relaxed: { ms: median(samples[3]), samples: samples[3], lossAgreement } } : {}),
       convnet: { ms: median(samples[0]), samples: samples[0] },
       replica: { ms: median(samples[1]), samples: samples[1] },
       pool: { ms: median(samples[2]), samples: samples[2], splitsPerStep },
@@ -307,6 +318,8 @@ function runThreeLayer(digits, s, log) {
     b.stepper.dispose();
     convnet.dispose();
     replica.dispose();
+    c?.stepper.dispose();
+    rxModel?.dispose();
   }
 }
 
@@ -360,7 +373,7 @@ export async function runConvRows({ quick = false, only = null, log = () => {} }
  * { stepVia, net816?, threeLayer? }, or null when none is selected. The pool must have been
  * started.
  */
-export async function runNetworkSteps({ quick = false, log = () => {}, only = null } = {}) {
+export async function runNetworkSteps({ quick = false, log = () => {}, only = null, relaxed = null } = {}) {
   const s = SETTINGS[quick ? 'quick' : 'full'];
   const wants = (name) => !only || name.includes(only);
   if (!wants(PARTS.net816) && !wants(PARTS.threeLayer)) return null;
@@ -368,7 +381,7 @@ export async function runNetworkSteps({ quick = false, log = () => {}, only = nu
   const digits = { X: d.X, y: d.y };
   const out = { stepVia: 'solver' };
   if (wants(PARTS.net816)) out.net816 = runNet816(digits, s, log);
-  if (wants(PARTS.threeLayer)) out.threeLayer = runThreeLayer(digits, s, log);
+  if (wants(PARTS.threeLayer)) out.threeLayer = runThreeLayer(digits, s, log, relaxed);
   return out;
 }
 

@@ -146,7 +146,7 @@ async function main() {
   if (relaxed) Object.assign(peak, { fma: Math.max(peakStart.fma, peakEnd.fma), fmaStart: peakStart.fma, fmaEnd: peakEnd.fma });
   // Whole training steps, after the op rows (it switches tfjs to its cpu backend and back); not with --only.
   const training = opts.only ? undefined : await runTraining({ quick: opts.quick, log, threads });
-  const steps = await runNetworkSteps({ quick: opts.quick, log, only: opts.only });
+  const steps = await runNetworkSteps({ quick: opts.quick, log, only: opts.only, relaxed });
   const networks = networksResult({ quick: opts.quick, threads, peak: peak.gflops, conv, steps });
   if (opts.only && rows.length === 0 && !networks) throw new Error(`bench: nothing matches --only ${opts.only}`);
 
