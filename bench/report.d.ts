@@ -12,7 +12,7 @@ export interface BenchRow {
   shapeName?: string;
   shape: string;
   flops?: number;
-  convcore: Timing & { rounds?: number; pool: PoolTiming; kernel: Partial<Timing & Missing & { rounds: number; pool: PoolTiming }> };
+  convcore: Timing & { rounds?: number; pool: PoolTiming; kernel: Partial<Timing & Missing & { rounds: number; pool: PoolTiming }>; relaxed?: Timing };
   peers: Record<string, Partial<Timing & Missing>>;
 }
 
@@ -24,7 +24,8 @@ export interface BenchDoc {
   /** The pool's thread count, the calling thread included. */
   threads: number;
   machine: { cpu: string; cores: number; os: string; node: string; v8: string; date: string };
-  peak: { gflops: number; start: number; end: number; runs: number };
+  /** The plain multiply-add peak and, where the relaxed build ran, the FMA peak. */
+  peak: { gflops: number; start: number; end: number; runs: number; fma?: number; fmaStart?: number; fmaEnd?: number };
   sampling: { rule: string };
   peers: string[];
   peerNames: string[];
@@ -36,7 +37,8 @@ export type Cells = Record<string, string>;
 export interface Target { what: string; target: string; values: Record<string, number>; met: boolean; text: string }
 
 export function threadColumns(n: number): { ms: string; x: string; kms: string; kx: string };
-export function columns(peerNames: string[], threads: number): string[];
+export function columns(peerNames: string[], threads: number, relaxed?: boolean): string[];
+export const RELAXED_COLUMNS: string[];
 export function heading(column: string): string;
 export function value(cell: string | undefined): number | undefined;
 export function halfUnit(cell: string | undefined): number;

@@ -26,9 +26,10 @@ const OTHER_KINDS = [
 ];
 const PEERS = ['reference', 'convnetjs', 'tfjs-wasm'];
 const COLUMNS = '| op | shape | convcore ms | GFLOP/s | % peak | kernel ms | kernel GFLOP/s | kernel % peak | ' +
-  '2 threads ms | 2 threads × | kernel 2 threads ms | kernel 2 threads × | reference ms | × | convnetjs ms | × | tfjs-wasm ms | × |';
+  '2 threads ms | 2 threads × | kernel 2 threads ms | kernel 2 threads × | relaxed ms | relaxed % FMA peak | relaxed speedup | ' +
+  'reference ms | × | convnetjs ms | × | tfjs-wasm ms | × |';
 /** The column indexes of the table (0 = op). */
-const COL = { gflops: 3, pct: 4, kernelPct: 7, poolMs: 8, poolX: 9, kernelPoolMs: 10, kernelPoolX: 11, referenceX: 13 };
+const COL = { gflops: 3, pct: 4, kernelPct: 7, poolMs: 8, poolX: 9, kernelPoolMs: 10, kernelPoolX: 11, relaxedMs: 12, relaxedPct: 13, relaxedX: 14, referenceX: 16 };
 
 /** Which peer has which op: anything else must have been measured. */
 function expectedNa(kind: string, peer: string): boolean {
@@ -72,6 +73,8 @@ describe('bench --quick', () => {
       const md = readFileSync(join(outDir, 'results.quick.md'), 'utf8');
       expect(stdout).toContain(md.trim());
       expect(positive(doc.peak.gflops)).toBe(true);
+      // The run is under --experimental-wasm-relaxed-simd: the FMA peak, and the relaxed build on every conv row.
+      expect(positive(doc.peak.fma)).toBe(true);
       expect(doc.machine.node).toBe(process.versions.node);
       expect(doc.threads).toBe(2);
 
@@ -89,6 +92,8 @@ describe('bench --quick', () => {
         expect(r.convcore.pool?.splits, `pool, ${where}`).toBeGreaterThan(0);
         expect(r.convcore.kernel?.pool?.splits, `kernel on the pool, ${where}`).toBeGreaterThan(0);
         if (r.kind.startsWith('conv')) expect(positive(r.flops), where).toBe(true);
+        if (r.kind.startsWith('conv')) expect(positive(r.convcore.relaxed?.ms), `relaxed, ${where}`).toBe(true);
+        else expect(r.convcore.relaxed, `relaxed, ${where}`).toBeUndefined();
         for (const peer of PEERS) {
           const p = r.peers[peer];
           expect(p?.mismatch, `${peer}, ${where}`).toBeFalsy();
@@ -104,16 +109,18 @@ describe('bench --quick', () => {
       const lines = tableLines(ops);
       expect(lines[0]).toBe(COLUMNS);
       expect(lines).toHaveLength(2 + rows.length);
-      for (const l of lines.slice(2)) expect(l.split('|').length - 2).toBe(18);
+      for (const l of lines.slice(2)) expect(l.split('|').length - 2).toBe(21);
       // Every derived number follows from the printed ones, and every target line from the table.
       expect(checkConsistency(md)).toEqual([]);
-      expect(doc.targets).toHaveLength(21);
+      expect(doc.targets).toHaveLength(26);
       for (const t of doc.targets) expect(typeof t.met).toBe('boolean');
-      expect(ops.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(21);
+      expect(ops.match(/— \*\*(met|not met)\*\*/g)).toHaveLength(26);
       // And the check reads this table: a changed × is caught, a peer's and the pool's.
       expect(checkConsistency(withCell(md, 'conv fwd | resnet', COL.referenceX, '99×')).join('\n')).toMatch(/conv fwd resnet.*reference ×/);
       expect(checkConsistency(withCell(md, 'conv fwd | resnet', COL.poolX, '99×')).join('\n')).toMatch(/conv fwd resnet.*2 threads ×/);
       expect(checkConsistency(withCell(md, 'adam step', COL.kernelPoolX, '99×')).join('\n')).toMatch(/adam step.*kernel 2 threads ×/);
+      expect(checkConsistency(withCell(md, 'conv fwd | deep', COL.relaxedX, '9.99×')).join('\n')).toMatch(/conv fwd deep.*relaxed speedup/);
+      expect(checkConsistency(withCell(md, 'conv fwd | deep', COL.relaxedPct, '1%')).join('\n')).toMatch(/conv fwd deep.*relaxed % FMA peak/);
 
       // The training section: each peer's loss fell before it was timed, the kernels of a step
       // were timed alone, convcore's step was also timed on the pool (after steps on the pool
@@ -140,7 +147,7 @@ describe('bench --quick', () => {
       // conv rows with the copy; its seven target lines follow from its tables.
       const net = doc.networks;
       expect(['solver', 'resident']).toContain(net.stepVia);
-      for (const t of [net.net816.sequential, net.net816.functional, net.net816.pool, net.threeLayer.convnet, net.threeLayer.replica, net.threeLayer.pool]) {
+      for (const t of [net.net816.sequential, net.net816.functional, net.net816.pool, net.threeLayer.convnet, net.threeLayer.replica, net.threeLayer.pool, net.threeLayer.relaxed]) {
         expect(positive(t.ms)).toBe(true);
       }
       expect(positive(net.net816.kernels.sumMs)).toBe(true);
@@ -190,7 +197,7 @@ function syntheticDoc(seed: number): BenchDoc {
   };
   const conv = (label: string, kind: string, mult: number, shape: string, flops: number): BenchRow => ({
     label, kind, family: 'conv', shapeName: shape.split(' ')[0], shape, flops: mult * flops,
-    convcore: { ...both(5, 300), kernel: kind === 'convBackwardDx' ? { na: 'not timed alone' } : both(5, 300) },
+    convcore: { ...both(5, 300), kernel: kind === 'convBackwardDx' ? { na: 'not timed alone' } : both(5, 300), relaxed: { ms: t(5, 300) } },
     peers: {
       reference: { ms: t(200, 9000), scaledFrom: 1 },
       convnetjs: kind === 'convBackwardDx' ? { na: 'no dx-only op' } : { ms: t(200, 9000), scaledFrom: 1 },
@@ -220,7 +227,7 @@ function syntheticDoc(seed: number): BenchDoc {
     quick: false,
     threads: 2,
     machine: { cpu: 'a CPU', cores: 2, os: 'an OS', node: '20', v8: '11', date: 'today' },
-    peak: { gflops: PEAK, start: PEAK, end: 23.2, runs: 15 },
+    peak: { gflops: PEAK, start: PEAK, end: 23.2, runs: 15, fma: 1.3 * PEAK, fmaStart: 1.3 * PEAK, fmaEnd: 30 },
     sampling: { rule: 'some samples' },
     peers: ['the peers'],
     peerNames: ['reference', 'convnetjs', 'tfjs-wasm'],
@@ -289,6 +296,8 @@ describe('the report on synthetic results', () => {
       [withCell(md, 'conv fwd | cs231n', COL.poolMs, '0.001'), '2 threads ×'],
       [withCell(md, 'conv fwd | cs231n', COL.kernelPoolMs, '0.001'), 'kernel 2 threads ×'],
       [withCell(md, 'conv bwd dx only | cs231n', COL.kernelPoolX, '1.00×'), 'kernel 2 threads × is "1.00×" with no kernel'],
+      [withCell(md, 'conv fwd | resnet', COL.relaxedX, '0.01×'), 'relaxed speedup'],
+      [withCell(md, 'conv fwd | resnet', COL.relaxedPct, '1%'), 'relaxed % FMA peak'],
       [md.replace('init({ threads: 2 })', 'init({ threads: 3 })'), 'the header\'s pool has 3 threads'],
       [withCell(md, 'batchnorm fwd', 2, '1000'), 'reference ×'],
       [md.replace(/\*\*[\d.]+ GFLOP\/s\*\*/, '**48.3 GFLOP/s**'), '% peak'],
