@@ -12,8 +12,8 @@
 //     U[xi] as the MR-tall panels of pack_a, KC columns (channels) at a time:
 //     u[xi·Cop·Ci + Cop·pc + o0·kc + p·MR + r] = U[xi][o0 + r][pc + p], o0 a multiple of MR;
 //   V (this part's workspace, a block of nb ≤ tiles_per_block tiles, nbp = nb rounded up to NR):
-//     V[xi] as the NR-wide panels of pack_b: v[xi·Ci·nbp + pc·nbp + j0·kc + p·NR + s] = V[xi][pc + p][j0 + s];
-//   M (workspace after V): m[xi·Co·nbp + o·nbp + j] (row-major, row stride nbp).
+//     V[xi] as the NR-wide panels of pack_b: v[xi·(Ci·nbp + 8) + pc·nbp + j0·kc + p·NR + s] = V[xi][pc + p][j0 + s];
+//   M (workspace after V): m[xi·(Co·nbp + 8) + o·nbp + j] (row-major, row stride nbp).
 // The forward (Ci = C, Co = F, input x, pad P) adds the bias; dx is the same correlation of
 // dout (Ci = F, Co = C) with the filters turned 180° and F and C swapped, padded by 2 − P.
 // Tiles are numbered over (image, tile row, tile column); a part takes a range of them
@@ -31,13 +31,17 @@ import { MR, NR, KC, MC, macro_kernel, gemm_workspace_bytes } from './gemm';
 import { ConvGeom, conv_geometry_ok, conv_weights, in_memory, prod } from './geometry';
 import { lo, hi, workspace } from './parts';
 
+// V[xi] and M[xi] lie XI_PAD values more than their size apart, so that the 16 values of one
+// tile, read or written together by the transforms, do not fall in one set of the L1 cache.
+const XI_PAD: i32 = 8;
+
 /** The most tiles a block takes: beyond this the GEMM gains nothing and V and M leave L2/L3. */
-const MAX_BLOCK: i32 = 256;
+const MAX_BLOCK: i32 = 128;
 
 /** Tiles per block for Ci input and Co output channels: V and M (16·(Ci + Co) values a tile) fit in the workspace. */
 export function winograd_block(Ci: i32, Co: i32): i32 {
   // The workspace: V, M, the tile table (four i32 a tile), two zero-padded 4x4 patches and the edge tile.
-  const avail = (<i64>gemm_workspace_bytes() >> 3) - 64 - MR * NR;
+  const avail = (<i64>gemm_workspace_bytes() >> 3) - 64 - MR * NR - 32 * XI_PAD;
   const per = 16 * (<i64>Ci + <i64>Co) + 2;
   const t = <i32>min(avail / per, <i64>MAX_BLOCK);
   return t / NR * NR;
@@ -161,8 +165,8 @@ function winograd(x: usize, u: usize, b: usize, y: usize, N: i32, Ci: i32, Hi: i
   assert(TB >= NR && (work & 15) == 0 && in_memory(work, <u64>gemm_workspace_bytes(), 1), 'winograd: the workspace is too small or unaligned');
   const Cop = (Co + MR - 1) / MR * MR;
   const V = work;
-  const M = V + (<usize>(16 * Ci * TB) << 3);
-  const table = M + (<usize>(16 * Co * TB) << 3);
+  const M = V + (<usize>(16 * (Ci * TB + XI_PAD)) << 3);
+  const table = M + (<usize>(16 * (Co * TB + XI_PAD)) << 3);
   const patch = table + (<usize>(4 * TB) << 2);
   const tile = patch + (<usize>32 << 3);
   const t1 = hi(NT, NR);
@@ -184,8 +188,8 @@ function winograd(x: usize, u: usize, b: usize, y: usize, N: i32, Ci: i32, Hi: i
     input_transform(x, V, table, patch, nb, nbp, Ci, Hi, Wi);
     for (let xi = 0; xi < 16; xi++) {
       const ux = u + (<usize>(xi * Cop * Ci) << 3);
-      const vx = V + (<usize>(xi * Ci * nbp) << 3);
-      const mx = M + (<usize>(xi * Co * nbp) << 3);
+      const vx = V + (<usize>(xi * (Ci * nbp + XI_PAD)) << 3);
+      const mx = M + (<usize>(xi * (Co * nbp + XI_PAD)) << 3);
       for (let pc = 0; pc < Ci; pc += KC) {
         const kc = min(KC, Ci - pc);
         for (let ic = 0; ic < Co; ic += MC) {
@@ -203,7 +207,7 @@ function winograd(x: usize, u: usize, b: usize, y: usize, N: i32, Ci: i32, Hi: i
 function input_transform(x: usize, V: usize, table: usize, patch: usize, nb: i32, nbp: i32, Ci: i32, Hi: i32, Wi: i32): void {
   const plane = <usize>(Hi * Wi) << 3;
   const rowB = <usize>Wi << 3;
-  const xiStride = <usize>(Ci * nbp) << 3;
+  const xiStride = <usize>(Ci * nbp + XI_PAD) << 3;
   const pa = patch, pb = patch + 128;
   for (let j = 0; j < nb; j += 2) {
     const ea = table + (<usize>(j << 2) << 2);
@@ -301,7 +305,7 @@ function put_v(dst: usize, stride: usize, xi0: i32, t0: v128, t1: v128, t2: v128
 // non-finite output goes to direct().
 function output_transform(M: usize, y: usize, b: usize, table: usize, nb: i32, nbp: i32, Co: i32, Ho: i32, Wo: i32,
   PH: i32, PW: i32, x: usize, Ci: i32, Hi: i32, Wi: i32, w: usize, so: i32, sc: i32, dx: bool): void {
-  const st = <usize>(Co * nbp) << 3;
+  const st = <usize>(Co * nbp + XI_PAD) << 3;
   const plane = <usize>(Ho * Wo) << 3;
   const rowB = <usize>Wo << 3;
   for (let j = 0; j < nb; j += 2) {

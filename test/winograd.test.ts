@@ -105,9 +105,11 @@ describe('which convs run on Winograd', () => {
     }
     expect(winogradApplies(geometry([2, 32, 9, 9], [32, 32, 3, 3], 0))).toBe(true);
     expect(winogradApplies(geometry([2, 32, 9, 9], [32, 32, 3, 3], 2))).toBe(true);
+    expect(winogradApplies(geometry([2, 4, 9, 9], [32, 4, 3, 3], 1))).toBe(true);
+    expect(winogradApplies(geometry([2, 64, 9, 9], [1, 64, 3, 3], 1))).toBe(true);
   });
 
-  it('not a 3x3 stride-1 undilated ungrouped conv with pad <= 2, nor few channels or filters', () => {
+  it('not a 3x3 stride-1 undilated ungrouped conv with pad <= 2, nor fewer than 4 channels', () => {
     const base = geometry([2, 64, 12, 12], [64, 64, 3, 3], 1);
     expect(winogradApplies({ ...base, SH: 2, SW: 2, H2: 6, W2: 6 })).toBe(false);
     expect(winogradApplies({ ...base, SW: 2, W2: 6 })).toBe(false);
@@ -116,7 +118,7 @@ describe('which convs run on Winograd', () => {
     expect(winogradApplies(geometry([2, 64, 12, 12], [64, 64, 5, 5], 2))).toBe(false);
     expect(winogradApplies(geometry([2, 64, 12, 12], [64, 64, 3, 3], 3))).toBe(false);
     expect(winogradApplies(geometry([2, 3, 12, 12], [64, 3, 3, 3], 1))).toBe(false);
-    expect(winogradApplies(geometry([2, 64, 12, 12], [4, 64, 3, 3], 1))).toBe(false);
+    expect(winogradApplies(geometry([2, 1, 12, 12], [8, 1, 3, 3], 1))).toBe(false);
     expect(winogradApplies(geometry([2, 4000, 12, 12], [64, 4000, 3, 3], 1))).toBe(false);
   });
 });
@@ -200,7 +202,7 @@ describe('the public API on Winograd convs', () => {
       // Winograd's bits, not im2col's: the API's out is the Winograd kernel's, and differs from the direct one's.
       const dout = randn(r, Array.from(want.out.shape));
       const wk = winogradKernels(x, w, b, dout, pad);
-      expect(Object.is(got.out.data.length, wk.out.length)).toBe(true);
+      expect(got.out.data.length).toBe(wk.out.length);
       expect(got.out.data.every((v, i) => Object.is(v, wk.out[i])), `${name}: out is the Winograd kernel's, bit for bit`).toBe(true);
       const direct = directForward(x, w, b, pad);
       expect(direct.some((v, i) => !Object.is(v, got.out.data[i])), `${name}: out differs from im2col's somewhere`).toBe(true);

@@ -44,20 +44,24 @@ function winogradShape(g: ConvGeometry): boolean {
 
 /**
  * Whether the forward runs on Winograd F(2x2,3x3) rather than im2col + GEMM: where it was
- * measured faster, with channels and filters enough for its 16 GEMMs (WINOGRAD_MIN_CHANNELS)
- * and C + F small enough for a block of tiles to fit the workspace.
+ * measured faster (one thread, float64): from C = 4 input channels on, whatever F (with
+ * C = 3 the two are even, with C = 1 im2col is faster; a small F is where im2col's GEMM is
+ * weakest), and C + F small enough for a block of tiles to fit the workspace.
  */
 export function winogradApplies(g: ConvGeometry): boolean {
-  return winogradShape(g) && Math.min(g.C, g.F) >= WINOGRAD_MIN_CHANNELS && g.C + g.F <= WINOGRAD_MAX_CHANNELS;
+  return winogradShape(g) && g.C >= WINOGRAD_MIN_CHANNELS && g.C + g.F <= WINOGRAD_MAX_CHANNELS;
 }
 
-/** Whether dx runs on Winograd: the forward's rule, with C and F swapped (dx correlates dout with the turned filters, pad 2 − P). */
+/**
+ * Whether dx runs on Winograd (the correlation of dout with the turned filters, pad 2 − P):
+ * measured the same way, it too is faster from C = 4 on (dx's output channels), whatever F.
+ */
 export function winogradDxApplies(g: ConvGeometry): boolean {
   return winogradApplies(g);
 }
 
-/** Winograd's rule: both C and F at least this. */
-const WINOGRAD_MIN_CHANNELS = 16;
+/** Winograd's rule: at least this many input channels C (dx: output channels). */
+const WINOGRAD_MIN_CHANNELS = 4;
 /** C + F at most this: a block of at least 16 tiles (16·(C + F) values each) fits in the GEMM workspace. */
 const WINOGRAD_MAX_CHANNELS = 2048;
 
