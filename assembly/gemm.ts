@@ -354,7 +354,7 @@ function gemm_narrow(kc: i32, mr: i32, nr: i32, pa: usize, pb: usize, o: usize, 
 // L1 while the ir loop walks the A block. Tiles cut by the edge of out go through the
 // workspace tile and only their valid part is written back (the remainder path); small
 // ones (at most NARROW values) are summed value by value instead (gemm_narrow).
-function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, out: usize, ldo: i32, add: bool, tile: usize): void {
+export function macro_kernel(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, out: usize, ldo: i32, add: bool, tile: usize): void {
   const ldob = <usize>ldo << 3;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);

@@ -4,6 +4,7 @@ export { gemm, gemm_workspace_bytes, gemm_kc } from './gemm';
 export { set_part } from './parts';
 export { conv_geometry_bytes, pool_geometry_bytes } from './geometry';
 export { conv_forward, conv_backward, conv_dw_images, sum_slots } from './conv';
+export { conv_winograd_weights, conv_winograd_forward, conv_winograd_dx, winograd_block, winograd_weights_length } from './winograd';
 export { depthwise_forward, depthwise_backward } from './depthwise';
 export { maxpool_forward, maxpool_backward, avgpool_forward, avgpool_backward, global_avgpool_forward, global_avgpool_backward } from './pool';
 export { batchnorm_forward, batchnorm_backward } from './batchnorm';

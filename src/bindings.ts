@@ -25,6 +25,16 @@ export interface RawExports {
   conv_dw_images(dout: number, x: number, cols: number, slots: number, g: number): void;
   /** sum_slots(slots: usize, out: usize, count: i32, len: i32) */
   sum_slots(slots: number, out: number, count: number, len: number): void;
+  /** conv_winograd_weights(w: usize, u: usize, g: ConvGeom, dx: i32) */
+  conv_winograd_weights(w: number, u: number, g: number, dx: number): void;
+  /** conv_winograd_forward(x: usize, w: usize, u: usize, b: usize, out: usize, g: ConvGeom) */
+  conv_winograd_forward(x: number, w: number, u: number, b: number, out: number, g: number): void;
+  /** conv_winograd_dx(dout: usize, w: usize, u: usize, dx: usize, g: ConvGeom) */
+  conv_winograd_dx(dout: number, w: number, u: number, dx: number, g: number): void;
+  /** winograd_block(Ci: i32, Co: i32): i32 */
+  winograd_block(Ci: number, Co: number): number;
+  /** winograd_weights_length(Ci: i32, Co: i32): i32 */
+  winograd_weights_length(Ci: number, Co: number): number;
   /** depthwise_forward(x: usize, w: usize, b: usize, out: usize, g: ConvGeom) */
   depthwise_forward(x: number, w: number, b: number, out: number, g: number): void;
   /** depthwise_backward(dout: usize, x: usize, w: usize, dx: usize, dw: usize, db: usize, g: ConvGeom) */
@@ -102,6 +112,11 @@ export const PARAMS = {
   conv_backward: ['dout', 'x', 'w', 'dx', 'dw', 'db', 'cols', 'dcols', 'g'],
   conv_dw_images: ['dout', 'x', 'cols', 'slots', 'g'],
   sum_slots: ['slots', 'out', 'count', 'len'],
+  conv_winograd_weights: ['w', 'u', 'g', 'dx'],
+  conv_winograd_forward: ['x', 'w', 'u', 'b', 'out', 'g'],
+  conv_winograd_dx: ['dout', 'w', 'u', 'dx', 'g'],
+  winograd_block: ['Ci', 'Co'],
+  winograd_weights_length: ['Ci', 'Co'],
   depthwise_forward: ['x', 'w', 'b', 'out', 'g'],
   depthwise_backward: ['dout', 'x', 'w', 'dx', 'dw', 'db', 'g'],
   maxpool_forward: ['x', 'out', 'argmax', 'g', 'wide'],

@@ -2,7 +2,7 @@ import { Tensor, make } from './tensor.js';
 import { ConvParam, ConvBackwardParam, ConvGeometry, convGeometry, convBackwardWants, checkDout } from './params.js';
 import { kernels, reserve, put, take, threadCount } from './wasm.js';
 import { putRecord, recordBytes } from './layers/geometry.js';
-import { convBackwardOn, convForwardOn, convScratch, dwByImages, isDepthwise } from './layers/conv-layer.js';
+import { convBackwardOn, convForwardOn, convForwardScratch, convScratch, dwByImages, isDepthwise } from './layers/conv-layer.js';
 import { Cache, seal, openCache } from './cache.js';
 
 export type ConvCache = Cache<'conv'>;
@@ -32,14 +32,15 @@ export function convForward(x: Tensor, w: Tensor, b: Tensor, convParam: ConvPara
   const k = kernels();
   const nOut = g.N * g.F * g.H2 * g.W2;
   const depthwise = isDepthwise(g);
-  const [pgeom, px, pw, pb, pout, pwork] = reserve('convForward', [
-    CONV_GEOMETRY_BYTES, x.data.length * F64, w.data.length * F64, g.F * F64, nOut * F64, depthwise ? 0 : k.gemm_workspace_bytes(),
+  const nWino = convForwardScratch(g);
+  const [pgeom, px, pw, pb, pout, pwork, pwino] = reserve('convForward', [
+    CONV_GEOMETRY_BYTES, x.data.length * F64, w.data.length * F64, g.F * F64, nOut * F64, depthwise ? 0 : k.gemm_workspace_bytes(), nWino * F64,
   ]);
   putConvGeometry(pgeom, g);
   put(px, x.data);
   put(pw, w.data);
   put(pb, b.data);
-  convForwardOn(k, g, px, pw, pb, pout, pgeom, pwork);
+  convForwardOn(k, g, px, pw, pb, pout, pgeom, pwork, nWino ? pwino : 0);
   const out = make(take(pout, nOut), [g.N, g.F, g.H2, g.W2]);
   return { out, cache: seal('conv', { x: x.data.slice(), w: w.data.slice(), g }) };
 }
@@ -69,10 +70,10 @@ export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackw
   // thread and the slots. The depthwise kernels need none of the scratch.
   const byImages = want.dw && dwByImages(g);
   const sc = convScratch(g, k, want, threadCount(), byImages);
-  const [pgeom, pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork, pslots] = reserve(fn, [
+  const [pgeom, pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork, pslots, pwino] = reserve(fn, [
     CONV_GEOMETRY_BYTES, dout.data.length * F64,
     want.dw ? nx * F64 : 0, want.dx ? nw * F64 : 0, want.dx ? nx * F64 : 0, want.dw ? nw * F64 : 0, g.F * F64,
-    sc.cols * F64, sc.dcols * F64, sc.work, sc.slots * F64,
+    sc.cols * F64, sc.dcols * F64, sc.work, sc.slots * F64, sc.wino * F64,
   ]);
   putConvGeometry(pgeom, g);
   put(pdout, dout.data);
@@ -80,7 +81,7 @@ export function convBackward(dout: Tensor, cache: ConvCache, options?: ConvBackw
   if (want.dx) put(pw, c.w);
   convBackwardOn(k, g, {
     dout: pdout, x: want.dw ? px : 0, w: want.dx ? pw : 0, dx: want.dx ? pdx : 0, dw: want.dw ? pdw : 0, db: pdb,
-    cols: sc.cols ? pcols : 0, dcols: sc.dcols ? pdcols : 0, slots: pslots, geom: pgeom, work: pwork,
+    cols: sc.cols ? pcols : 0, dcols: sc.dcols ? pdcols : 0, slots: pslots, geom: pgeom, work: pwork, wino: sc.wino ? pwino : 0,
   }, byImages);
   const db = make(take(pdb, g.F), [g.F]);
   return {

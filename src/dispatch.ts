@@ -42,6 +42,8 @@ interface Spec<K extends Name> {
 const convMacs = (ptr: number, field: FieldReader): number =>
   (['N', 'F', 'H2', 'W2', 'C', 'HH', 'WW'] as const).reduce((p, f) => p * field('ConvGeom', ptr, f), 1)
     / Math.max(1, field('ConvGeom', ptr, 'G'));
+/** The product of two fields of a conv geometry record. */
+const field2 = (field: FieldReader, ptr: number, a: 'F' | 'C', b: 'F' | 'C'): number => field('ConvGeom', ptr, a) * field('ConvGeom', ptr, b);
 /**
  * The direct depthwise kernels run at about a quarter of the GEMM's multiply-adds per second
  * (every product loads its input; nothing is reused from registers), so a part of a quarter
@@ -58,6 +60,10 @@ const SPECS: { [K in Name]?: Spec<K> } = {
   conv_forward: { work: true, units: (a, at, f) => convMacs(a[at.g], f), perPart: MACS_PER_PART },
   conv_backward: { work: true, units: (a, at, f) => 2 * convMacs(a[at.g], f), perPart: MACS_PER_PART },
   conv_dw_images: { work: true, units: (a, at, f) => convMacs(a[at.g], f), perPart: MACS_PER_PART },
+  // Winograd F(2x2,3x3): 16 multiply-adds per 2x2 tile instead of 36, and the transforms.
+  conv_winograd_weights: { chunked: true, units: (a, at, f) => 16 * field2(f, a[at.g], 'F', 'C'), perPart: VALUES_PER_PART },
+  conv_winograd_forward: { work: true, units: (a, at, f) => convMacs(a[at.g], f) / 2, perPart: MACS_PER_PART },
+  conv_winograd_dx: { work: true, units: (a, at, f) => convMacs(a[at.g], f) / 2, perPart: MACS_PER_PART },
   sum_slots: { chunked: true, units: (a, at) => a[at.count] * a[at.len], perPart: VALUES_PER_PART },
   depthwise_forward: { chunked: true, units: (a, at, f) => convMacs(a[at.g], f), perPart: DIRECT_MACS_PER_PART },
   depthwise_backward: { chunked: true, units: (a, at, f) => 2 * convMacs(a[at.g], f), perPart: DIRECT_MACS_PER_PART },
@@ -91,13 +97,13 @@ const SPECS: { [K in Name]?: Spec<K> } = {
 };
 
 type Split = { [K in Name]: (typeof SPECS)[K] extends undefined ? never : K }[Name];
-type WorkKernel = 'gemm' | 'conv_forward' | 'conv_backward' | 'conv_dw_images';
+type WorkKernel = 'gemm' | 'conv_forward' | 'conv_backward' | 'conv_dw_images' | 'conv_winograd_forward' | 'conv_winograd_dx';
 type Fn<K extends Name> = RawExports[K];
 /** A kernel that takes the calling thread's GEMM workspace as one more argument, last. */
 type WithWork<F> = F extends (...a: infer P) => infer R ? (...a: [...P, work: number]) => R : never;
 
 /**
- * The kernels as the wrappers call them: every export as asc declares it, the four GEMM
+ * The kernels as the wrappers call them: every export as asc declares it, the GEMM
  * kernels with the caller's workspace last, softmax_loss and svm_loss returning the loss, and
  * norm_backward with the channel sums (dgamma, dbeta) it runs through norm_param_grads.
  */

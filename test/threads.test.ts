@@ -424,7 +424,8 @@ describe('a worker that exits while it holds a part', () => {
   it('is noticed at once: the op throws the named error, runs no part twice, and the pool goes on', async () => {
     await dyingPool('conv_forward');
     expect(cc.threadCount()).toBe(3);
-    const x = t([12, 8, 24, 24]), w = t([16, 8, 3, 3]), b = t([16]);
+    // Three channels: a conv on im2col + GEMM (conv_forward), below Winograd's rule.
+    const x = t([12, 3, 24, 24]), w = t([16, 3, 3, 3]), b = t([16]);
     capParts(1);
     const want = flat(cc.convForward(x, w, b, { pad: 1 }).out);
     capParts(MAX_THREADS);

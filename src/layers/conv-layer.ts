@@ -36,6 +36,46 @@ export function dwByImages(g: ConvGeometry): boolean {
   return dwByImagesOnPool(g, maxParts()) && g.N >= maxParts();
 }
 
+/** A 3x3 stride-1 undilated ungrouped conv, which Winograd F(2x2,3x3) computes (assembly/winograd.ts); dx also needs pad <= 2. */
+function winogradShape(g: ConvGeometry): boolean {
+  return g.HH === 3 && g.WW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.G === 1
+    && g.PH <= 2 && g.PW <= 2;
+}
+
+/**
+ * Whether the forward runs on Winograd F(2x2,3x3) rather than im2col + GEMM: where it was
+ * measured faster (one thread, float64): from C = 4 input channels on, whatever F (with
+ * C = 3 the two are even, with C = 1 im2col is faster; a small F is where im2col's GEMM is
+ * weakest), and C + F small enough for a block of tiles to fit the workspace.
+ */
+export function winogradApplies(g: ConvGeometry): boolean {
+  return winogradShape(g) && g.C >= WINOGRAD_MIN_CHANNELS && g.C + g.F <= WINOGRAD_MAX_CHANNELS;
+}
+
+/**
+ * Whether dx runs on Winograd (the correlation of dout with the turned filters, pad 2 − P):
+ * measured the same way, it too is faster from C = 4 on (dx's output channels), whatever F.
+ */
+export function winogradDxApplies(g: ConvGeometry): boolean {
+  return winogradApplies(g);
+}
+
+/** Winograd's rule: at least this many input channels C (dx: output channels). */
+const WINOGRAD_MIN_CHANNELS = 4;
+/** C + F at most this: a block of at least 16 tiles (16·(C + F) values each) fits in the GEMM workspace. */
+const WINOGRAD_MAX_CHANNELS = 2048;
+
+/** The float64 values of the transformed filters, for the forward or dx (the larger of the two). */
+export function winogradLength(g: ConvGeometry): number {
+  const even = (n: number): number => n + (n & 1);
+  return 16 * Math.max(even(g.F) * g.C, even(g.C) * g.F);
+}
+
+/** The float64 values of scratch a forward needs besides the workspace: the transformed filters when Winograd runs. */
+export function convForwardScratch(g: ConvGeometry): number {
+  return winogradApplies(g) ? winogradLength(g) : 0;
+}
+
 /** The values of w and dw: F·(C/G)·HH·WW. */
 export function weightsLength(g: ConvGeometry): number {
   return g.F * (g.C / g.G) * g.HH * g.WW;
@@ -55,26 +95,37 @@ export function colsLength(g: ConvGeometry): number {
 
 /** The scratch a backward needs, in float64 values (work in bytes): what the op reserves and the layer allocates. */
 export function convScratch(g: ConvGeometry, k: Kernels, want: { dx: boolean; dw: boolean }, threads: number, byImages: boolean):
-  { cols: number; dcols: number; slots: number; work: number } {
-  if (isDepthwise(g)) return { cols: 0, dcols: 0, slots: 0, work: 0 };
+  { cols: number; dcols: number; slots: number; work: number; wino: number } {
+  if (isDepthwise(g)) return { cols: 0, dcols: 0, slots: 0, work: 0, wino: 0 };
   const nCols = colsLength(g);
+  const wino = want.dx && winogradDxApplies(g);
   return {
     cols: want.dw ? nCols * (byImages ? threads : 1) : 0,
-    dcols: want.dx ? nCols * threads : 0,
+    dcols: want.dx && !wino ? nCols * threads : 0,
+    wino: wino ? winogradLength(g) : 0,
     slots: byImages ? dwSlotsLength(g, k) : 0,
     work: want.dx || want.dw ? k.gemm_workspace_bytes() : 0,
   };
 }
 
-/** x (N,C,H,W), w (F,C/G,HH,WW), b (F) -> out (N,F,H2,W2); work is unused by the depthwise kernel. */
-export function convForwardOn(k: Kernels, g: ConvGeometry, x: number, w: number, b: number, out: number, geom: number, work: number): void {
+/**
+ * x (N,C,H,W), w (F,C/G,HH,WW), b (F) -> out (N,F,H2,W2); work is unused by the depthwise
+ * kernel. With wino (convForwardScratch values) a conv winogradApplies to runs on Winograd.
+ */
+export function convForwardOn(k: Kernels, g: ConvGeometry, x: number, w: number, b: number, out: number, geom: number, work: number,
+  wino = 0): void {
   if (isDepthwise(g)) k.depthwise_forward(x, w, b, out, geom);
-  else k.conv_forward(x, w, b, out, geom, work);
+  else if (wino !== 0 && winogradApplies(g)) {
+    k.conv_winograd_weights(w, wino, geom, 0);
+    k.conv_winograd_forward(x, w, wino, b, out, geom, work);
+  } else k.conv_forward(x, w, b, out, geom, work);
 }
 
 export interface ConvBackwardMem {
   dout: number; x: number; w: number; dx: number; dw: number; db: number;
   cols: number; dcols: number; slots: number; geom: number; work: number;
+  /** The transformed filters' scratch (convScratch's wino) when dx runs on Winograd, else 0. */
+  wino?: number;
 }
 
 /**
@@ -89,8 +140,14 @@ export function convBackwardOn(k: Kernels, g: ConvGeometry, m: ConvBackwardMem, 
   }
   const nCols = colsLength(g);
   const direct = m.dw !== 0 && !byImages;
-  k.conv_backward(m.dout, direct ? m.x : 0, m.dx ? m.w : 0, m.dx, direct ? m.dw : 0, m.db,
-    direct && nCols ? m.cols : 0, m.dx && nCols ? m.dcols : 0, m.geom, m.work);
+  const wino = m.dx !== 0 && m.wino !== undefined && m.wino !== 0 && winogradDxApplies(g);
+  const dx = wino ? 0 : m.dx;
+  k.conv_backward(m.dout, direct ? m.x : 0, dx ? m.w : 0, dx, direct ? m.dw : 0, m.db,
+    direct && nCols ? m.cols : 0, dx && nCols ? m.dcols : 0, m.geom, m.work);
+  if (wino) {
+    k.conv_winograd_weights(m.w, m.wino!, m.geom, 1);
+    k.conv_winograd_dx(m.dout, m.w, m.wino!, m.dx, m.geom, m.work);
+  }
   if (m.dw !== 0 && byImages) {
     k.conv_dw_images(m.dout, m.x, nCols ? m.cols : 0, m.slots, m.geom, m.work);
     k.sum_slots(m.slots, m.dw, g.N * Math.ceil((g.H2 * g.W2) / k.gemm_kc()), weightsLength(g));
@@ -112,7 +169,7 @@ export function convShape(inShape: readonly number[], F: number, HH: number, WW:
 }
 
 export class ConvLayer extends Base {
-  private m = { geom: 0, cols: 0, dcols: 0, slots: 0, zeros: 0, dbSink: 0 };
+  private m = { geom: 0, cols: 0, dcols: 0, slots: 0, wino: 0, zeros: 0, dbSink: 0 };
   private n = 0;
   private threads = 1;
 
@@ -164,6 +221,7 @@ export class ConvLayer extends Base {
     // Without a bias the kernels add a block of zeros, and db goes to a block no one reads.
     this.m = {
       geom: alloc(recordBytes('ConvGeom')), cols: f(s.cols), dcols: f(s.dcols), slots: f(s.slots),
+      wino: f(Math.max(s.wino, convForwardScratch(g))),
       zeros: this.bias ? 0 : f(g.F), dbSink: this.bias ? 0 : f(g.F),
     };
     if (!this.bias) f64(this.m.zeros, g.F).fill(0);
@@ -180,7 +238,7 @@ export class ConvLayer extends Base {
   }
 
   forward(r: Run, x: number, out: number): void {
-    convForwardOn(r.k, this.g, x, this.p.W.ptr, this.bias ? this.p.b.ptr : this.m.zeros, out, this.record(r.N), r.work);
+    convForwardOn(r.k, this.g, x, this.p.W.ptr, this.bias ? this.p.b.ptr : this.m.zeros, out, this.record(r.N), r.work, this.m.wino);
   }
 
   backward(r: Run, x: number, _out: number, dout: number, dx: number): void {
@@ -188,7 +246,7 @@ export class ConvLayer extends Base {
     const byImages = this.m.slots !== 0 && dwByImages(g) && this.threads === maxParts();
     convBackwardOn(r.k, g, {
       dout, x, w: this.p.W.ptr, dx, dw: this.p.W.grad, db: this.bias ? this.p.b.grad : this.m.dbSink,
-      cols: this.m.cols, dcols: this.m.dcols, slots: this.m.slots, geom: this.record(r.N), work: r.work,
+      cols: this.m.cols, dcols: this.m.dcols, slots: this.m.slots, geom: this.record(r.N), work: r.work, wino: this.m.wino,
     }, byImages);
   }
 }
