@@ -17,7 +17,7 @@ import * as ref from '../src/reference/index.js';
 import { ConvcoreError } from '../src/index.js';
 import { kernels, reserve, f64 } from '../src/wasm.js';
 import { CONTROL_BYTES } from '../src/claim.js';
-import { makeRng, randn, expectClose, instantiateModule } from './util.js';
+import { makeRng, randn, expectClose, instantiateModule, rejection } from './util.js';
 
 const wasmUrl = new URL('../build/convcore.wasm', import.meta.url);
 
@@ -46,15 +46,6 @@ async function settle(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   gc();
   await new Promise((resolve) => setImmediate(resolve));
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('the promise resolved');
 }
 
 describe('init before anything is loaded', () => {

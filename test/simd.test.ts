@@ -16,19 +16,10 @@ import { describe, it, expect, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as main from '../src/index.js';
 import { ConvcoreError, simdLevel, relaxedSimdSupported } from '../src/index.js';
-import { makeRng, randn, maxNormRelError } from './util.js';
+import { makeRng, randn, maxNormRelError, rejection } from './util.js';
 
 const relaxedBytes = readFileSync(new URL('../build/convcore.relaxed.wasm', import.meta.url));
 const plainBytes = readFileSync(new URL('../build/convcore.wasm', import.meta.url));
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** The benchmark's conv shapes (bench/README): x, w, stride, pad. */
 const SHAPES = [

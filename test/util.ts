@@ -129,3 +129,13 @@ export function instantiateModule<T extends object = ModuleExports>(url: URL, ab
   if (exports.memory !== memory) throw new Error(`${url.pathname} does not export the memory it imports`);
   return exports;
 }
+
+/** The error a promise rejects with; fails when it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('the promise resolved');
+}
