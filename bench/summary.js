@@ -34,6 +34,8 @@ const COLUMNS = [
   ['% peak', '% peak', 0],
   ['2 threads ms', '2 threads ms', 0],
   ['2 threads ×', '2 threads ×', 0],
+  ['relaxed ms', 'relaxed ms', 0, undefined, 'optional'],
+  ['relaxed speedup', 'relaxed speedup', 0, undefined, 'optional'],
   ['× reference', '×', 0, 'reference ms'],
   ['× convnetjs', '×', 1, 'convnetjs ms'],
   ['tfjs-wasm ms', 'tfjs-wasm ms', 0],
@@ -62,12 +64,14 @@ function listLine(md, label) {
 /** The README's summary of a bench/results.md (the text of a full run), markers excluded. */
 export function summary(md) {
   const [header, ...rows] = table(md, '| op | shape |');
+  // The relaxed build's columns are there when the run had relaxed SIMD.
+  const shown = COLUMNS.filter(([, name, , , optional]) => !optional || header.includes(name));
   const column = (name, nth = 0) => {
     const at = header.map((h, i) => (h === name ? i : -1)).filter((i) => i >= 0)[nth];
     if (at === undefined) throw new Error(`bench summary: results.md has no column "${name}" (#${nth + 1})`);
     return at;
   };
-  const index = COLUMNS.map(([, name, nth, peer]) => [column(name, nth), peer === undefined ? -1 : column(peer)]);
+  const index = shown.map(([, name, nth, peer]) => [column(name, nth), peer === undefined ? -1 : column(peer)]);
   const picked = SUMMARY_ROWS.map(([op, shape]) => {
     const row = rows.find((r) => r[0] === op && r[1].startsWith(shape));
     if (!row) throw new Error(`bench summary: results.md has no row ${op} ${shape}`);
@@ -75,22 +79,24 @@ export function summary(md) {
   });
   const marked = picked.some((r) => r.some((c) => c.includes('‡')));
   const line = (cells) => `| ${cells.join(' | ')} |`;
-  const rule = line(COLUMNS.map(([, , ], i) => (i < 2 ? '---' : '--:'))).replace(/ /g, '');
+  const rule = line(shown.map(([, , ], i) => (i < 2 ? '---' : '--:'))).replace(/ /g, '');
 
   const peers = Object.fromEntries(table(md, '| peer |').slice(1).map((r) => [r[0], r]));
   const threads = Object.fromEntries(table(md, '| threads |').slice(1).map((r) => [r[0], r]));
   const pool = Object.keys(threads).find((k) => k !== '1 thread');
   const machine = listLine(md, 'Machine: ').slice('- Machine: '.length).replace(/; \d{4}-\d\d-\d\dT[\d:.]+Z\.$/, '');
-  const peak = /\*\*([\d.]+ GFLOP\/s)\*\*/.exec(listLine(md, 'Wasm f64x2 multiply-add peak'))?.[1];
+  const peakLine = listLine(md, 'Wasm f64x2 multiply-add peak');
+  const peak = /\*\*([\d.]+ GFLOP\/s)\*\*/.exec(peakLine)?.[1];
+  const fma = /\*\*([\d.]+ GFLOP\/s) FMA\*\*/.exec(peakLine)?.[1];
   if (!peers.convcore || !peers.convnetjs || !peers['tfjs-cpu'] || !pool || !peak) throw new Error('bench summary: results.md lacks the training tables or the peak');
 
   return [
     `Measured on ${machine};`,
-    `this machine's Wasm \`f64x2\` multiply-add peak was ${peak}.`,
+    `this machine's Wasm \`f64x2\` multiply-add peak was ${peak}${fma ? `, and ${fma} fused (\`relaxed_madd\`)` : ''}.`,
     '× is a peer\'s ms over convcore\'s (how many times faster convcore is); 2 threads × is the',
-    'one-thread ms over the pool\'s.',
+    `one-thread ms over the pool's.${fma ? ' The relaxed columns are the relaxed build on one thread, and its speedup over the plain one.' : ''}`,
     '',
-    line(COLUMNS.map(([name]) => name)),
+    line(shown.map(([name]) => name)),
     rule,
     ...picked.map(line),
     ...(marked ? ['', '‡: see the notes of bench/results.md.'] : []),
