@@ -45,6 +45,315 @@ function pair_at(p: usize, SW: i32): v128 {
   return f64x2.replace_lane(v128.load64_splat(p), 1, load<f64>(p + (<usize>SW << 3)));
 }
 
+// ---- The 3x3, stride 1, dilation 1 geometry: register-blocked paths ----
+// Any padding. Forward and dx share the blocks below; a block sums each of its outputs in
+// the same order as the scalar edge code (one(), dx_one()) does, so an output has the same
+// bits whichever computes it. Taps read input rows p0 + i·rs (i = 0, 1, 2) and, in a row,
+// columns + j·cs (j = 0, 1, 2), with the weight of tap (i, j) at wt + (3i + j)·8: the
+// forward reads x with rs = W·8, cs = 8; dx reads dout backwards (rs = −W2·8, cs = −8),
+// which is the correlation of dout with the flipped kernel in the order (i, j) of w.
+
+// @ts-ignore: decorator
+@inline
+function fast3(g: ConvGeom): bool {
+  return g.HH == 3 && g.WW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1;
+}
+
+// Byte offset i·8 of a signed element count (wraps as usize, for pointers moved backwards).
+// @ts-ignore: decorator
+@inline
+function bo(i: i32): usize {
+  return <usize>(i << 3);
+}
+
+// Two output rows, eight outputs each: the lead row's tap row i reads p0 + i·rs, the trail
+// row's tap row i reads p0 + (i+1)·rs, so the two share rows 1 and 2 (each input vector is
+// loaded once). Outputs start from init (or, with accum, their stored values); taps in the
+// order (i, j). 8 accumulators, two weights, one input: 11 live f64x2.
+// @ts-ignore: decorator
+@inline
+function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, accum: bool, init: f64): void {
+  let l0: v128, l1: v128, l2: v128, l3: v128, t0: v128, t1: v128, t2: v128, t3: v128;
+  if (accum) {
+    l0 = v128.load(lead); l1 = v128.load(lead, 16); l2 = v128.load(lead, 32); l3 = v128.load(lead, 48);
+    t0 = v128.load(trail); t1 = v128.load(trail, 16); t2 = v128.load(trail, 32); t3 = v128.load(trail, 48);
+  } else {
+    l0 = f64x2.splat(init); l1 = l0; l2 = l0; l3 = l0; t0 = l0; t1 = l0; t2 = l0; t3 = l0;
+  }
+  // Row 0: the lead's taps (0, j).
+  let q = p0;
+  for (let j = 0; j < 3; j++) {
+    const wl = v128.load64_splat(wt + bo(j));
+    l0 = madd(wl, v128.load(q), l0); l1 = madd(wl, v128.load(q, 16), l1);
+    l2 = madd(wl, v128.load(q, 32), l2); l3 = madd(wl, v128.load(q, 48), l3);
+    q += cs;
+  }
+  // Rows 1 and 2: the lead's taps (s, j), the trail's (s − 1, j).
+  for (let s = 1; s < 3; s++) {
+    q = p0 + <usize>s * rs;
+    let u = wt + bo(3 * s);
+    for (let j = 0; j < 3; j++) {
+      const wl = v128.load64_splat(u), wt2 = v128.load64_splat(u - 24);
+      let v = v128.load(q);
+      l0 = madd(wl, v, l0); t0 = madd(wt2, v, t0);
+      v = v128.load(q, 16);
+      l1 = madd(wl, v, l1); t1 = madd(wt2, v, t1);
+      v = v128.load(q, 32);
+      l2 = madd(wl, v, l2); t2 = madd(wt2, v, t2);
+      v = v128.load(q, 48);
+      l3 = madd(wl, v, l3); t3 = madd(wt2, v, t3);
+      q += cs;
+      u += 8;
+    }
+  }
+  // Row 3: the trail's taps (2, j).
+  q = p0 + 3 * rs;
+  for (let j = 0; j < 3; j++) {
+    const w2 = v128.load64_splat(wt + bo(6 + j));
+    t0 = madd(w2, v128.load(q), t0); t1 = madd(w2, v128.load(q, 16), t1);
+    t2 = madd(w2, v128.load(q, 32), t2); t3 = madd(w2, v128.load(q, 48), t3);
+    q += cs;
+  }
+  v128.store(lead, l0); v128.store(lead, l1, 16); v128.store(lead, l2, 32); v128.store(lead, l3, 48);
+  v128.store(trail, t0); v128.store(trail, t1, 16); v128.store(trail, t2, 32); v128.store(trail, t3, 48);
+}
+
+// pair8 with two outputs per row.
+// @ts-ignore: decorator
+@inline
+function pair2(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, accum: bool, init: f64): void {
+  let l0: v128, t0: v128;
+  if (accum) {
+    l0 = v128.load(lead); t0 = v128.load(trail);
+  } else {
+    l0 = f64x2.splat(init); t0 = l0;
+  }
+  let q = p0;
+  for (let j = 0; j < 3; j++) {
+    l0 = madd(v128.load64_splat(wt + bo(j)), v128.load(q), l0);
+    q += cs;
+  }
+  for (let s = 1; s < 3; s++) {
+    q = p0 + <usize>s * rs;
+    let u = wt + bo(3 * s);
+    for (let j = 0; j < 3; j++) {
+      const v = v128.load(q);
+      l0 = madd(v128.load64_splat(u), v, l0);
+      t0 = madd(v128.load64_splat(u - 24), v, t0);
+      q += cs;
+      u += 8;
+    }
+  }
+  q = p0 + 3 * rs;
+  for (let j = 0; j < 3; j++) {
+    t0 = madd(v128.load64_splat(wt + bo(6 + j)), v128.load(q), t0);
+    q += cs;
+  }
+  v128.store(lead, l0);
+  v128.store(trail, t0);
+}
+
+// One output row, eight outputs: tap row i is read when bit i of rows is set; otherwise, with
+// pad, its taps add w·0 (the forward over the padding), without, they are left out (dx).
+// @ts-ignore: decorator
+@inline
+function row8(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, accum: bool, init: f64, rows: i32, pad: bool): void {
+  let a0: v128, a1: v128, a2: v128, a3: v128;
+  if (accum) {
+    a0 = v128.load(o); a1 = v128.load(o, 16); a2 = v128.load(o, 32); a3 = v128.load(o, 48);
+  } else {
+    a0 = f64x2.splat(init); a1 = a0; a2 = a0; a3 = a0;
+  }
+  const zero = f64x2.splat(0.0);
+  let u = wt;
+  for (let i = 0; i < 3; i++) {
+    if (rows >> i & 1) {
+      let q = p0 + <usize>i * rs;
+      for (let j = 0; j < 3; j++) {
+        const wv = v128.load64_splat(u);
+        a0 = madd(wv, v128.load(q), a0); a1 = madd(wv, v128.load(q, 16), a1);
+        a2 = madd(wv, v128.load(q, 32), a2); a3 = madd(wv, v128.load(q, 48), a3);
+        q += cs;
+        u += 8;
+      }
+    } else if (pad) {
+      for (let j = 0; j < 3; j++) {
+        const wv = v128.load64_splat(u);
+        a0 = madd(wv, zero, a0); a1 = madd(wv, zero, a1); a2 = madd(wv, zero, a2); a3 = madd(wv, zero, a3);
+        u += 8;
+      }
+    } else {
+      u += 24;
+    }
+  }
+  v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+}
+
+// row8 with two outputs.
+// @ts-ignore: decorator
+@inline
+function row2(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, accum: bool, init: f64, rows: i32, pad: bool): void {
+  let a0 = accum ? v128.load(o) : f64x2.splat(init);
+  const zero = f64x2.splat(0.0);
+  let u = wt;
+  for (let i = 0; i < 3; i++) {
+    if (rows >> i & 1) {
+      let q = p0 + <usize>i * rs;
+      for (let j = 0; j < 3; j++) {
+        a0 = madd(v128.load64_splat(u), v128.load(q), a0);
+        q += cs;
+        u += 8;
+      }
+    } else if (pad) {
+      for (let j = 0; j < 3; j++) {
+        a0 = madd(v128.load64_splat(u), zero, a0);
+        u += 8;
+      }
+    } else {
+      u += 24;
+    }
+  }
+  v128.store(o, a0);
+}
+
+// Bit i set when row y0 + i·dir (i = 0, 1, 2) lies in [0, H).
+// @ts-ignore: decorator
+@inline
+function row_bits(y0: i32, dir: i32, H: i32): i32 {
+  let m = 0;
+  for (let i = 0; i < 3; i++) {
+    const y = y0 + i * dir;
+    if (y >= 0 && y < H) m |= 1 << i;
+  }
+  return m;
+}
+
+// One forward plane, 3x3 stride 1: out rows in pairs where all four input rows they read are
+// inside x, one at a time elsewhere; in each row the columns [cl, cr) whose taps all read x
+// in blocks of eight, then two; the rest by one().
+function forward3_plane(xp: usize, wf: usize, bias: f64, o: usize, g: ConvGeom): void {
+  const H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
+  const cl = min(PW, W2);
+  const cr = max(cl, min(W2, W - 2 + PW));
+  const rr = min(H2, H - 2 + PH);
+  const rs = bo(W), row = bo(W2);
+  let h2 = 0;
+  while (h2 < H2) {
+    const o0 = o + <usize>h2 * row;
+    const y0 = h2 - PH;
+    if (h2 >= PH && h2 + 1 < rr) {
+      const o1 = o0 + row;
+      let w2 = 0;
+      for (; w2 < cl; w2++) {
+        store<f64>(o0 + bo(w2), one(xp, wf, bias, g, h2, w2));
+        store<f64>(o1 + bo(w2), one(xp, wf, bias, g, h2 + 1, w2));
+      }
+      let p = xp + bo(y0 * W + w2 - PW);
+      for (; w2 + 8 <= cr; w2 += 8) {
+        pair8(p, rs, 8, wf, o0 + bo(w2), o1 + bo(w2), false, bias);
+        p += 64;
+      }
+      for (; w2 + 2 <= cr; w2 += 2) {
+        pair2(p, rs, 8, wf, o0 + bo(w2), o1 + bo(w2), false, bias);
+        p += 16;
+      }
+      for (; w2 < W2; w2++) {
+        store<f64>(o0 + bo(w2), one(xp, wf, bias, g, h2, w2));
+        store<f64>(o1 + bo(w2), one(xp, wf, bias, g, h2 + 1, w2));
+      }
+      h2 += 2;
+    } else {
+      const rows = row_bits(y0, 1, H);
+      let w2 = 0;
+      for (; w2 < cl; w2++) store<f64>(o0 + bo(w2), one(xp, wf, bias, g, h2, w2));
+      let p = xp + bo(y0 * W + w2 - PW);
+      for (; w2 + 8 <= cr; w2 += 8) {
+        row8(p, rs, 8, wf, o0 + bo(w2), false, bias, rows, true);
+        p += 64;
+      }
+      for (; w2 + 2 <= cr; w2 += 2) {
+        row2(p, rs, 8, wf, o0 + bo(w2), false, bias, rows, true);
+        p += 16;
+      }
+      for (; w2 < W2; w2++) store<f64>(o0 + bo(w2), one(xp, wf, bias, g, h2, w2));
+      h2 += 1;
+    }
+  }
+}
+
+// dx[y, x] of one plane from filter wt (dout plane dp), 3x3 stride 1: the taps (i, j) in
+// order that read dout inside it, from the stored value with accum, else from 0.
+// @ts-ignore: decorator
+@inline
+function dx_one(dp: usize, wt: usize, o: usize, g: ConvGeom, y: i32, x: i32, accum: bool): void {
+  const H2 = g.H2, W2 = g.W2;
+  let s = accum ? load<f64>(o) : 0.0;
+  for (let i = 0; i < 3; i++) {
+    const h2 = y + g.PH - i;
+    if (h2 < 0 || h2 >= H2) continue;
+    for (let j = 0; j < 3; j++) {
+      const w2 = x + g.PW - j;
+      if (w2 >= 0 && w2 < W2) s = fma1(load<f64>(dp + bo(h2 * W2 + w2)), load<f64>(wt + bo(3 * i + j)), s);
+    }
+  }
+  store<f64>(o, s);
+}
+
+// One dx plane from one filter, 3x3 stride 1: dx[y, x] (+)= Σ_i,j w[i, j] · dout[y+PH−i,
+// x+PW−j] over the taps that read dout inside it, in the order (i, j); rows in pairs and
+// columns in blocks where every tap reads dout, the rest by dx_one().
+function dx3_plane(dp: usize, wt: usize, dxp: usize, g: ConvGeom, accum: bool): void {
+  const H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
+  const xl = min(W, max(0, 2 - PW));
+  const xr = max(xl, min(W, W2 - PW));
+  const yl = max(0, 2 - PH);
+  const yr = min(H, H2 - PH);
+  const rs = bo(-W2), row = bo(W);
+  const cs: usize = bo(-1);
+  let y = 0;
+  while (y < H) {
+    const o0 = dxp + <usize>y * row;
+    if (y >= yl && y + 1 < yr) {
+      const o1 = o0 + row;
+      let x = 0;
+      for (; x < xl; x++) {
+        dx_one(dp, wt, o0 + bo(x), g, y, x, accum);
+        dx_one(dp, wt, o1 + bo(x), g, y + 1, x, accum);
+      }
+      // The lead is row y + 1 (its tap row i reads dout row y+1+PH−i), the trail row y.
+      let p = dp + bo((y + 1 + PH) * W2 + x + PW);
+      for (; x + 8 <= xr; x += 8) {
+        pair8(p, rs, cs, wt, o1 + bo(x), o0 + bo(x), accum, 0.0);
+        p += 64;
+      }
+      for (; x + 2 <= xr; x += 2) {
+        pair2(p, rs, cs, wt, o1 + bo(x), o0 + bo(x), accum, 0.0);
+        p += 16;
+      }
+      for (; x < W; x++) {
+        dx_one(dp, wt, o0 + bo(x), g, y, x, accum);
+        dx_one(dp, wt, o1 + bo(x), g, y + 1, x, accum);
+      }
+      y += 2;
+    } else {
+      const rows = row_bits(y + PH, -1, H2);
+      let x = 0;
+      for (; x < xl; x++) dx_one(dp, wt, o0 + bo(x), g, y, x, accum);
+      let p = dp + bo((y + PH) * W2 + x + PW);
+      for (; x + 8 <= xr; x += 8) {
+        row8(p, rs, cs, wt, o0 + bo(x), accum, 0.0, rows, false);
+        p += 64;
+      }
+      for (; x + 2 <= xr; x += 2) {
+        row2(p, rs, cs, wt, o0 + bo(x), accum, 0.0, rows, false);
+        p += 16;
+      }
+      for (; x < W; x++) dx_one(dp, wt, o0 + bo(x), g, y, x, accum);
+      y += 1;
+    }
+  }
+}
+
 // x (N,C,H,W), w (F,1,HH,WW), b (F) -> out (N,F,H2,W2), G = C. Parts: ranges of the N·F
 // output planes, each computed whole by one part.
 export function depthwise_forward(x: usize, w: usize, b: usize, out: usize, g: ConvGeom): void {
@@ -64,12 +373,17 @@ export function depthwise_forward(x: usize, w: usize, b: usize, out: usize, g: C
   const cr = end_col((WW - 1) * DW, W, SW, PW, W2);
   const zero = f64x2.splat(0.0);
   const p1 = hi(N * F);
+  const f3 = fast3(g);
   for (let p = lo(N * F); p < p1; p++) {
     const n = p / F, f = p - n * F;
     const xp = x + (<usize>((n * C + f / k) * HW) << 3);
     const wf = w + (<usize>(f * T) << 3);
     const bias = load<f64>(b + (<usize>f << 3));
     let o = out + (<usize>p * Q << 3);
+    if (f3) {
+      forward3_plane(xp, wf, bias, o, g);
+      continue;
+    }
     for (let h2 = 0; h2 < H2; h2++) {
       let w2 = 0;
       for (; w2 < cl; w2++) store<f64>(o + (<usize>w2 << 3), one(xp, wf, bias, g, h2, w2));
@@ -177,6 +491,98 @@ function depthwise_dw_filter(dout: usize, x: usize, dw: usize, g: ConvGeom, f: i
   }
 }
 
+// x[y, xx] of a plane, 0 outside it.
+// @ts-ignore: decorator
+@inline
+function x_at(xp: usize, y: i32, xx: i32, H: i32, W: i32): f64 {
+  return y >= 0 && y < H && xx >= 0 && xx < W ? load<f64>(xp + bo(y * W + xx)) : 0.0;
+}
+
+// dw of one filter, 3x3 stride 1: nine f64x2 accumulators, one per tap, over the images,
+// the rows and the column pairs of [cl, cv) (where every tap reads a column of x; a tap
+// row over the padding adds dout·0), and nine scalar sums over the other columns, in the
+// order n, h2, w2; then dw[f, tap] = (lane 0 + lane 1) + scalar.
+function dw3_filter(dout: usize, x: usize, dw: usize, g: ConvGeom, f: i32): void {
+  const N = g.N, C = g.C, F = g.F, H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
+  const HW = H * W, Q = H2 * W2;
+  const c = f / (F / C);
+  const cl = min(PW, W2);
+  const cr = max(cl, min(W2, W - 2 + PW));
+  const cv = cl + ((cr - cl) & ~1);
+  const zero = f64x2.splat(0.0);
+  const rs = bo(W);
+  let a00 = zero, a01 = zero, a02 = zero, a10 = zero, a11 = zero, a12 = zero, a20 = zero, a21 = zero, a22 = zero;
+  let s00 = 0.0, s01 = 0.0, s02 = 0.0, s10 = 0.0, s11 = 0.0, s12 = 0.0, s20 = 0.0, s21 = 0.0, s22 = 0.0;
+  for (let n = 0; n < N; n++) {
+    const xp = x + (<usize>((n * C + c) * HW) << 3);
+    let d = dout + (<usize>((n * F + f) * Q) << 3);
+    for (let h2 = 0; h2 < H2; h2++) {
+      const y0 = h2 - PH;
+      let q = xp + bo(y0 * W + cl - PW);
+      if (y0 >= 0 && y0 + 2 < H) {
+        for (let w2 = cl; w2 < cv; w2 += 2) {
+          const dv = v128.load(d + bo(w2));
+          a00 = madd(dv, v128.load(q), a00); a01 = madd(dv, v128.load(q, 8), a01); a02 = madd(dv, v128.load(q, 16), a02);
+          const q1 = q + rs;
+          a10 = madd(dv, v128.load(q1), a10); a11 = madd(dv, v128.load(q1, 8), a11); a12 = madd(dv, v128.load(q1, 16), a12);
+          const q2 = q1 + rs;
+          a20 = madd(dv, v128.load(q2), a20); a21 = madd(dv, v128.load(q2, 8), a21); a22 = madd(dv, v128.load(q2, 16), a22);
+          q += 16;
+        }
+      } else {
+        const rows = row_bits(y0, 1, H);
+        for (let w2 = cl; w2 < cv; w2 += 2) {
+          const dv = v128.load(d + bo(w2));
+          if (rows & 1) {
+            a00 = madd(dv, v128.load(q), a00); a01 = madd(dv, v128.load(q, 8), a01); a02 = madd(dv, v128.load(q, 16), a02);
+          } else {
+            a00 = madd(dv, zero, a00); a01 = madd(dv, zero, a01); a02 = madd(dv, zero, a02);
+          }
+          const q1 = q + rs;
+          if (rows & 2) {
+            a10 = madd(dv, v128.load(q1), a10); a11 = madd(dv, v128.load(q1, 8), a11); a12 = madd(dv, v128.load(q1, 16), a12);
+          } else {
+            a10 = madd(dv, zero, a10); a11 = madd(dv, zero, a11); a12 = madd(dv, zero, a12);
+          }
+          const q2 = q1 + rs;
+          if (rows & 4) {
+            a20 = madd(dv, v128.load(q2), a20); a21 = madd(dv, v128.load(q2, 8), a21); a22 = madd(dv, v128.load(q2, 16), a22);
+          } else {
+            a20 = madd(dv, zero, a20); a21 = madd(dv, zero, a21); a22 = madd(dv, zero, a22);
+          }
+          q += 16;
+        }
+      }
+      for (let w2 = 0; w2 < W2; w2++) {
+        if (w2 == cl) w2 = cv;
+        if (w2 >= W2) break;
+        const dv = load<f64>(d + bo(w2));
+        const x0 = w2 - PW;
+        s00 = fma1(dv, x_at(xp, y0, x0, H, W), s00);
+        s01 = fma1(dv, x_at(xp, y0, x0 + 1, H, W), s01);
+        s02 = fma1(dv, x_at(xp, y0, x0 + 2, H, W), s02);
+        s10 = fma1(dv, x_at(xp, y0 + 1, x0, H, W), s10);
+        s11 = fma1(dv, x_at(xp, y0 + 1, x0 + 1, H, W), s11);
+        s12 = fma1(dv, x_at(xp, y0 + 1, x0 + 2, H, W), s12);
+        s20 = fma1(dv, x_at(xp, y0 + 2, x0, H, W), s20);
+        s21 = fma1(dv, x_at(xp, y0 + 2, x0 + 1, H, W), s21);
+        s22 = fma1(dv, x_at(xp, y0 + 2, x0 + 2, H, W), s22);
+      }
+      d += bo(W2);
+    }
+  }
+  const t = dw + bo(f * 9);
+  store<f64>(t, f64x2.extract_lane(a00, 0) + f64x2.extract_lane(a00, 1) + s00);
+  store<f64>(t, f64x2.extract_lane(a01, 0) + f64x2.extract_lane(a01, 1) + s01, 8);
+  store<f64>(t, f64x2.extract_lane(a02, 0) + f64x2.extract_lane(a02, 1) + s02, 16);
+  store<f64>(t, f64x2.extract_lane(a10, 0) + f64x2.extract_lane(a10, 1) + s10, 24);
+  store<f64>(t, f64x2.extract_lane(a11, 0) + f64x2.extract_lane(a11, 1) + s11, 32);
+  store<f64>(t, f64x2.extract_lane(a12, 0) + f64x2.extract_lane(a12, 1) + s12, 40);
+  store<f64>(t, f64x2.extract_lane(a20, 0) + f64x2.extract_lane(a20, 1) + s20, 48);
+  store<f64>(t, f64x2.extract_lane(a21, 0) + f64x2.extract_lane(a21, 1) + s21, 56);
+  store<f64>(t, f64x2.extract_lane(a22, 0) + f64x2.extract_lane(a22, 1) + s22, 64);
+}
+
 // dx[n, c] (H,W) = Σ_m Σ_i,j Σ_h2,w2 dout[n, c·k+m, h2, w2] · w[c·k+m, 0, i, j], each term
 // into the input cell its tap read (the padding's are dropped): one plane, zeroed first,
 // its terms added in the order m, i, j, h2, w2.
@@ -242,11 +648,27 @@ export function depthwise_backward(dout: usize, x: usize, w: usize, dx: usize, d
     'depthwise_backward: w or dx lies outside memory');
   const f0 = lo(F), f1 = hi(F);
   feature_sum(dout, db, N, F, g.H2 * g.W2, f0, f1);
+  const f3 = fast3(g);
   if (dw) {
-    for (let f = f0; f < f1; f++) depthwise_dw_filter(dout, x, dw, g, f);
+    for (let f = f0; f < f1; f++) {
+      if (f3) dw3_filter(dout, x, dw, g, f);
+      else depthwise_dw_filter(dout, x, dw, g, f);
+    }
   }
   if (dx) {
     const p1 = hi(N * C);
-    for (let p = lo(N * C); p < p1; p++) depthwise_dx_plane(dout, w, dx, g, p);
+    const k = F / C, H = g.H, W = g.W, Q = g.H2 * g.W2;
+    for (let p = lo(N * C); p < p1; p++) {
+      if (f3) {
+        const n = p / C, c = p - n * C;
+        const dxp = dx + (<usize>p * (H * W) << 3);
+        for (let m = 0; m < k; m++) {
+          const f = c * k + m;
+          dx3_plane(dout + (<usize>((n * F + f) * Q) << 3), w + bo(f * 9), dxp, g, m > 0);
+        }
+      } else {
+        depthwise_dx_plane(dout, w, dx, g, p);
+      }
+    }
   }
 }
