@@ -46,12 +46,16 @@ function pair_at(p: usize, SW: i32): v128 {
 }
 
 // ---- The 3x3, stride 1, dilation 1 geometry: register-blocked paths ----
-// Any padding. Forward and dx share the blocks below; a block sums each of its outputs in
-// the same order as the scalar edge code (one(), dx_one()) does, so an output has the same
-// bits whichever computes it. Taps read input rows p0 + i·rs (i = 0, 1, 2) and, in a row,
-// columns + j·cs (j = 0, 1, 2), with the weight of tap (i, j) at wt + (3i + j)·8: the
-// forward reads x with rs = W·8, cs = 8; dx reads dout backwards (rs = −W2·8, cs = −8),
-// which is the correlation of dout with the flipped kernel in the order (i, j) of w.
+// Any padding. The forward and dx (for a channel multiplier k = 1) share the blocks below:
+// dx with stride 1 is the correlation of dout with the flipped kernel, gathered (each dx
+// element computed once, in registers). A block's taps read input rows p0 + i·rs
+// (i = 0, 1, 2) and, in a row, columns + j·cs (j = 0, 1, 2), with the weight of tap (i, j)
+// at wt + (3i + j)·8; the forward reads x (rs = W·8, cs = 8), dx reads dout backwards
+// (rs = −W2·8, cs = −8). Every output is summed in one order, its start value (the bias,
+// or 0 for dx) then the taps (i, j), whichever path computes it: a block or the scalar,
+// unrolled one3()/dx_one() (the columns next to the borders).
+// So overlapping blocks write the same bits twice, and the row's last block is placed to
+// end at the row's end instead of leaving a tail.
 
 // @ts-ignore: decorator
 @inline
@@ -67,52 +71,49 @@ function bo(i: i32): usize {
 }
 
 // Two output rows, eight outputs each: the lead row's tap row i reads p0 + i·rs, the trail
-// row's tap row i reads p0 + (i+1)·rs, so the two share rows 1 and 2 (each input vector is
-// loaded once). Outputs start from init (or, with accum, their stored values); taps in the
-// order (i, j). 8 accumulators, two weights, one input: 11 live f64x2.
+// row's tap row i reads p0 + (i+1)·rs, so the two share rows 1 and 2 and each input vector
+// is loaded once. 8 accumulators, two weights and one input: 11 live f64x2 (the j loops
+// are left as loops: unrolled, V8 merges the repeated weight and input loads and spills).
 // @ts-ignore: decorator
 @inline
-function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, accum: bool, init: f64): void {
-  let l0: v128, l1: v128, l2: v128, l3: v128, t0: v128, t1: v128, t2: v128, t3: v128;
-  if (accum) {
-    l0 = v128.load(lead); l1 = v128.load(lead, 16); l2 = v128.load(lead, 32); l3 = v128.load(lead, 48);
-    t0 = v128.load(trail); t1 = v128.load(trail, 16); t2 = v128.load(trail, 32); t3 = v128.load(trail, 48);
-  } else {
-    l0 = f64x2.splat(init); l1 = l0; l2 = l0; l3 = l0; t0 = l0; t1 = l0; t2 = l0; t3 = l0;
-  }
-  // Row 0: the lead's taps (0, j).
-  let q = p0;
-  for (let j = 0; j < 3; j++) {
-    const wl = v128.load64_splat(wt + bo(j));
-    l0 = madd(wl, v128.load(q), l0); l1 = madd(wl, v128.load(q, 16), l1);
-    l2 = madd(wl, v128.load(q, 32), l2); l3 = madd(wl, v128.load(q, 48), l3);
-    q += cs;
-  }
-  // Rows 1 and 2: the lead's taps (s, j), the trail's (s − 1, j).
-  for (let s = 1; s < 3; s++) {
-    q = p0 + <usize>s * rs;
-    let u = wt + bo(3 * s);
+function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, init: f64): void {
+  let l0 = f64x2.splat(init), l1 = l0, l2 = l0, l3 = l0, t0 = l0, t1 = l0, t2 = l0, t3 = l0;
+  {
+    const pm = p0, wm = wt;
+    // Row 0: the lead's taps (0, j).
+    let q = pm;
     for (let j = 0; j < 3; j++) {
-      const wl = v128.load64_splat(u), wt2 = v128.load64_splat(u - 24);
-      let v = v128.load(q);
-      l0 = madd(wl, v, l0); t0 = madd(wt2, v, t0);
-      v = v128.load(q, 16);
-      l1 = madd(wl, v, l1); t1 = madd(wt2, v, t1);
-      v = v128.load(q, 32);
-      l2 = madd(wl, v, l2); t2 = madd(wt2, v, t2);
-      v = v128.load(q, 48);
-      l3 = madd(wl, v, l3); t3 = madd(wt2, v, t3);
+      const wl = v128.load64_splat(wm + bo(j));
+      l0 = madd(wl, v128.load(q), l0); l1 = madd(wl, v128.load(q, 16), l1);
+      l2 = madd(wl, v128.load(q, 32), l2); l3 = madd(wl, v128.load(q, 48), l3);
       q += cs;
-      u += 8;
     }
-  }
-  // Row 3: the trail's taps (2, j).
-  q = p0 + 3 * rs;
-  for (let j = 0; j < 3; j++) {
-    const w2 = v128.load64_splat(wt + bo(6 + j));
-    t0 = madd(w2, v128.load(q), t0); t1 = madd(w2, v128.load(q, 16), t1);
-    t2 = madd(w2, v128.load(q, 32), t2); t3 = madd(w2, v128.load(q, 48), t3);
-    q += cs;
+    // Rows 1 and 2: the lead's taps (s, j), the trail's (s − 1, j).
+    for (let s = 1; s < 3; s++) {
+      q = pm + <usize>s * rs;
+      let u = wm + bo(3 * s);
+      for (let j = 0; j < 3; j++) {
+        const wl = v128.load64_splat(u), w2 = v128.load64_splat(u - 24);
+        let v = v128.load(q);
+        l0 = madd(wl, v, l0); t0 = madd(w2, v, t0);
+        v = v128.load(q, 16);
+        l1 = madd(wl, v, l1); t1 = madd(w2, v, t1);
+        v = v128.load(q, 32);
+        l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
+        v = v128.load(q, 48);
+        l3 = madd(wl, v, l3); t3 = madd(w2, v, t3);
+        q += cs;
+        u += 8;
+      }
+    }
+    // Row 3: the trail's taps (2, j).
+    q = pm + 3 * rs;
+    for (let j = 0; j < 3; j++) {
+      const w2 = v128.load64_splat(wm + bo(6 + j));
+      t0 = madd(w2, v128.load(q), t0); t1 = madd(w2, v128.load(q, 16), t1);
+      t2 = madd(w2, v128.load(q, 32), t2); t3 = madd(w2, v128.load(q, 48), t3);
+      q += cs;
+    }
   }
   v128.store(lead, l0); v128.store(lead, l1, 16); v128.store(lead, l2, 32); v128.store(lead, l3, 48);
   v128.store(trail, t0); v128.store(trail, t1, 16); v128.store(trail, t2, 32); v128.store(trail, t3, 48);
@@ -121,33 +122,31 @@ function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
 // pair8 with two outputs per row.
 // @ts-ignore: decorator
 @inline
-function pair2(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, accum: bool, init: f64): void {
-  let l0: v128, t0: v128;
-  if (accum) {
-    l0 = v128.load(lead); t0 = v128.load(trail);
-  } else {
-    l0 = f64x2.splat(init); t0 = l0;
-  }
-  let q = p0;
-  for (let j = 0; j < 3; j++) {
-    l0 = madd(v128.load64_splat(wt + bo(j)), v128.load(q), l0);
-    q += cs;
-  }
-  for (let s = 1; s < 3; s++) {
-    q = p0 + <usize>s * rs;
-    let u = wt + bo(3 * s);
+function pair2(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, init: f64): void {
+  let l0 = f64x2.splat(init), t0 = l0;
+  {
+    const pm = p0, wm = wt;
+    let q = pm;
     for (let j = 0; j < 3; j++) {
-      const v = v128.load(q);
-      l0 = madd(v128.load64_splat(u), v, l0);
-      t0 = madd(v128.load64_splat(u - 24), v, t0);
+      l0 = madd(v128.load64_splat(wm + bo(j)), v128.load(q), l0);
       q += cs;
-      u += 8;
     }
-  }
-  q = p0 + 3 * rs;
-  for (let j = 0; j < 3; j++) {
-    t0 = madd(v128.load64_splat(wt + bo(6 + j)), v128.load(q), t0);
-    q += cs;
+    for (let s = 1; s < 3; s++) {
+      q = pm + <usize>s * rs;
+      let u = wm + bo(3 * s);
+      for (let j = 0; j < 3; j++) {
+        const v = v128.load(q);
+        l0 = madd(v128.load64_splat(u), v, l0);
+        t0 = madd(v128.load64_splat(u - 24), v, t0);
+        q += cs;
+        u += 8;
+      }
+    }
+    q = pm + 3 * rs;
+    for (let j = 0; j < 3; j++) {
+      t0 = madd(v128.load64_splat(wm + bo(6 + j)), v128.load(q), t0);
+      q += cs;
+    }
   }
   v128.store(lead, l0);
   v128.store(trail, t0);
@@ -157,33 +156,30 @@ function pair2(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
 // pad, its taps add w·0 (the forward over the padding), without, they are left out (dx).
 // @ts-ignore: decorator
 @inline
-function row8(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, accum: bool, init: f64, rows: i32, pad: bool): void {
-  let a0: v128, a1: v128, a2: v128, a3: v128;
-  if (accum) {
-    a0 = v128.load(o); a1 = v128.load(o, 16); a2 = v128.load(o, 32); a3 = v128.load(o, 48);
-  } else {
-    a0 = f64x2.splat(init); a1 = a0; a2 = a0; a3 = a0;
-  }
+function row8(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, rows: i32, pad: bool): void {
+  let a0 = f64x2.splat(init), a1 = a0, a2 = a0, a3 = a0;
   const zero = f64x2.splat(0.0);
-  let u = wt;
-  for (let i = 0; i < 3; i++) {
-    if (rows >> i & 1) {
-      let q = p0 + <usize>i * rs;
-      for (let j = 0; j < 3; j++) {
-        const wv = v128.load64_splat(u);
-        a0 = madd(wv, v128.load(q), a0); a1 = madd(wv, v128.load(q, 16), a1);
-        a2 = madd(wv, v128.load(q, 32), a2); a3 = madd(wv, v128.load(q, 48), a3);
-        q += cs;
-        u += 8;
+  {
+    let u = wt;
+    for (let i = 0; i < 3; i++) {
+      if (rows >> i & 1) {
+        let q = p0 + <usize>i * rs;
+        for (let j = 0; j < 3; j++) {
+          const wv = v128.load64_splat(u);
+          a0 = madd(wv, v128.load(q), a0); a1 = madd(wv, v128.load(q, 16), a1);
+          a2 = madd(wv, v128.load(q, 32), a2); a3 = madd(wv, v128.load(q, 48), a3);
+          q += cs;
+          u += 8;
+        }
+      } else if (pad) {
+        for (let j = 0; j < 3; j++) {
+          const wv = v128.load64_splat(u);
+          a0 = madd(wv, zero, a0); a1 = madd(wv, zero, a1); a2 = madd(wv, zero, a2); a3 = madd(wv, zero, a3);
+          u += 8;
+        }
+      } else {
+        u += 24;
       }
-    } else if (pad) {
-      for (let j = 0; j < 3; j++) {
-        const wv = v128.load64_splat(u);
-        a0 = madd(wv, zero, a0); a1 = madd(wv, zero, a1); a2 = madd(wv, zero, a2); a3 = madd(wv, zero, a3);
-        u += 8;
-      }
-    } else {
-      u += 24;
     }
   }
   v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
@@ -192,25 +188,27 @@ function row8(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, accum: bool,
 // row8 with two outputs.
 // @ts-ignore: decorator
 @inline
-function row2(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, accum: bool, init: f64, rows: i32, pad: bool): void {
-  let a0 = accum ? v128.load(o) : f64x2.splat(init);
+function row2(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, rows: i32, pad: bool): void {
+  let a0 = f64x2.splat(init);
   const zero = f64x2.splat(0.0);
-  let u = wt;
-  for (let i = 0; i < 3; i++) {
-    if (rows >> i & 1) {
-      let q = p0 + <usize>i * rs;
-      for (let j = 0; j < 3; j++) {
-        a0 = madd(v128.load64_splat(u), v128.load(q), a0);
-        q += cs;
-        u += 8;
+  {
+    let u = wt;
+    for (let i = 0; i < 3; i++) {
+      if (rows >> i & 1) {
+        let q = p0 + <usize>i * rs;
+        for (let j = 0; j < 3; j++) {
+          a0 = madd(v128.load64_splat(u), v128.load(q), a0);
+          q += cs;
+          u += 8;
+        }
+      } else if (pad) {
+        for (let j = 0; j < 3; j++) {
+          a0 = madd(v128.load64_splat(u), zero, a0);
+          u += 8;
+        }
+      } else {
+        u += 24;
       }
-    } else if (pad) {
-      for (let j = 0; j < 3; j++) {
-        a0 = madd(v128.load64_splat(u), zero, a0);
-        u += 8;
-      }
-    } else {
-      u += 24;
     }
   }
   v128.store(o, a0);
@@ -228,84 +226,135 @@ function row_bits(y0: i32, dir: i32, H: i32): i32 {
   return m;
 }
 
-// One forward plane, 3x3 stride 1: out rows in pairs where all four input rows they read are
-// inside x, one at a time elsewhere; in each row the columns [cl, cr) whose taps all read x
-// in blocks of eight, then two; the rest by one().
+// The forward output (h2, w2) of a 3x3 stride-1 plane, as one() sums it (the bias, then the
+// nine taps in order, a tap over the padding adding w·0), unrolled.
+// @ts-ignore: decorator
+@inline
+function one3(xp: usize, wf: usize, bias: f64, g: ConvGeom, h2: i32, w2: i32): f64 {
+  const H = g.H, W = g.W;
+  const y0 = h2 - g.PH, x0 = w2 - g.PW;
+  const c0 = x0 >= 0 && x0 < W, c1 = x0 + 1 >= 0 && x0 + 1 < W, c2 = x0 + 2 >= 0 && x0 + 2 < W;
+  let s = bias;
+  for (let i = 0; i < 3; i++) {
+    const y = y0 + i;
+    const r = y >= 0 && y < H;
+    const q = xp + bo(y * W + x0);
+    const u = wf + bo(3 * i);
+    s = fma1(load<f64>(u), r && c0 ? load<f64>(q) : 0.0, s);
+    s = fma1(load<f64>(u, 8), r && c1 ? load<f64>(q, 8) : 0.0, s);
+    s = fma1(load<f64>(u, 16), r && c2 ? load<f64>(q, 16) : 0.0, s);
+  }
+  return s;
+}
+
+// The columns of forward row h2 (o its first output) outside [cl, cr), by one3().
+function borders_fw(xp: usize, wf: usize, bias: f64, g: ConvGeom, h2: i32, o: usize, cl: i32, cr: i32): void {
+  for (let w2 = 0; w2 < cl; w2++) store<f64>(o + bo(w2), one3(xp, wf, bias, g, h2, w2));
+  for (let w2 = cr; w2 < g.W2; w2++) store<f64>(o + bo(w2), one3(xp, wf, bias, g, h2, w2));
+}
+
+// One forward plane, 3x3 stride 1: output rows in pairs where all four input rows they read
+// are inside x, one at a time elsewhere; in each row the columns [cl, cr) whose taps all
+// read x in blocks of eight (or two, for fewer than eight), the rest by borders_fw().
 function forward3_plane(xp: usize, wf: usize, bias: f64, o: usize, g: ConvGeom): void {
   const H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
   const cl = min(PW, W2);
   const cr = max(cl, min(W2, W - 2 + PW));
+  const n = cr - cl;
   const rr = min(H2, H - 2 + PH);
   const rs = bo(W), row = bo(W2);
   let h2 = 0;
   while (h2 < H2) {
     const o0 = o + <usize>h2 * row;
-    const y0 = h2 - PH;
+    const p = xp + bo((h2 - PH) * W - PW);
     if (h2 >= PH && h2 + 1 < rr) {
       const o1 = o0 + row;
-      let w2 = 0;
-      for (; w2 < cl; w2++) {
-        store<f64>(o0 + bo(w2), one(xp, wf, bias, g, h2, w2));
-        store<f64>(o1 + bo(w2), one(xp, wf, bias, g, h2 + 1, w2));
+      if (n >= 8) {
+        for (let c = cl; ; c += 8) {
+          const e = min(c, cr - 8);
+          pair8(p + bo(e), rs, 8, wf, o0 + bo(e), o1 + bo(e), bias);
+          if (e == cr - 8) break;
+        }
+      } else if (n >= 2) {
+        for (let c = cl; ; c += 2) {
+          const e = min(c, cr - 2);
+          pair2(p + bo(e), rs, 8, wf, o0 + bo(e), o1 + bo(e), bias);
+          if (e == cr - 2) break;
+        }
+      } else {
+        // [cl, cr) has at most one column: the whole rows by one3().
+        borders_fw(xp, wf, bias, g, h2, o0, cl, cl);
+        borders_fw(xp, wf, bias, g, h2 + 1, o1, cl, cl);
       }
-      let p = xp + bo(y0 * W + w2 - PW);
-      for (; w2 + 8 <= cr; w2 += 8) {
-        pair8(p, rs, 8, wf, o0 + bo(w2), o1 + bo(w2), false, bias);
-        p += 64;
-      }
-      for (; w2 + 2 <= cr; w2 += 2) {
-        pair2(p, rs, 8, wf, o0 + bo(w2), o1 + bo(w2), false, bias);
-        p += 16;
-      }
-      for (; w2 < W2; w2++) {
-        store<f64>(o0 + bo(w2), one(xp, wf, bias, g, h2, w2));
-        store<f64>(o1 + bo(w2), one(xp, wf, bias, g, h2 + 1, w2));
-      }
+      borders_fw(xp, wf, bias, g, h2, o0, cl, cr);
+      borders_fw(xp, wf, bias, g, h2 + 1, o1, cl, cr);
       h2 += 2;
     } else {
-      const rows = row_bits(y0, 1, H);
-      let w2 = 0;
-      for (; w2 < cl; w2++) store<f64>(o0 + bo(w2), one(xp, wf, bias, g, h2, w2));
-      let p = xp + bo(y0 * W + w2 - PW);
-      for (; w2 + 8 <= cr; w2 += 8) {
-        row8(p, rs, 8, wf, o0 + bo(w2), false, bias, rows, true);
-        p += 64;
+      const rows = row_bits(h2 - PH, 1, H);
+      if (n >= 8) {
+        for (let c = cl; ; c += 8) {
+          const e = min(c, cr - 8);
+          row8(p + bo(e), rs, 8, wf, o0 + bo(e), bias, rows, true);
+          if (e == cr - 8) break;
+        }
+      } else if (n >= 2) {
+        for (let c = cl; ; c += 2) {
+          const e = min(c, cr - 2);
+          row2(p + bo(e), rs, 8, wf, o0 + bo(e), bias, rows, true);
+          if (e == cr - 2) break;
+        }
+      } else {
+        borders_fw(xp, wf, bias, g, h2, o0, cl, cl);
       }
-      for (; w2 + 2 <= cr; w2 += 2) {
-        row2(p, rs, 8, wf, o0 + bo(w2), false, bias, rows, true);
-        p += 16;
-      }
-      for (; w2 < W2; w2++) store<f64>(o0 + bo(w2), one(xp, wf, bias, g, h2, w2));
+      borders_fw(xp, wf, bias, g, h2, o0, cl, cr);
       h2 += 1;
     }
   }
 }
 
-// dx[y, x] of one plane from filter wt (dout plane dp), 3x3 stride 1: the taps (i, j) in
-// order that read dout inside it, from the stored value with accum, else from 0.
+// dx[y, x] of one plane (at o) from the filter wt (its dout plane dp): 0, then the taps
+// (i, j) in order that read dout inside it; unrolled.
 // @ts-ignore: decorator
 @inline
-function dx_one(dp: usize, wt: usize, o: usize, g: ConvGeom, y: i32, x: i32, accum: bool): void {
+function dx_one(dp: usize, wt: usize, g: ConvGeom, y: i32, x: i32, o: usize): void {
   const H2 = g.H2, W2 = g.W2;
-  let s = accum ? load<f64>(o) : 0.0;
+  const r0 = y + g.PH, c0 = x + g.PW;
+  const k0 = c0 >= 0 && c0 < W2, k1 = c0 - 1 >= 0 && c0 - 1 < W2, k2 = c0 - 2 >= 0 && c0 - 2 < W2;
+  let s = 0.0;
   for (let i = 0; i < 3; i++) {
-    const h2 = y + g.PH - i;
+    const h2 = r0 - i;
     if (h2 < 0 || h2 >= H2) continue;
-    for (let j = 0; j < 3; j++) {
-      const w2 = x + g.PW - j;
-      if (w2 >= 0 && w2 < W2) s = fma1(load<f64>(dp + bo(h2 * W2 + w2)), load<f64>(wt + bo(3 * i + j)), s);
-    }
+    const q = dp + bo(h2 * W2 + c0 - 2);
+    const u = wt + bo(3 * i);
+    if (k0) s = fma1(load<f64>(u), load<f64>(q, 16), s);
+    if (k1) s = fma1(load<f64>(u, 8), load<f64>(q, 8), s);
+    if (k2) s = fma1(load<f64>(u, 16), load<f64>(q), s);
   }
-  store<f64>(o, s);
+  store<f64>(o + bo(x), s);
 }
 
-// One dx plane from one filter, 3x3 stride 1: dx[y, x] (+)= Σ_i,j w[i, j] · dout[y+PH−i,
-// x+PW−j] over the taps that read dout inside it, in the order (i, j); rows in pairs and
-// columns in blocks where every tap reads dout, the rest by dx_one().
-function dx3_plane(dp: usize, wt: usize, dxp: usize, g: ConvGeom, accum: bool): void {
+// dx columns [c0, c1) of row y by dx_one().
+// @ts-ignore: decorator
+@inline
+function ones_dx(dp: usize, wt: usize, g: ConvGeom, y: i32, c0: i32, c1: i32, o: usize): void {
+  for (let x = c0; x < c1; x++) dx_one(dp, wt, g, y, x, o);
+}
+
+// The columns of dx row y (o its first element) outside [xl, xr), by dx_one().
+function borders_dx(dp: usize, wt: usize, g: ConvGeom, y: i32, o: usize, xl: i32, xr: i32): void {
+  ones_dx(dp, wt, g, y, 0, xl, o);
+  ones_dx(dp, wt, g, y, xr, g.W, o);
+}
+
+// One dx plane from its filter (dout plane dp, weights wt), k = 1, 3x3 stride 1:
+// dx[y, x] = Σ_i,j w[i, j] · dout[y+PH−i, x+PW−j] over the taps that read dout inside it,
+// in the order (i, j), from 0 (as depthwise_dx_plane sums it); rows in pairs and columns [xl, xr)
+// in blocks where every tap reads dout, the rest by borders_dx().
+function dx3_plane(dp: usize, wt: usize, dxp: usize, g: ConvGeom): void {
   const H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
   const xl = min(W, max(0, 2 - PW));
   const xr = max(xl, min(W, W2 - PW));
+  const n = xr - xl;
   const yl = max(0, 2 - PH);
   const yr = min(H, H2 - PH);
   const rs = bo(-W2), row = bo(W);
@@ -315,40 +364,46 @@ function dx3_plane(dp: usize, wt: usize, dxp: usize, g: ConvGeom, accum: bool): 
     const o0 = dxp + <usize>y * row;
     if (y >= yl && y + 1 < yr) {
       const o1 = o0 + row;
-      let x = 0;
-      for (; x < xl; x++) {
-        dx_one(dp, wt, o0 + bo(x), g, y, x, accum);
-        dx_one(dp, wt, o1 + bo(x), g, y + 1, x, accum);
-      }
       // The lead is row y + 1 (its tap row i reads dout row y+1+PH−i), the trail row y.
-      let p = dp + bo((y + 1 + PH) * W2 + x + PW);
-      for (; x + 8 <= xr; x += 8) {
-        pair8(p, rs, cs, wt, o1 + bo(x), o0 + bo(x), accum, 0.0);
-        p += 64;
+      const p = dp + bo((y + 1 + PH) * W2 + PW);
+      if (n >= 8) {
+        for (let c = xl; ; c += 8) {
+          const e = min(c, xr - 8);
+          pair8(p + bo(e), rs, cs, wt, o1 + bo(e), o0 + bo(e), 0.0);
+          if (e == xr - 8) break;
+        }
+      } else if (n >= 2) {
+        for (let c = xl; ; c += 2) {
+          const e = min(c, xr - 2);
+          pair2(p + bo(e), rs, cs, wt, o1 + bo(e), o0 + bo(e), 0.0);
+          if (e == xr - 2) break;
+        }
+      } else {
+        ones_dx(dp, wt, g, y, xl, xr, o0);
+        ones_dx(dp, wt, g, y + 1, xl, xr, o1);
       }
-      for (; x + 2 <= xr; x += 2) {
-        pair2(p, rs, cs, wt, o1 + bo(x), o0 + bo(x), accum, 0.0);
-        p += 16;
-      }
-      for (; x < W; x++) {
-        dx_one(dp, wt, o0 + bo(x), g, y, x, accum);
-        dx_one(dp, wt, o1 + bo(x), g, y + 1, x, accum);
-      }
+      borders_dx(dp, wt, g, y, o0, xl, xr);
+      borders_dx(dp, wt, g, y + 1, o1, xl, xr);
       y += 2;
     } else {
       const rows = row_bits(y + PH, -1, H2);
-      let x = 0;
-      for (; x < xl; x++) dx_one(dp, wt, o0 + bo(x), g, y, x, accum);
-      let p = dp + bo((y + PH) * W2 + x + PW);
-      for (; x + 8 <= xr; x += 8) {
-        row8(p, rs, cs, wt, o0 + bo(x), accum, 0.0, rows, false);
-        p += 64;
+      const p = dp + bo((y + PH) * W2 + PW);
+      if (n >= 8) {
+        for (let c = xl; ; c += 8) {
+          const e = min(c, xr - 8);
+          row8(p + bo(e), rs, cs, wt, o0 + bo(e), 0.0, rows, false);
+          if (e == xr - 8) break;
+        }
+      } else if (n >= 2) {
+        for (let c = xl; ; c += 2) {
+          const e = min(c, xr - 2);
+          row2(p + bo(e), rs, cs, wt, o0 + bo(e), 0.0, rows, false);
+          if (e == xr - 2) break;
+        }
+      } else {
+        ones_dx(dp, wt, g, y, xl, xr, o0);
       }
-      for (; x + 2 <= xr; x += 2) {
-        row2(p, rs, cs, wt, o0 + bo(x), accum, 0.0, rows, false);
-        p += 16;
-      }
-      for (; x < W; x++) dx_one(dp, wt, o0 + bo(x), g, y, x, accum);
+      borders_dx(dp, wt, g, y, o0, xl, xr);
       y += 1;
     }
   }
@@ -659,13 +714,8 @@ export function depthwise_backward(dout: usize, x: usize, w: usize, dx: usize, d
     const p1 = hi(N * C);
     const k = F / C, H = g.H, W = g.W, Q = g.H2 * g.W2;
     for (let p = lo(N * C); p < p1; p++) {
-      if (f3) {
-        const n = p / C, c = p - n * C;
-        const dxp = dx + (<usize>p * (H * W) << 3);
-        for (let m = 0; m < k; m++) {
-          const f = c * k + m;
-          dx3_plane(dout + (<usize>((n * F + f) * Q) << 3), w + bo(f * 9), dxp, g, m > 0);
-        }
+      if (f3 && k == 1) {
+        dx3_plane(dout + (<usize>p * Q << 3), w + bo((p % C) * 9), dx + (<usize>p * (H * W) << 3), g);
       } else {
         depthwise_dx_plane(dout, w, dx, g, p);
       }
