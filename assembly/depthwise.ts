@@ -45,6 +45,370 @@ function pair_at(p: usize, SW: i32): v128 {
   return f64x2.replace_lane(v128.load64_splat(p), 1, load<f64>(p + (<usize>SW << 3)));
 }
 
+// ---- The 3x3, stride 1, dilation 1 geometry: register-blocked paths ----
+// Any padding. The forward and dx (for a channel multiplier k = 1) share the blocks below:
+// dx with stride 1 is the correlation of dout with the flipped kernel, gathered (each dx
+// element computed once, in registers). A block's taps read input rows p0 + i·rs
+// (i = 0, 1, 2) and, in a row, columns + j·cs (j = 0, 1, 2), with the weight of tap (i, j)
+// at wt + (3i + j)·8; the forward reads x (rs = W·8, cs = 8), dx reads dout backwards
+// (rs = −W2·8, cs = −8). Every output is summed in one order, its start value (the bias,
+// or 0 for dx) then the taps (i, j), whichever path computes it: a block or the scalar,
+// unrolled one3()/dx_one() (the columns next to the borders).
+// So overlapping blocks write the same bits twice, and the row's last block is placed to
+// end at the row's end instead of leaving a tail.
+
+// @ts-ignore: decorator
+@inline
+function fast3(g: ConvGeom): bool {
+  return g.HH == 3 && g.WW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1;
+}
+
+// Byte offset i·8 of a signed element count (wraps as usize, for pointers moved backwards).
+// @ts-ignore: decorator
+@inline
+function bo(i: i32): usize {
+  return <usize>(i << 3);
+}
+
+// Two output rows, eight outputs each: the lead row's tap row i reads p0 + i·rs, the trail
+// row's tap row i reads p0 + (i+1)·rs, so the two share rows 1 and 2 and each input vector
+// is loaded once. 8 accumulators, two weights and one input: 11 live f64x2 (the j loops
+// are left as loops: unrolled, V8 merges the repeated weight and input loads and spills).
+// @ts-ignore: decorator
+@inline
+function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, init: f64): void {
+  let l0 = f64x2.splat(init), l1 = l0, l2 = l0, l3 = l0, t0 = l0, t1 = l0, t2 = l0, t3 = l0;
+  {
+    const pm = p0, wm = wt;
+    // Row 0: the lead's taps (0, j).
+    let q = pm;
+    for (let j = 0; j < 3; j++) {
+      const wl = v128.load64_splat(wm + bo(j));
+      l0 = madd(wl, v128.load(q), l0); l1 = madd(wl, v128.load(q, 16), l1);
+      l2 = madd(wl, v128.load(q, 32), l2); l3 = madd(wl, v128.load(q, 48), l3);
+      q += cs;
+    }
+    // Rows 1 and 2: the lead's taps (s, j), the trail's (s − 1, j).
+    for (let s = 1; s < 3; s++) {
+      q = pm + <usize>s * rs;
+      let u = wm + bo(3 * s);
+      for (let j = 0; j < 3; j++) {
+        const wl = v128.load64_splat(u), w2 = v128.load64_splat(u - 24);
+        let v = v128.load(q);
+        l0 = madd(wl, v, l0); t0 = madd(w2, v, t0);
+        v = v128.load(q, 16);
+        l1 = madd(wl, v, l1); t1 = madd(w2, v, t1);
+        v = v128.load(q, 32);
+        l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
+        v = v128.load(q, 48);
+        l3 = madd(wl, v, l3); t3 = madd(w2, v, t3);
+        q += cs;
+        u += 8;
+      }
+    }
+    // Row 3: the trail's taps (2, j).
+    q = pm + 3 * rs;
+    for (let j = 0; j < 3; j++) {
+      const w2 = v128.load64_splat(wm + bo(6 + j));
+      t0 = madd(w2, v128.load(q), t0); t1 = madd(w2, v128.load(q, 16), t1);
+      t2 = madd(w2, v128.load(q, 32), t2); t3 = madd(w2, v128.load(q, 48), t3);
+      q += cs;
+    }
+  }
+  v128.store(lead, l0); v128.store(lead, l1, 16); v128.store(lead, l2, 32); v128.store(lead, l3, 48);
+  v128.store(trail, t0); v128.store(trail, t1, 16); v128.store(trail, t2, 32); v128.store(trail, t3, 48);
+}
+
+// pair8 with two outputs per row.
+// @ts-ignore: decorator
+@inline
+function pair2(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, init: f64): void {
+  let l0 = f64x2.splat(init), t0 = l0;
+  {
+    const pm = p0, wm = wt;
+    let q = pm;
+    for (let j = 0; j < 3; j++) {
+      l0 = madd(v128.load64_splat(wm + bo(j)), v128.load(q), l0);
+      q += cs;
+    }
+    for (let s = 1; s < 3; s++) {
+      q = pm + <usize>s * rs;
+      let u = wm + bo(3 * s);
+      for (let j = 0; j < 3; j++) {
+        const v = v128.load(q);
+        l0 = madd(v128.load64_splat(u), v, l0);
+        t0 = madd(v128.load64_splat(u - 24), v, t0);
+        q += cs;
+        u += 8;
+      }
+    }
+    q = pm + 3 * rs;
+    for (let j = 0; j < 3; j++) {
+      t0 = madd(v128.load64_splat(wm + bo(6 + j)), v128.load(q), t0);
+      q += cs;
+    }
+  }
+  v128.store(lead, l0);
+  v128.store(trail, t0);
+}
+
+// One output row, eight outputs: tap row i is read when bit i of rows is set; otherwise, with
+// pad, its taps add w·0 (the forward over the padding), without, they are left out (dx).
+// @ts-ignore: decorator
+@inline
+function row8(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, rows: i32, pad: bool): void {
+  let a0 = f64x2.splat(init), a1 = a0, a2 = a0, a3 = a0;
+  const zero = f64x2.splat(0.0);
+  {
+    let u = wt;
+    for (let i = 0; i < 3; i++) {
+      if (rows >> i & 1) {
+        let q = p0 + <usize>i * rs;
+        for (let j = 0; j < 3; j++) {
+          const wv = v128.load64_splat(u);
+          a0 = madd(wv, v128.load(q), a0); a1 = madd(wv, v128.load(q, 16), a1);
+          a2 = madd(wv, v128.load(q, 32), a2); a3 = madd(wv, v128.load(q, 48), a3);
+          q += cs;
+          u += 8;
+        }
+      } else if (pad) {
+        for (let j = 0; j < 3; j++) {
+          const wv = v128.load64_splat(u);
+          a0 = madd(wv, zero, a0); a1 = madd(wv, zero, a1); a2 = madd(wv, zero, a2); a3 = madd(wv, zero, a3);
+          u += 8;
+        }
+      } else {
+        u += 24;
+      }
+    }
+  }
+  v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+}
+
+// row8 with two outputs.
+// @ts-ignore: decorator
+@inline
+function row2(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, rows: i32, pad: bool): void {
+  let a0 = f64x2.splat(init);
+  const zero = f64x2.splat(0.0);
+  {
+    let u = wt;
+    for (let i = 0; i < 3; i++) {
+      if (rows >> i & 1) {
+        let q = p0 + <usize>i * rs;
+        for (let j = 0; j < 3; j++) {
+          a0 = madd(v128.load64_splat(u), v128.load(q), a0);
+          q += cs;
+          u += 8;
+        }
+      } else if (pad) {
+        for (let j = 0; j < 3; j++) {
+          a0 = madd(v128.load64_splat(u), zero, a0);
+          u += 8;
+        }
+      } else {
+        u += 24;
+      }
+    }
+  }
+  v128.store(o, a0);
+}
+
+// Bit i set when row y0 + i·dir (i = 0, 1, 2) lies in [0, H).
+// @ts-ignore: decorator
+@inline
+function row_bits(y0: i32, dir: i32, H: i32): i32 {
+  let m = 0;
+  for (let i = 0; i < 3; i++) {
+    const y = y0 + i * dir;
+    if (y >= 0 && y < H) m |= 1 << i;
+  }
+  return m;
+}
+
+// The forward output (h2, w2) of a 3x3 stride-1 plane, as one() sums it (the bias, then the
+// nine taps in order, a tap over the padding adding w·0), unrolled.
+// @ts-ignore: decorator
+@inline
+function one3(xp: usize, wf: usize, bias: f64, g: ConvGeom, h2: i32, w2: i32): f64 {
+  const H = g.H, W = g.W;
+  const y0 = h2 - g.PH, x0 = w2 - g.PW;
+  const c0 = x0 >= 0 && x0 < W, c1 = x0 + 1 >= 0 && x0 + 1 < W, c2 = x0 + 2 >= 0 && x0 + 2 < W;
+  let s = bias;
+  for (let i = 0; i < 3; i++) {
+    const y = y0 + i;
+    const r = y >= 0 && y < H;
+    const q = xp + bo(y * W + x0);
+    const u = wf + bo(3 * i);
+    s = fma1(load<f64>(u), r && c0 ? load<f64>(q) : 0.0, s);
+    s = fma1(load<f64>(u, 8), r && c1 ? load<f64>(q, 8) : 0.0, s);
+    s = fma1(load<f64>(u, 16), r && c2 ? load<f64>(q, 16) : 0.0, s);
+  }
+  return s;
+}
+
+// The columns of forward row h2 (o its first output) outside [cl, cr), by one3().
+function borders_fw(xp: usize, wf: usize, bias: f64, g: ConvGeom, h2: i32, o: usize, cl: i32, cr: i32): void {
+  for (let w2 = 0; w2 < cl; w2++) store<f64>(o + bo(w2), one3(xp, wf, bias, g, h2, w2));
+  for (let w2 = cr; w2 < g.W2; w2++) store<f64>(o + bo(w2), one3(xp, wf, bias, g, h2, w2));
+}
+
+// One forward plane, 3x3 stride 1: output rows in pairs where all four input rows they read
+// are inside x, one at a time elsewhere; in each row the columns [cl, cr) whose taps all
+// read x in blocks of eight (or two, for fewer than eight), the rest by borders_fw().
+function forward3_plane(xp: usize, wf: usize, bias: f64, o: usize, g: ConvGeom): void {
+  const H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
+  const cl = min(PW, W2);
+  const cr = max(cl, min(W2, W - 2 + PW));
+  const n = cr - cl;
+  const rr = min(H2, H - 2 + PH);
+  const rs = bo(W), row = bo(W2);
+  let h2 = 0;
+  while (h2 < H2) {
+    const o0 = o + <usize>h2 * row;
+    const p = xp + bo((h2 - PH) * W - PW);
+    if (h2 >= PH && h2 + 1 < rr) {
+      const o1 = o0 + row;
+      if (n >= 8) {
+        for (let c = cl; ; c += 8) {
+          const e = min(c, cr - 8);
+          pair8(p + bo(e), rs, 8, wf, o0 + bo(e), o1 + bo(e), bias);
+          if (e == cr - 8) break;
+        }
+      } else if (n >= 2) {
+        for (let c = cl; ; c += 2) {
+          const e = min(c, cr - 2);
+          pair2(p + bo(e), rs, 8, wf, o0 + bo(e), o1 + bo(e), bias);
+          if (e == cr - 2) break;
+        }
+      } else {
+        // [cl, cr) has at most one column: the whole rows by one3().
+        borders_fw(xp, wf, bias, g, h2, o0, cl, cl);
+        borders_fw(xp, wf, bias, g, h2 + 1, o1, cl, cl);
+      }
+      borders_fw(xp, wf, bias, g, h2, o0, cl, cr);
+      borders_fw(xp, wf, bias, g, h2 + 1, o1, cl, cr);
+      h2 += 2;
+    } else {
+      const rows = row_bits(h2 - PH, 1, H);
+      if (n >= 8) {
+        for (let c = cl; ; c += 8) {
+          const e = min(c, cr - 8);
+          row8(p + bo(e), rs, 8, wf, o0 + bo(e), bias, rows, true);
+          if (e == cr - 8) break;
+        }
+      } else if (n >= 2) {
+        for (let c = cl; ; c += 2) {
+          const e = min(c, cr - 2);
+          row2(p + bo(e), rs, 8, wf, o0 + bo(e), bias, rows, true);
+          if (e == cr - 2) break;
+        }
+      } else {
+        borders_fw(xp, wf, bias, g, h2, o0, cl, cl);
+      }
+      borders_fw(xp, wf, bias, g, h2, o0, cl, cr);
+      h2 += 1;
+    }
+  }
+}
+
+// dx[y, x] of one plane (at o) from the filter wt (its dout plane dp): 0, then the taps
+// (i, j) in order that read dout inside it; unrolled.
+// @ts-ignore: decorator
+@inline
+function dx_one(dp: usize, wt: usize, g: ConvGeom, y: i32, x: i32, o: usize): void {
+  const H2 = g.H2, W2 = g.W2;
+  const r0 = y + g.PH, c0 = x + g.PW;
+  const k0 = c0 >= 0 && c0 < W2, k1 = c0 - 1 >= 0 && c0 - 1 < W2, k2 = c0 - 2 >= 0 && c0 - 2 < W2;
+  let s = 0.0;
+  for (let i = 0; i < 3; i++) {
+    const h2 = r0 - i;
+    if (h2 < 0 || h2 >= H2) continue;
+    const q = dp + bo(h2 * W2 + c0 - 2);
+    const u = wt + bo(3 * i);
+    if (k0) s = fma1(load<f64>(u), load<f64>(q, 16), s);
+    if (k1) s = fma1(load<f64>(u, 8), load<f64>(q, 8), s);
+    if (k2) s = fma1(load<f64>(u, 16), load<f64>(q), s);
+  }
+  store<f64>(o + bo(x), s);
+}
+
+// dx columns [c0, c1) of row y by dx_one().
+// @ts-ignore: decorator
+@inline
+function ones_dx(dp: usize, wt: usize, g: ConvGeom, y: i32, c0: i32, c1: i32, o: usize): void {
+  for (let x = c0; x < c1; x++) dx_one(dp, wt, g, y, x, o);
+}
+
+// The columns of dx row y (o its first element) outside [xl, xr), by dx_one().
+function borders_dx(dp: usize, wt: usize, g: ConvGeom, y: i32, o: usize, xl: i32, xr: i32): void {
+  ones_dx(dp, wt, g, y, 0, xl, o);
+  ones_dx(dp, wt, g, y, xr, g.W, o);
+}
+
+// One dx plane from its filter (dout plane dp, weights wt), k = 1, 3x3 stride 1:
+// dx[y, x] = Σ_i,j w[i, j] · dout[y+PH−i, x+PW−j] over the taps that read dout inside it,
+// in the order (i, j), from 0 (as depthwise_dx_plane sums it); rows in pairs and columns [xl, xr)
+// in blocks where every tap reads dout, the rest by borders_dx().
+function dx3_plane(dp: usize, wt: usize, dxp: usize, g: ConvGeom): void {
+  const H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
+  const xl = min(W, max(0, 2 - PW));
+  const xr = max(xl, min(W, W2 - PW));
+  const n = xr - xl;
+  const yl = max(0, 2 - PH);
+  const yr = min(H, H2 - PH);
+  const rs = bo(-W2), row = bo(W);
+  const cs: usize = bo(-1);
+  let y = 0;
+  while (y < H) {
+    const o0 = dxp + <usize>y * row;
+    if (y >= yl && y + 1 < yr) {
+      const o1 = o0 + row;
+      // The lead is row y + 1 (its tap row i reads dout row y+1+PH−i), the trail row y.
+      const p = dp + bo((y + 1 + PH) * W2 + PW);
+      if (n >= 8) {
+        for (let c = xl; ; c += 8) {
+          const e = min(c, xr - 8);
+          pair8(p + bo(e), rs, cs, wt, o1 + bo(e), o0 + bo(e), 0.0);
+          if (e == xr - 8) break;
+        }
+      } else if (n >= 2) {
+        for (let c = xl; ; c += 2) {
+          const e = min(c, xr - 2);
+          pair2(p + bo(e), rs, cs, wt, o1 + bo(e), o0 + bo(e), 0.0);
+          if (e == xr - 2) break;
+        }
+      } else {
+        ones_dx(dp, wt, g, y, xl, xr, o0);
+        ones_dx(dp, wt, g, y + 1, xl, xr, o1);
+      }
+      borders_dx(dp, wt, g, y, o0, xl, xr);
+      borders_dx(dp, wt, g, y + 1, o1, xl, xr);
+      y += 2;
+    } else {
+      const rows = row_bits(y + PH, -1, H2);
+      const p = dp + bo((y + PH) * W2 + PW);
+      if (n >= 8) {
+        for (let c = xl; ; c += 8) {
+          const e = min(c, xr - 8);
+          row8(p + bo(e), rs, cs, wt, o0 + bo(e), 0.0, rows, false);
+          if (e == xr - 8) break;
+        }
+      } else if (n >= 2) {
+        for (let c = xl; ; c += 2) {
+          const e = min(c, xr - 2);
+          row2(p + bo(e), rs, cs, wt, o0 + bo(e), 0.0, rows, false);
+          if (e == xr - 2) break;
+        }
+      } else {
+        ones_dx(dp, wt, g, y, xl, xr, o0);
+      }
+      borders_dx(dp, wt, g, y, o0, xl, xr);
+      y += 1;
+    }
+  }
+}
+
 // x (N,C,H,W), w (F,1,HH,WW), b (F) -> out (N,F,H2,W2), G = C. Parts: ranges of the N·F
 // output planes, each computed whole by one part.
 export function depthwise_forward(x: usize, w: usize, b: usize, out: usize, g: ConvGeom): void {
@@ -64,12 +428,17 @@ export function depthwise_forward(x: usize, w: usize, b: usize, out: usize, g: C
   const cr = end_col((WW - 1) * DW, W, SW, PW, W2);
   const zero = f64x2.splat(0.0);
   const p1 = hi(N * F);
+  const f3 = fast3(g);
   for (let p = lo(N * F); p < p1; p++) {
     const n = p / F, f = p - n * F;
     const xp = x + (<usize>((n * C + f / k) * HW) << 3);
     const wf = w + (<usize>(f * T) << 3);
     const bias = load<f64>(b + (<usize>f << 3));
     let o = out + (<usize>p * Q << 3);
+    if (f3) {
+      forward3_plane(xp, wf, bias, o, g);
+      continue;
+    }
     for (let h2 = 0; h2 < H2; h2++) {
       let w2 = 0;
       for (; w2 < cl; w2++) store<f64>(o + (<usize>w2 << 3), one(xp, wf, bias, g, h2, w2));
@@ -177,6 +546,98 @@ function depthwise_dw_filter(dout: usize, x: usize, dw: usize, g: ConvGeom, f: i
   }
 }
 
+// x[y, xx] of a plane, 0 outside it.
+// @ts-ignore: decorator
+@inline
+function x_at(xp: usize, y: i32, xx: i32, H: i32, W: i32): f64 {
+  return y >= 0 && y < H && xx >= 0 && xx < W ? load<f64>(xp + bo(y * W + xx)) : 0.0;
+}
+
+// dw of one filter, 3x3 stride 1: nine f64x2 accumulators, one per tap, over the images,
+// the rows and the column pairs of [cl, cv) (where every tap reads a column of x; a tap
+// row over the padding adds dout·0), and nine scalar sums over the other columns, in the
+// order n, h2, w2; then dw[f, tap] = (lane 0 + lane 1) + scalar.
+function dw3_filter(dout: usize, x: usize, dw: usize, g: ConvGeom, f: i32): void {
+  const N = g.N, C = g.C, F = g.F, H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
+  const HW = H * W, Q = H2 * W2;
+  const c = f / (F / C);
+  const cl = min(PW, W2);
+  const cr = max(cl, min(W2, W - 2 + PW));
+  const cv = cl + ((cr - cl) & ~1);
+  const zero = f64x2.splat(0.0);
+  const rs = bo(W);
+  let a00 = zero, a01 = zero, a02 = zero, a10 = zero, a11 = zero, a12 = zero, a20 = zero, a21 = zero, a22 = zero;
+  let s00 = 0.0, s01 = 0.0, s02 = 0.0, s10 = 0.0, s11 = 0.0, s12 = 0.0, s20 = 0.0, s21 = 0.0, s22 = 0.0;
+  for (let n = 0; n < N; n++) {
+    const xp = x + (<usize>((n * C + c) * HW) << 3);
+    let d = dout + (<usize>((n * F + f) * Q) << 3);
+    for (let h2 = 0; h2 < H2; h2++) {
+      const y0 = h2 - PH;
+      let q = xp + bo(y0 * W + cl - PW);
+      if (y0 >= 0 && y0 + 2 < H) {
+        for (let w2 = cl; w2 < cv; w2 += 2) {
+          const dv = v128.load(d + bo(w2));
+          a00 = madd(dv, v128.load(q), a00); a01 = madd(dv, v128.load(q, 8), a01); a02 = madd(dv, v128.load(q, 16), a02);
+          const q1 = q + rs;
+          a10 = madd(dv, v128.load(q1), a10); a11 = madd(dv, v128.load(q1, 8), a11); a12 = madd(dv, v128.load(q1, 16), a12);
+          const q2 = q1 + rs;
+          a20 = madd(dv, v128.load(q2), a20); a21 = madd(dv, v128.load(q2, 8), a21); a22 = madd(dv, v128.load(q2, 16), a22);
+          q += 16;
+        }
+      } else {
+        const rows = row_bits(y0, 1, H);
+        for (let w2 = cl; w2 < cv; w2 += 2) {
+          const dv = v128.load(d + bo(w2));
+          if (rows & 1) {
+            a00 = madd(dv, v128.load(q), a00); a01 = madd(dv, v128.load(q, 8), a01); a02 = madd(dv, v128.load(q, 16), a02);
+          } else {
+            a00 = madd(dv, zero, a00); a01 = madd(dv, zero, a01); a02 = madd(dv, zero, a02);
+          }
+          const q1 = q + rs;
+          if (rows & 2) {
+            a10 = madd(dv, v128.load(q1), a10); a11 = madd(dv, v128.load(q1, 8), a11); a12 = madd(dv, v128.load(q1, 16), a12);
+          } else {
+            a10 = madd(dv, zero, a10); a11 = madd(dv, zero, a11); a12 = madd(dv, zero, a12);
+          }
+          const q2 = q1 + rs;
+          if (rows & 4) {
+            a20 = madd(dv, v128.load(q2), a20); a21 = madd(dv, v128.load(q2, 8), a21); a22 = madd(dv, v128.load(q2, 16), a22);
+          } else {
+            a20 = madd(dv, zero, a20); a21 = madd(dv, zero, a21); a22 = madd(dv, zero, a22);
+          }
+          q += 16;
+        }
+      }
+      for (let w2 = 0; w2 < W2; w2++) {
+        if (w2 == cl) w2 = cv;
+        if (w2 >= W2) break;
+        const dv = load<f64>(d + bo(w2));
+        const x0 = w2 - PW;
+        s00 = fma1(dv, x_at(xp, y0, x0, H, W), s00);
+        s01 = fma1(dv, x_at(xp, y0, x0 + 1, H, W), s01);
+        s02 = fma1(dv, x_at(xp, y0, x0 + 2, H, W), s02);
+        s10 = fma1(dv, x_at(xp, y0 + 1, x0, H, W), s10);
+        s11 = fma1(dv, x_at(xp, y0 + 1, x0 + 1, H, W), s11);
+        s12 = fma1(dv, x_at(xp, y0 + 1, x0 + 2, H, W), s12);
+        s20 = fma1(dv, x_at(xp, y0 + 2, x0, H, W), s20);
+        s21 = fma1(dv, x_at(xp, y0 + 2, x0 + 1, H, W), s21);
+        s22 = fma1(dv, x_at(xp, y0 + 2, x0 + 2, H, W), s22);
+      }
+      d += bo(W2);
+    }
+  }
+  const t = dw + bo(f * 9);
+  store<f64>(t, f64x2.extract_lane(a00, 0) + f64x2.extract_lane(a00, 1) + s00);
+  store<f64>(t, f64x2.extract_lane(a01, 0) + f64x2.extract_lane(a01, 1) + s01, 8);
+  store<f64>(t, f64x2.extract_lane(a02, 0) + f64x2.extract_lane(a02, 1) + s02, 16);
+  store<f64>(t, f64x2.extract_lane(a10, 0) + f64x2.extract_lane(a10, 1) + s10, 24);
+  store<f64>(t, f64x2.extract_lane(a11, 0) + f64x2.extract_lane(a11, 1) + s11, 32);
+  store<f64>(t, f64x2.extract_lane(a12, 0) + f64x2.extract_lane(a12, 1) + s12, 40);
+  store<f64>(t, f64x2.extract_lane(a20, 0) + f64x2.extract_lane(a20, 1) + s20, 48);
+  store<f64>(t, f64x2.extract_lane(a21, 0) + f64x2.extract_lane(a21, 1) + s21, 56);
+  store<f64>(t, f64x2.extract_lane(a22, 0) + f64x2.extract_lane(a22, 1) + s22, 64);
+}
+
 // dx[n, c] (H,W) = Σ_m Σ_i,j Σ_h2,w2 dout[n, c·k+m, h2, w2] · w[c·k+m, 0, i, j], each term
 // into the input cell its tap read (the padding's are dropped): one plane, zeroed first,
 // its terms added in the order m, i, j, h2, w2.
@@ -242,11 +703,22 @@ export function depthwise_backward(dout: usize, x: usize, w: usize, dx: usize, d
     'depthwise_backward: w or dx lies outside memory');
   const f0 = lo(F), f1 = hi(F);
   feature_sum(dout, db, N, F, g.H2 * g.W2, f0, f1);
+  const f3 = fast3(g);
   if (dw) {
-    for (let f = f0; f < f1; f++) depthwise_dw_filter(dout, x, dw, g, f);
+    for (let f = f0; f < f1; f++) {
+      if (f3) dw3_filter(dout, x, dw, g, f);
+      else depthwise_dw_filter(dout, x, dw, g, f);
+    }
   }
   if (dx) {
     const p1 = hi(N * C);
-    for (let p = lo(N * C); p < p1; p++) depthwise_dx_plane(dout, w, dx, g, p);
+    const k = F / C, H = g.H, W = g.W, Q = g.H2 * g.W2;
+    for (let p = lo(N * C); p < p1; p++) {
+      if (f3 && k == 1) {
+        dx3_plane(dout + (<usize>p * Q << 3), w + bo((p % C) * 9), dx + (<usize>p * (H * W) << 3), g);
+      } else {
+        depthwise_dx_plane(dout, w, dx, g, p);
+      }
+    }
   }
 }
