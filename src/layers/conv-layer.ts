@@ -36,9 +36,9 @@ export function dwByImages(g: ConvGeometry): boolean {
   return dwByImagesOnPool(g, maxParts()) && g.N >= maxParts();
 }
 
-/** A 3x3 stride-1 undilated ungrouped conv, which Winograd F(2x2,3x3) computes (assembly/winograd.ts); dx also needs pad <= 2. */
+/** A 3x3 stride-1 undilated conv with pad <= 2, not depthwise, which Winograd F(2x2,3x3) computes group by group (assembly/winograd.ts). */
 function winogradShape(g: ConvGeometry): boolean {
-  return g.HH === 3 && g.WW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.G === 1
+  return g.HH === 3 && g.WW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && !isDepthwise(g)
     && g.PH <= 2 && g.PW <= 2;
 }
 
@@ -49,7 +49,8 @@ function winogradShape(g: ConvGeometry): boolean {
  * weakest), and C + F small enough for a block of tiles to fit the workspace.
  */
 export function winogradApplies(g: ConvGeometry): boolean {
-  return winogradShape(g) && g.C >= WINOGRAD_MIN_CHANNELS && g.C + g.F <= WINOGRAD_MAX_CHANNELS;
+  const C = g.C / g.G, F = g.F / g.G;
+  return winogradShape(g) && C >= WINOGRAD_MIN_CHANNELS && C + F <= WINOGRAD_MAX_CHANNELS;
 }
 
 /**
@@ -57,7 +58,9 @@ export function winogradApplies(g: ConvGeometry): boolean {
  * measured the same way, it too is faster from C = 4 on (dx's output channels), whatever F.
  */
 export function winogradDxApplies(g: ConvGeometry): boolean {
-  return winogradApplies(g);
+  if (g.G === 1) return winogradApplies(g);
+  const C = g.C / g.G, F = g.F / g.G;
+  return winogradShape(g) && F >= WINOGRAD_MIN_CHANNELS && C + F <= WINOGRAD_MAX_CHANNELS;
 }
 
 /** Winograd's rule: at least this many input channels C (dx: output channels). */
@@ -65,10 +68,11 @@ const WINOGRAD_MIN_CHANNELS = 4;
 /** C + F at most this: a block of at least 16 tiles (16·(C + F) values each) fits in the GEMM workspace. */
 const WINOGRAD_MAX_CHANNELS = 2048;
 
-/** The float64 values of the transformed filters, for the forward or dx (the larger of the two). */
+/** The float64 values of the transformed filters, for the forward or dx (the larger of the two): a block of each group's. */
 export function winogradLength(g: ConvGeometry): number {
   const even = (n: number): number => n + (n & 1);
-  return 16 * Math.max(even(g.F) * g.C, even(g.C) * g.F);
+  const C = g.C / g.G, F = g.F / g.G;
+  return 16 * g.G * Math.max(even(F) * C, even(C) * F);
 }
 
 /** The float64 values of scratch a forward needs besides the workspace: the transformed filters when Winograd runs. */
