@@ -267,7 +267,7 @@ describe('Winograd gives the same bits on 1, 2, 3 and 4 threads', () => {
     ['with NaN and infinities', [2, 16, 7, 9], 16, 0, true],
     ['groups 4, odd sizes, 3 images', [3, 16, 9, 11], 20, 1, false, 4],
     ['groups 2, many tiles', [2, 10, 40, 38], 12, 2, false, 2],
-    ['groups 4, with NaN and infinities', [2, 32, 7, 9], 16, 0, true, 4],
+    ['groups 4, with NaN and infinities', [2, 32, 7, 9], 16, 1, true, 4],
   ];
   for (const [name, xs, F, pad, specials, groups = 1] of cases) {
     it(name, () => {
@@ -297,11 +297,11 @@ describe('Winograd gives the same bits on 1, 2, 3 and 4 threads', () => {
 });
 
 describe('grouped convs on Winograd (1 < groups < C), group by group', () => {
-  it('the rule: from 4 channels a group (dx: 4 filters a group), not depthwise', () => {
+  it('the rule: from 2 channels a group (not depthwise), whatever F/G; dx not on a small plane with pad 0', () => {
     for (const g of [
       geometry([8, 64, 56, 56], [64, 16, 3, 3], 1, 4), geometry([16, 32, 32, 32], [32, 8, 3, 3], 1, 4),
       geometry([8, 128, 28, 28], [128, 32, 3, 3], 1, 4), geometry([16, 16, 32, 32], [16, 4, 3, 3], 1, 4),
-      geometry([2, 10, 9, 9], [10, 5, 3, 3], 0, 2), geometry([2, 10, 9, 9], [10, 5, 3, 3], 2, 2),
+      geometry([2, 10, 12, 12], [10, 5, 3, 3], 0, 2), geometry([2, 10, 9, 9], [10, 5, 3, 3], 2, 2),
     ]) {
       expect(winogradApplies(g), show([g.C, g.F, g.G])).toBe(true);
       expect(winogradDxApplies(g), show([g.C, g.F, g.G])).toBe(true);
@@ -310,10 +310,17 @@ describe('grouped convs on Winograd (1 < groups < C), group by group', () => {
     const dw = geometry([2, 16, 9, 9], [16, 1, 3, 3], 1, 16);
     expect(winogradApplies(dw)).toBe(false);
     expect(winogradDxApplies(dw)).toBe(false);
-    // Fewer than 4 channels a group: the forward stays direct; dx takes Winograd from 4 filters a group.
-    expect(winogradApplies(geometry([2, 12, 9, 9], [16, 3, 3, 3], 1, 4))).toBe(false);
-    expect(winogradApplies(geometry([2, 16, 9, 9], [8, 4, 3, 3], 1, 4))).toBe(true);
-    expect(winogradDxApplies(geometry([2, 16, 9, 9], [8, 4, 3, 3], 1, 4))).toBe(false);
+    // 2 and 3 channels a group, 1 and 2 filters a group: Winograd, forward and dx.
+    for (const g of [geometry([2, 12, 9, 9], [16, 3, 3, 3], 1, 4), geometry([2, 8, 9, 9], [4, 2, 3, 3], 1, 4),
+      geometry([2, 16, 9, 9], [8, 4, 3, 3], 1, 4), geometry([4, 6, 33, 33], [6, 3, 3, 3], 1, 2)]) {
+      expect(winogradApplies(g), show([g.C, g.F, g.G])).toBe(true);
+      expect(winogradDxApplies(g), show([g.C, g.F, g.G])).toBe(true);
+    }
+    // dx of a 7x7 input with pad 0 (dout 5x5, 25 of the tiles' 64 outputs): col2im; with pad 1, or 10x10 with pad 0, Winograd.
+    expect(winogradApplies(geometry([8, 64, 7, 7], [64, 32, 3, 3], 0, 2))).toBe(true);
+    expect(winogradDxApplies(geometry([8, 64, 7, 7], [64, 32, 3, 3], 0, 2))).toBe(false);
+    expect(winogradDxApplies(geometry([8, 64, 7, 7], [64, 32, 3, 3], 1, 2))).toBe(true);
+    expect(winogradDxApplies(geometry([8, 64, 10, 10], [64, 16, 3, 3], 0, 4))).toBe(true);
     const base = geometry([2, 64, 12, 12], [64, 16, 3, 3], 1, 4);
     expect(winogradApplies({ ...base, SH: 2, SW: 2, H2: 6, W2: 6 })).toBe(false);
     expect(winogradApplies({ ...base, DH: 2, DW: 2, H2: 10, W2: 10 })).toBe(false);
@@ -330,6 +337,8 @@ describe('grouped convs on Winograd (1 < groups < C), group by group', () => {
     [[1, 20, 6, 7], 12, 1, 4],      // C/G 5, F/G 3
     [[2, 12, 13, 5], 18, [2, 1], 2], // C/G 6, F/G 9, non-square pads
     [[1, 8, 3, 3], 4, 0, 2],        // one tile, F/G 2
+    [[2, 6, 7, 5], 6, 1, 3],        // C/G 2, F/G 2, groups 3
+    [[1, 9, 6, 9], 3, 2, 3],        // C/G 3, F/G 1
     [[1, 20, 40, 38], 20, 1, 4],    // more tiles than a block
     [[1, 600, 5, 6], 14, 1, 2],     // C/G = 300 > KC: two blocks of channels a group
     [[1, 10, 4, 5], 600, 1, 2],     // F/G = 300 > KC and > MC
@@ -372,6 +381,8 @@ describe('grouped convs on Winograd (1 < groups < C), group by group', () => {
     ['groups 2, odd sizes, pad 0', [2, 8, 9, 13], 10, 0, 2],
     ['groups 4, C/G 5, pad 2, N = 1', [1, 20, 7, 8], 20, 2, 4],
     ['groups 4, C/G 4, F/G 4', [3, 16, 10, 10], 16, 1, 4],
+    ['groups 4, C/G 2, F/G 1', [2, 8, 9, 7], 4, 1, 4],
+    ['groups 3, C/G 3, F/G 2', [1, 9, 8, 11], 6, 2, 3],
   ];
   for (const [name, xs, F, pad, G] of shapes) {
     it(`API: ${name}: forward and dx are the Winograd kernels', against the reference`, () => {
@@ -402,23 +413,24 @@ describe('grouped convs on Winograd (1 < groups < C), group by group', () => {
     });
   }
 
-  it('API: fewer than 4 filters a group: dx stays on col2im, the forward on Winograd', () => {
-    const xs = [2, 16, 7, 9], ws = [8, 4, 3, 3];
+  it('API: a 7x7 input with pad 0: dx stays on col2im, the forward on Winograd', () => {
+    const xs = [2, 16, 7, 7], ws = [8, 8, 3, 3];
     const x = randn(r, xs), w = randn(r, ws), b = randn(r, [8]);
-    const got = main.convForward(x, w, b, { pad: 1, groups: 4 });
+    expect(winogradDxApplies(geometry(xs, ws, 0, 2))).toBe(false);
+    const got = main.convForward(x, w, b, { pad: 0, groups: 2 });
     const dout = randn(r, Array.from(got.out.shape));
-    const wk = winogradKernels(x, w, b, dout, 1, 4);
+    const wk = winogradKernels(x, w, b, dout, 0, 2);
     expect(got.out.data.every((v, i) => Object.is(v, wk.out[i]))).toBe(true);
     const { dx } = main.convBackward(dout, got.cache, { dw: false });
-    const direct = directDx(dout, w, xs, 1, 4);
+    const direct = directDx(dout, w, xs, 0, 2);
     expect(dx.data.every((v, i) => Object.is(v, direct[i])), 'dx is col2im\'s, bit for bit').toBe(true);
-    expectClose(dx, ref.convBackward(dout, ref.convForward(x, w, b, { pad: 1, groups: 4 }).cache).dx, 'dx');
+    expectClose(dx, ref.convBackward(dout, ref.convForward(x, w, b, { pad: 0, groups: 2 }).cache).dx, 'dx');
   });
 
   it('numerical gradient check of dx (and db) on grouped Winograd convs', () => {
     const rr = makeRng(6);
     for (const [G, pad] of [[2, 0], [2, 1], [4, 2], [3, 1]]) {
-      const xs = [1, 4 * G, 5, 6], ws = [5 * G, 4, 3, 3];
+      const xs = [1, 4 * G, 8, 8], ws = [5 * G, 4, 3, 3];
       const x = randn(rr, xs), w = randn(rr, ws), b = randn(rr, [5 * G]);
       expect(winogradApplies(geometry(xs, ws, pad, G))).toBe(true);
       expect(winogradDxApplies(geometry(xs, ws, pad, G))).toBe(true);

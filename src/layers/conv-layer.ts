@@ -44,27 +44,36 @@ function winogradShape(g: ConvGeometry): boolean {
 
 /**
  * Whether the forward runs on Winograd F(2x2,3x3) rather than im2col + GEMM: where it was
- * measured faster (one thread, float64): from C = 4 input channels on, whatever F (with
- * C = 3 the two are even, with C = 1 im2col is faster; a small F is where im2col's GEMM is
- * weakest), and C + F small enough for a block of tiles to fit the workspace.
+ * measured faster (one thread, float64): ungrouped, from C = 4 input channels on, whatever F
+ * (with C = 3 the two are even, with C = 1 im2col is faster; a small F is where im2col's
+ * GEMM is weakest); grouped (1 < G < C), from C/G = 2 channels a group on, whatever F/G
+ * (im2col's GEMM per group, F/G rows deep C/G·9, is weak there: Winograd took 0.4 to 0.75 of
+ * its time from C/G = 2, F/G = 1 to C/G = 32); and a group's C + F small enough for a block
+ * of tiles to fit the workspace.
  */
 export function winogradApplies(g: ConvGeometry): boolean {
   const C = g.C / g.G, F = g.F / g.G;
-  return winogradShape(g) && C >= WINOGRAD_MIN_CHANNELS && C + F <= WINOGRAD_MAX_CHANNELS;
+  return winogradShape(g) && C >= (g.G === 1 ? WINOGRAD_MIN_CHANNELS : WINOGRAD_MIN_GROUP_CHANNELS)
+    && C + F <= WINOGRAD_MAX_CHANNELS;
 }
 
 /**
  * Whether dx runs on Winograd (the correlation of dout with the turned filters, pad 2 − P):
- * measured the same way, it too is faster from C = 4 on (dx's output channels), whatever F.
+ * measured the same way, it too is faster from C = 4 on (dx's output channels), whatever F;
+ * grouped, where the forward is (from C/G = 2, whatever F/G), unless dout's plane is under
+ * half of the 2x2 tiles' outputs over dx's plane (a small plane, pad 0: 7x7 → 5x5), where
+ * col2im, whose work follows dout's plane, is as fast (0.9 to 1.1 of Winograd's time).
  */
 export function winogradDxApplies(g: ConvGeometry): boolean {
   if (g.G === 1) return winogradApplies(g);
-  const C = g.C / g.G, F = g.F / g.G;
-  return winogradShape(g) && F >= WINOGRAD_MIN_CHANNELS && C + F <= WINOGRAD_MAX_CHANNELS;
+  const tiles = 4 * Math.ceil(g.H / 2) * Math.ceil(g.W / 2);
+  return winogradApplies(g) && 2 * g.H2 * g.W2 >= tiles;
 }
 
 /** Winograd's rule: at least this many input channels C (dx: output channels). */
 const WINOGRAD_MIN_CHANNELS = 4;
+/** Grouped (1 < G < C): at least this many input channels a group, C/G (G < C already makes it 2). */
+const WINOGRAD_MIN_GROUP_CHANNELS = 2;
 /** C + F at most this: a block of at least 16 tiles (16·(C + F) values each) fits in the GEMM workspace. */
 const WINOGRAD_MAX_CHANNELS = 2048;
 
