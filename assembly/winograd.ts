@@ -1,4 +1,4 @@
-// Winograd F(2x2, 3x3) for a 3x3 stride-1 undilated ungrouped convolution (Lavin & Gray):
+// Winograd F(2x2, 3x3) for a 3x3 stride-1 undilated convolution (Lavin & Gray):
 // each 2x2 block of outputs (a tile) is computed from the 4x4 patch d of input that covers
 // it, and each 3x3 filter g, with 16 multiplies per (tile, filter, channel) instead of 36:
 //   U = G g Gᵀ (4x4),  V = Bᵀ d B (4x4),  Y (2x2) = Aᵀ [Σ_c U_c ⊙ V_c] A
@@ -16,6 +16,10 @@
 //   M (workspace after V): m[xi·(Co·nbp + 8) + o·nbp + j] (row-major, row stride nbp).
 // The forward (Ci = C, Co = F, input x, pad P) adds the bias; dx is the same correlation of
 // dout (Ci = F, Co = C) with the filters turned 180° and F and C swapped, padded by 2 − P.
+// Groups (G > 1): each group is that computation on its own C/G channels and F/G filters
+// (Ci and Co above are then a group's), one group after another on each block of tiles,
+// with V and M reused; u holds the groups' U one after another (G·winograd_weights_length
+// of a group's Ci and Co), and the tiles, the parts and the block size are the same for every group.
 // Tiles are numbered over (image, tile row, tile column); a part takes a range of them
 // (cut at multiples of NR) in blocks. Every output is its own tile's sum, and the GEMM
 // gives each column the same bits wherever it sits in a block, so results do not depend on
@@ -60,22 +64,26 @@ export function winograd_weights_length(Ci: i32, Co: i32): i32 {
  * Parts: pairs of rows of U.
  */
 export function conv_winograd_weights(w: usize, u: usize, g: ConvGeom, dx: i32): void {
-  assert(conv_geometry_ok(g) && winograd_fits(g), 'conv_winograd_weights: the geometry is not a 3x3 stride-1 undilated ungrouped conv');
-  const C = g.C, F = g.F;
+  assert(conv_geometry_ok(g) && winograd_fits(g), 'conv_winograd_weights: the geometry is not a 3x3 stride-1 undilated conv');
+  const G = g.G, C = g.C / G, F = g.F / G;
   const Ci = dx ? F : C, Co = dx ? C : F;
-  assert(in_memory(w, conv_weights(g)) && in_memory(u, <u64>winograd_weights_length(Ci, Co)), 'conv_winograd_weights: w or u lies outside memory');
+  const ulen = winograd_weights_length(Ci, Co);
+  assert(in_memory(w, conv_weights(g)) && in_memory(u, <u64>ulen * <u64>G), 'conv_winograd_weights: w or u lies outside memory');
   const so = dx ? 9 : 9 * C, sc = dx ? 9 * C : 9;
   const Cop = (Co + MR - 1) / MR * MR;
   const pairs = Cop / MR;
-  const q1 = hi(pairs);
-  for (let q = lo(pairs); q < q1; q++) {
+  const q1 = hi(pairs * G);
+  for (let qg = lo(pairs * G); qg < q1; qg++) {
+    // Group gi's filters are w[gi·F·C·9 ..] (F·C = Ci·Co), its U u[gi·ulen ..].
+    const gi = qg / pairs, q = qg - gi * pairs;
+    const wg = w + (<usize>gi * <usize>(9 * Ci * Co) << 3), ug = u + (<usize>gi * <usize>ulen << 3);
     const o = q * MR;
     const two = o + 1 < Co;
     for (let pc = 0; pc < Ci; pc += KC) {
       const kc = min(KC, Ci - pc);
       for (let p = 0; p < kc; p++) {
         const ci = pc + p;
-        const a = w + (<usize>(o * so + ci * sc) << 3);
+        const a = wg + (<usize>(o * so + ci * sc) << 3);
         const b = a + (<usize>so << 3);
         // The nine taps of the two filters, lane 0 filter o, lane 1 filter o + 1 (zero past Co).
         const g00 = tap(a, b, two, dx, 0), g01 = tap(a, b, two, dx, 1), g02 = tap(a, b, two, dx, 2);
@@ -89,7 +97,7 @@ export function conv_winograd_weights(w: usize, u: usize, g: ConvGeom, dx: i32):
         const a11 = f64x2.mul(f64x2.add(s, g11), half), a21 = f64x2.mul(f64x2.sub(s, g11), half);
         s = f64x2.add(g02, g22);
         const a12 = f64x2.mul(f64x2.add(s, g12), half), a22 = f64x2.mul(f64x2.sub(s, g12), half);
-        const dst = u + (<usize>(Cop * pc + o * kc + p * MR) << 3);
+        const dst = ug + (<usize>(Cop * pc + o * kc + p * MR) << 3);
         const stride = <usize>(Cop * Ci) << 3;
         // (G g) Gᵀ, row by row.
         put_row(dst, stride, 0, g00, g01, g02, half);
@@ -123,11 +131,11 @@ function put_row(dst: usize, stride: usize, xi0: i32, r0: v128, r1: v128, r2: v1
   v128.store(d + 3 * stride, r2);
 }
 
-/** True when g is a conv Winograd computes (3x3, stride 1, dilation 1, groups 1; dx also needs pad <= 2). */
+/** True when g is a conv Winograd computes (3x3, stride 1, dilation 1, pad <= 2; any groups). */
 // @ts-ignore: decorator
 @inline
 function winograd_fits(g: ConvGeom): bool {
-  return g.HH == 3 && g.WW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 && g.G == 1
+  return g.HH == 3 && g.WW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1
     && g.PH >= 0 && g.PH <= 2 && g.PW >= 0 && g.PW <= 2;
 }
 
@@ -135,28 +143,30 @@ function winograd_fits(g: ConvGeom): bool {
 
 /** x (N,C,H,W), u of w (conv_winograd_weights, dx = 0), b (F) -> out (N,F,H2,W2). Parts: ranges of tiles. */
 export function conv_winograd_forward(x: usize, w: usize, u: usize, b: usize, out: usize, g: ConvGeom): void {
-  assert(conv_geometry_ok(g) && winograd_fits(g), 'conv_winograd_forward: the geometry is not a 3x3 stride-1 undilated ungrouped conv');
+  assert(conv_geometry_ok(g) && winograd_fits(g), 'conv_winograd_forward: the geometry is not a 3x3 stride-1 undilated conv');
+  const G = g.G, C = g.C / G, F = g.F / G;
   assert(in_memory(x, prod(g.N, g.C, g.H, g.W)) && in_memory(w, conv_weights(g)) && in_memory(b, <u64>g.F)
-    && in_memory(out, prod(g.N, g.F, g.H2, g.W2)) && in_memory(u, <u64>winograd_weights_length(g.C, g.F)),
+    && in_memory(out, prod(g.N, g.F, g.H2, g.W2)) && in_memory(u, <u64>winograd_weights_length(C, F) * <u64>G),
   'conv_winograd_forward: a buffer lies outside memory');
-  winograd(x, u, b, out, g.N, g.C, g.H, g.W, g.F, g.H2, g.W2, g.PH, g.PW, w, 9 * g.C, 9, false);
+  winograd(x, u, b, out, g.N, G, C, g.H, g.W, F, g.H2, g.W2, g.PH, g.PW, w, 9 * C, 9, false);
 }
 
 /** dout (N,F,H2,W2), u of w (conv_winograd_weights, dx = 1) -> dx (N,C,H,W). Parts: ranges of tiles. */
 export function conv_winograd_dx(dout: usize, w: usize, u: usize, dx: usize, g: ConvGeom): void {
-  assert(conv_geometry_ok(g) && winograd_fits(g), 'conv_winograd_dx: the geometry is not a 3x3 stride-1 undilated ungrouped conv with pad <= 2');
+  assert(conv_geometry_ok(g) && winograd_fits(g), 'conv_winograd_dx: the geometry is not a 3x3 stride-1 undilated conv with pad <= 2');
+  const G = g.G, C = g.C / G, F = g.F / G;
   assert(in_memory(dout, prod(g.N, g.F, g.H2, g.W2)) && in_memory(w, conv_weights(g))
-    && in_memory(dx, prod(g.N, g.C, g.H, g.W)) && in_memory(u, <u64>winograd_weights_length(g.F, g.C)),
+    && in_memory(dx, prod(g.N, g.C, g.H, g.W)) && in_memory(u, <u64>winograd_weights_length(F, C) * <u64>G),
   'conv_winograd_dx: a buffer lies outside memory');
-  winograd(dout, u, 0, dx, g.N, g.F, g.H2, g.W2, g.C, g.H, g.W, 2 - g.PH, 2 - g.PW, w, 9, 9 * g.C, true);
+  winograd(dout, u, 0, dx, g.N, G, F, g.H2, g.W2, C, g.H, g.W, 2 - g.PH, 2 - g.PW, w, 9, 9 * C, true);
 }
 
-// y (N,Co,Ho,Wo) = the correlation of x (N,Ci,Hi,Wi), zero-padded by (PH,PW), with the filters
-// whose U is in u, plus b (F) unless b is 0. The filters themselves, for the direct
-// recomputation of non-finite tiles: tap t of filter o over channel ci at
-// w[o·so + ci·sc + (dx ? 8 − t : t)]; dx leaves out the taps that fall in the padding (a
+// y (N,G·Co,Ho,Wo) = the correlation of x (N,G·Ci,Hi,Wi), zero-padded by (PH,PW), group by
+// group (Ci channels to Co outputs each), with the filters whose U is in u, plus b unless b
+// is 0. The filters themselves, for the direct recomputation of non-finite tiles: tap t of a
+// group's filter o over its channel ci at w[gi·9·Ci·Co + o·so + ci·sc + (dx ? 8 − t : t)]; dx leaves out the taps that fall in the padding (a
 // product of col2im's never made), the forward multiplies them by zero as the padded sum does.
-function winograd(x: usize, u: usize, b: usize, y: usize, N: i32, Ci: i32, Hi: i32, Wi: i32,
+function winograd(x: usize, u: usize, b: usize, y: usize, N: i32, G: i32, Ci: i32, Hi: i32, Wi: i32,
   Co: i32, Ho: i32, Wo: i32, PH: i32, PW: i32, w: usize, so: i32, sc: i32, dx: bool): void {
   const TH = (Ho + 1) >> 1, TW = (Wo + 1) >> 1;
   const NT = N * TH * TW;
@@ -185,26 +195,32 @@ function winograd(x: usize, u: usize, b: usize, y: usize, N: i32, Ci: i32, Hi: i
       store<i32>(e, 2 * th - PH, 4);
       store<i32>(e, 2 * (r - th * TW) - PW, 8);
     }
-    input_transform(x, V, table, patch, nb, nbp, Ci, Hi, Wi);
-    for (let xi = 0; xi < 16; xi++) {
-      const ux = u + (<usize>(xi * Cop * Ci) << 3);
-      const vx = V + (<usize>(xi * (Ci * nbp + XI_PAD)) << 3);
-      const mx = M + (<usize>(xi * (Co * nbp + XI_PAD)) << 3);
-      for (let pc = 0; pc < Ci; pc += KC) {
-        const kc = min(KC, Ci - pc);
-        for (let ic = 0; ic < Co; ic += MC) {
-          const mc = min(MC, Co - ic);
-          macro_kernel(mc, nb, kc, ux + (<usize>(Cop * pc + ic * kc) << 3), vx + (<usize>(pc * nbp) << 3),
-            mx + (<usize>(ic * nbp) << 3), nbp, pc > 0, tile);
+    for (let gi = 0; gi < G; gi++) {
+      // Group gi: input channels [gi·Ci, (gi+1)·Ci) of G·Ci, output channels [gi·Co, (gi+1)·Co) of G·Co.
+      const xg = x + (<usize>(gi * Ci) * <usize>(Hi * Wi) << 3), yg = y + (<usize>(gi * Co) * <usize>(Ho * Wo) << 3);
+      const ug = u + (<usize>gi * <usize>(16 * Cop * Ci) << 3), wg = w + (<usize>gi * <usize>(9 * Ci * Co) << 3);
+      const bg = b ? b + (<usize>(gi * Co) << 3) : 0;
+      input_transform(xg, V, table, patch, nb, nbp, Ci, G * Ci, Hi, Wi);
+      for (let xi = 0; xi < 16; xi++) {
+        const ux = ug + (<usize>(xi * Cop * Ci) << 3);
+        const vx = V + (<usize>(xi * (Ci * nbp + XI_PAD)) << 3);
+        const mx = M + (<usize>(xi * (Co * nbp + XI_PAD)) << 3);
+        for (let pc = 0; pc < Ci; pc += KC) {
+          const kc = min(KC, Ci - pc);
+          for (let ic = 0; ic < Co; ic += MC) {
+            const mc = min(MC, Co - ic);
+            macro_kernel(mc, nb, kc, ux + (<usize>(Cop * pc + ic * kc) << 3), vx + (<usize>(pc * nbp) << 3),
+              mx + (<usize>(ic * nbp) << 3), nbp, pc > 0, tile);
+          }
         }
       }
+      output_transform(M, yg, bg, table, nb, nbp, Co, G * Co, Ho, Wo, PH, PW, xg, Ci, G * Ci, Hi, Wi, wg, so, sc, dx);
     }
-    output_transform(M, y, b, table, nb, nbp, Co, Ho, Wo, PH, PW, x, Ci, Hi, Wi, w, so, sc, dx);
   }
 }
 
 // The patches of the block's tiles -> V, two tiles (lanes) at a time, channel by channel.
-function input_transform(x: usize, V: usize, table: usize, patch: usize, nb: i32, nbp: i32, Ci: i32, Hi: i32, Wi: i32): void {
+function input_transform(x: usize, V: usize, table: usize, patch: usize, nb: i32, nbp: i32, Ci: i32, CiT: i32, Hi: i32, Wi: i32): void {
   const plane = <usize>(Hi * Wi) << 3;
   const rowB = <usize>Wi << 3;
   const xiStride = <usize>(Ci * nbp + XI_PAD) << 3;
@@ -224,8 +240,8 @@ function input_transform(x: usize, V: usize, table: usize, patch: usize, nb: i32
       ar0 = max(0, -ra); ar1 = min(4, Hi - ra); ac0 = max(0, -ca); ac1 = min(4, Wi - ca);
       if (nB >= 0) { br0 = max(0, -rb); br1 = min(4, Hi - rb); bc0 = max(0, -cb); bc1 = min(4, Wi - cb); }
     }
-    let xa = x + <usize>(na * Ci) * plane + <usize>((ra * Wi + ca) << 3);
-    let xb = x + <usize>(max(nB, 0) * Ci) * plane + <usize>((rb * Wi + cb) << 3);
+    let xa = x + <usize>(na * CiT) * plane + <usize>((ra * Wi + ca) << 3);
+    let xb = x + <usize>(max(nB, 0) * CiT) * plane + <usize>((rb * Wi + cb) << 3);
     const j0 = j & ~(NR - 1);
     for (let pc = 0; pc < Ci; pc += KC) {
       const kc = min(KC, Ci - pc);
@@ -303,8 +319,8 @@ function put_v(dst: usize, stride: usize, xi0: i32, t0: v128, t1: v128, t2: v128
 
 // M -> the block's outputs, two tiles (lanes) at a time, filter by filter; a tile with a
 // non-finite output goes to direct().
-function output_transform(M: usize, y: usize, b: usize, table: usize, nb: i32, nbp: i32, Co: i32, Ho: i32, Wo: i32,
-  PH: i32, PW: i32, x: usize, Ci: i32, Hi: i32, Wi: i32, w: usize, so: i32, sc: i32, dx: bool): void {
+function output_transform(M: usize, y: usize, b: usize, table: usize, nb: i32, nbp: i32, Co: i32, CoT: i32, Ho: i32, Wo: i32,
+  PH: i32, PW: i32, x: usize, Ci: i32, CiT: i32, Hi: i32, Wi: i32, w: usize, so: i32, sc: i32, dx: bool): void {
   const st = <usize>(Co * nbp + XI_PAD) << 3;
   const plane = <usize>(Ho * Wo) << 3;
   const rowB = <usize>Wo << 3;
@@ -315,7 +331,7 @@ function output_transform(M: usize, y: usize, b: usize, table: usize, nb: i32, n
     const nB = load<i32>(eb), hb = load<i32>(eb, 4) + PH, wB = load<i32>(eb, 8) + PW;
     // Both tiles whole and side by side in one row of tiles: two rows of four outputs.
     const fast = nB == na && hb == ha && wB == wa + 2 && ha + 2 <= Ho && wa + 4 <= Wo;
-    let ya = y + <usize>(na * Co) * plane + (<usize>(ha * Wo + wa) << 3);
+    let ya = y + <usize>(na * CoT) * plane + (<usize>(ha * Wo + wa) << 3);
     for (let o = 0; o < Co; o++) {
       const m = M + (<usize>(o * nbp + j) << 3);
       const m0 = v128.load(m), m1 = v128.load(m + st), m2 = v128.load(m + 2 * st), m3 = v128.load(m + 3 * st);
@@ -343,13 +359,13 @@ function output_transform(M: usize, y: usize, b: usize, table: usize, nb: i32, n
         v128.store(ya + rowB, v128.shuffle<f64>(y10, y11, 0, 2));
         v128.store(ya + rowB, v128.shuffle<f64>(y10, y11, 1, 3), 16);
       } else {
-        put_tile(y, o, na, ha, wa, Co, Ho, Wo, f64x2.extract_lane(y00, 0), f64x2.extract_lane(y01, 0),
+        put_tile(y, o, na, ha, wa, CoT, Ho, Wo, f64x2.extract_lane(y00, 0), f64x2.extract_lane(y01, 0),
           f64x2.extract_lane(y10, 0), f64x2.extract_lane(y11, 0));
-        if (i64x2.extract_lane(finite, 0) == 0) direct(y, o, na, ha, wa, b, Co, Ho, Wo, PH, PW, x, Ci, Hi, Wi, w, so, sc, dx);
+        if (i64x2.extract_lane(finite, 0) == 0) direct(y, o, na, ha, wa, b, CoT, Ho, Wo, PH, PW, x, Ci, CiT, Hi, Wi, w, so, sc, dx);
         if (nB >= 0) {
-          put_tile(y, o, nB, hb, wB, Co, Ho, Wo, f64x2.extract_lane(y00, 1), f64x2.extract_lane(y01, 1),
+          put_tile(y, o, nB, hb, wB, CoT, Ho, Wo, f64x2.extract_lane(y00, 1), f64x2.extract_lane(y01, 1),
             f64x2.extract_lane(y10, 1), f64x2.extract_lane(y11, 1));
-          if (i64x2.extract_lane(finite, 1) == 0) direct(y, o, nB, hb, wB, b, Co, Ho, Wo, PH, PW, x, Ci, Hi, Wi, w, so, sc, dx);
+          if (i64x2.extract_lane(finite, 1) == 0) direct(y, o, nB, hb, wB, b, CoT, Ho, Wo, PH, PW, x, Ci, CiT, Hi, Wi, w, so, sc, dx);
         }
       }
       ya += plane;
@@ -360,8 +376,8 @@ function output_transform(M: usize, y: usize, b: usize, table: usize, nb: i32, n
 // The outputs of tile (n, top row h, left column c) of filter o that lie inside (Ho, Wo).
 // @ts-ignore: decorator
 @inline
-function put_tile(y: usize, o: i32, n: i32, h: i32, c: i32, Co: i32, Ho: i32, Wo: i32, v00: f64, v01: f64, v10: f64, v11: f64): void {
-  const p = y + (<usize>(((n * Co + o) * Ho + h) * Wo + c) << 3);
+function put_tile(y: usize, o: i32, n: i32, h: i32, c: i32, CoT: i32, Ho: i32, Wo: i32, v00: f64, v01: f64, v10: f64, v11: f64): void {
+  const p = y + (<usize>(((n * CoT + o) * Ho + h) * Wo + c) << 3);
   const right = c + 1 < Wo;
   store<f64>(p, v00);
   if (right) store<f64>(p, v01, 8);
@@ -372,14 +388,15 @@ function put_tile(y: usize, o: i32, n: i32, h: i32, c: i32, Co: i32, Ho: i32, Wo
   }
 }
 
-// The outputs of tile (n, h, c) of filter o, each as one plain sum over channels and taps.
-function direct(y: usize, o: i32, n: i32, h: i32, c: i32, b: usize, Co: i32, Ho: i32, Wo: i32, PH: i32, PW: i32,
-  x: usize, Ci: i32, Hi: i32, Wi: i32, w: usize, so: i32, sc: i32, dx: bool): void {
+// The outputs of tile (n, h, c) of filter o, each as one plain sum over the Ci channels and
+// the taps (y and x hold CoT and CiT channels an image, y, x, w and b start at the group's).
+function direct(y: usize, o: i32, n: i32, h: i32, c: i32, b: usize, CoT: i32, Ho: i32, Wo: i32, PH: i32, PW: i32,
+  x: usize, Ci: i32, CiT: i32, Hi: i32, Wi: i32, w: usize, so: i32, sc: i32, dx: bool): void {
   for (let hh = h; hh < min(h + 2, Ho); hh++) {
     for (let ww = c; ww < min(c + 2, Wo); ww++) {
       let acc = b ? load<f64>(b + (<usize>o << 3)) : 0.0;
       for (let ci = 0; ci < Ci; ci++) {
-        const xc = x + (<usize>((n * Ci + ci) * Hi) * Wi << 3);
+        const xc = x + (<usize>((n * CiT + ci) * Hi) * Wi << 3);
         const wc = w + (<usize>(o * so + ci * sc) << 3);
         for (let i = 0; i < 3; i++) {
           const r = hh + i - PH;
@@ -394,7 +411,7 @@ function direct(y: usize, o: i32, n: i32, h: i32, c: i32, b: usize, Co: i32, Ho:
           }
         }
       }
-      store<f64>(y + (<usize>(((n * Co + o) * Ho + hh) * Wo + ww) << 3), acc);
+      store<f64>(y + (<usize>(((n * CoT + o) * Ho + hh) * Wo + ww) << 3), acc);
     }
   }
 }

@@ -36,39 +36,52 @@ export function dwByImages(g: ConvGeometry): boolean {
   return dwByImagesOnPool(g, maxParts()) && g.N >= maxParts();
 }
 
-/** A 3x3 stride-1 undilated ungrouped conv, which Winograd F(2x2,3x3) computes (assembly/winograd.ts); dx also needs pad <= 2. */
+/** A 3x3 stride-1 undilated conv with pad <= 2, not depthwise, which Winograd F(2x2,3x3) computes group by group (assembly/winograd.ts). */
 function winogradShape(g: ConvGeometry): boolean {
-  return g.HH === 3 && g.WW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && g.G === 1
+  return g.HH === 3 && g.WW === 3 && g.SH === 1 && g.SW === 1 && g.DH === 1 && g.DW === 1 && !isDepthwise(g)
     && g.PH <= 2 && g.PW <= 2;
 }
 
 /**
  * Whether the forward runs on Winograd F(2x2,3x3) rather than im2col + GEMM: where it was
- * measured faster (one thread, float64): from C = 4 input channels on, whatever F (with
- * C = 3 the two are even, with C = 1 im2col is faster; a small F is where im2col's GEMM is
- * weakest), and C + F small enough for a block of tiles to fit the workspace.
+ * measured faster (one thread, float64): ungrouped, from C = 4 input channels on, whatever F
+ * (with C = 3 the two are even, with C = 1 im2col is faster; a small F is where im2col's
+ * GEMM is weakest); grouped (1 < G < C), from C/G = 2 channels a group on, whatever F/G
+ * (im2col's GEMM per group, F/G rows deep C/G·9, is weak there: Winograd took 0.4 to 0.75 of
+ * its time from C/G = 2, F/G = 1 to C/G = 32); and a group's C + F small enough for a block
+ * of tiles to fit the workspace.
  */
 export function winogradApplies(g: ConvGeometry): boolean {
-  return winogradShape(g) && g.C >= WINOGRAD_MIN_CHANNELS && g.C + g.F <= WINOGRAD_MAX_CHANNELS;
+  const C = g.C / g.G, F = g.F / g.G;
+  return winogradShape(g) && C >= (g.G === 1 ? WINOGRAD_MIN_CHANNELS : WINOGRAD_MIN_GROUP_CHANNELS)
+    && C + F <= WINOGRAD_MAX_CHANNELS;
 }
 
 /**
  * Whether dx runs on Winograd (the correlation of dout with the turned filters, pad 2 − P):
- * measured the same way, it too is faster from C = 4 on (dx's output channels), whatever F.
+ * measured the same way, it too is faster from C = 4 on (dx's output channels), whatever F;
+ * grouped, where the forward is (from C/G = 2, whatever F/G), unless dout's plane is under
+ * half of the 2x2 tiles' outputs over dx's plane (a small plane, pad 0: 7x7 → 5x5), where
+ * col2im, whose work follows dout's plane, is as fast (0.9 to 1.1 of Winograd's time).
  */
 export function winogradDxApplies(g: ConvGeometry): boolean {
-  return winogradApplies(g);
+  if (g.G === 1) return winogradApplies(g);
+  const tiles = 4 * Math.ceil(g.H / 2) * Math.ceil(g.W / 2);
+  return winogradApplies(g) && 2 * g.H2 * g.W2 >= tiles;
 }
 
 /** Winograd's rule: at least this many input channels C (dx: output channels). */
 const WINOGRAD_MIN_CHANNELS = 4;
+/** Grouped (1 < G < C): at least this many input channels a group, C/G (G < C already makes it 2). */
+const WINOGRAD_MIN_GROUP_CHANNELS = 2;
 /** C + F at most this: a block of at least 16 tiles (16·(C + F) values each) fits in the GEMM workspace. */
 const WINOGRAD_MAX_CHANNELS = 2048;
 
-/** The float64 values of the transformed filters, for the forward or dx (the larger of the two). */
+/** The float64 values of the transformed filters, for the forward or dx (the larger of the two): a block of each group's. */
 export function winogradLength(g: ConvGeometry): number {
   const even = (n: number): number => n + (n & 1);
-  return 16 * Math.max(even(g.F) * g.C, even(g.C) * g.F);
+  const C = g.C / g.G, F = g.F / g.G;
+  return 16 * g.G * Math.max(even(F) * C, even(C) * F);
 }
 
 /** The float64 values of scratch a forward needs besides the workspace: the transformed filters when Winograd runs. */
