@@ -52,10 +52,16 @@ function pair_at(p: usize, SW: i32): v128 {
 // (i = 0, 1, 2) and, in a row, columns + j·cs (j = 0, 1, 2), with the weight of tap (i, j)
 // at wt + (3i + j)·8; the forward reads x (rs = W·8, cs = 8), dx reads dout backwards
 // (rs = −W2·8, cs = −8). Every output is summed in one order, its start value (the bias,
-// or 0 for dx) then the taps (i, j), whichever path computes it: a block or the scalar,
-// unrolled one3()/dx_one() (the columns next to the borders).
-// So overlapping blocks write the same bits twice, and the row's last block is placed to
-// end at the row's end instead of leaving a tail.
+// or 0 for dx) then the taps (i, j), whichever block computes it.
+// A row is covered by blocks of eight outputs (two where the row has fewer than eight), the
+// row's last block placed to end at the row's end instead of leaving a tail: overlapping
+// blocks write the same bits twice. The blocks whose taps reach past the row's ends (the
+// edge blocks) load each vector through ldm(), which reads 0 for a lane outside the row and
+// loads nothing there: in the forward that lane's tap adds w·0, as over the padding
+// anywhere (NaN for an infinite w, as the reference); dx leaves the lane's sum as it was
+// (tap()), as the reference drops the taps that read no dout. Output rows go in pairs
+// where all four input rows they read lie inside the input, one at a time elsewhere, a tap
+// row outside the input adding w·0 in the forward and left out of dx.
 
 // @ts-ignore: decorator
 @inline
@@ -70,83 +76,184 @@ function bo(i: i32): usize {
   return <usize>(i << 3);
 }
 
+// The f64x2 at q, whose lanes are columns c and c + 1 of a row of lim values: a lane outside
+// [0, lim) reads 0, and nothing outside the row is loaded.
+// @ts-ignore: decorator
+@inline
+function ldm(q: usize, c: i32, lim: i32): v128 {
+  if (c >= 0 && c + 1 < lim) return v128.load(q);
+  let v = f64x2.splat(0.0);
+  if (c >= 0 && c < lim) v = v128.load64_lane(q, v, 0);
+  if (c + 1 >= 0 && c + 1 < lim) v = v128.load64_lane(q, v, 1, 8);
+  return v;
+}
+
+// All ones in the lanes whose columns (c, c + 1) lie in [0, lim), zeros in the others.
+// @ts-ignore: decorator
+@inline
+function lanes(c: i32, lim: i32): v128 {
+  const m0: i64 = c >= 0 && c < lim ? -1 : 0;
+  const m1: i64 = c + 1 >= 0 && c + 1 < lim ? -1 : 0;
+  return i64x2.replace_lane(i64x2.splat(m0), 1, m1);
+}
+
+// a + w·v, where in an edge block without pad (dx) the lanes whose columns (c, c + 1) lie
+// outside [0, lim) keep a.
+// @ts-ignore: decorator
+@inline
+function tap(wv: v128, v: v128, a: v128, edge: bool, pad: bool, c: i32, lim: i32): v128 {
+  const s = madd(wv, v, a);
+  if (!edge || pad) return s;
+  return v128.bitselect(s, a, lanes(c, lim));
+}
+
+// Lane masks, read-only constants: LEFT_MASK + 16k for lane 0 at column c, k = c + 2 (the
+// lanes at columns ≥ 0 set), RIGHT_MASK + 16r for lanes at columns lim − r and lim − r + 1
+// (the lanes at columns < lim set); past index 2 every lane is set.
+const LEFT_MASK: usize = memory.data<i64>([0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], 16);
+const RIGHT_MASK: usize = memory.data<i64>([0, 0, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], 16);
+
+// In the forward (pad) the lanes of v outside the row read 0; dx keeps a in them instead.
+// @ts-ignore: decorator
+@inline
+function masked_in(v: v128, m: v128, pad: bool): v128 {
+  return pad ? v128.and(v, m) : v;
+}
+// @ts-ignore: decorator
+@inline
+function masked_out(s: v128, a: v128, m: v128, pad: bool): v128 {
+  return pad ? s : v128.bitselect(s, a, m);
+}
+
+// A block's taps of weight wv on its vector k (at q + 16k, lane 0 at column c + 2k) added to
+// a, by mode: 0, an inner block, plain loads; 2, any block, every vector through ldm(),
+// nothing loaded outside the row (the forward, pad, adding w·0 over the row's ends, dx
+// leaving a as it was there). Mode 1 is row8's.
+// @ts-ignore: decorator
+@inline
+function tk0(wv: v128, q: usize, a: v128, c: i32, lim: i32, mode: i32, pad: bool): v128 {
+  if (mode == 2) return tap(wv, ldm(q, c, lim), a, true, pad, c, lim);
+  return madd(wv, v128.load(q), a);
+}
+// @ts-ignore: decorator
+@inline
+function tk1(wv: v128, q: usize, a: v128, c: i32, lim: i32, mode: i32, pad: bool): v128 {
+  if (mode == 2) return tap(wv, ldm(q + 16, c + 2, lim), a, true, pad, c + 2, lim);
+  return madd(wv, v128.load(q, 16), a);
+}
+// @ts-ignore: decorator
+@inline
+function tk2(wv: v128, q: usize, a: v128, c: i32, lim: i32, mode: i32, pad: bool): v128 {
+  if (mode == 2) return tap(wv, ldm(q + 32, c + 4, lim), a, true, pad, c + 4, lim);
+  return madd(wv, v128.load(q, 32), a);
+}
+// @ts-ignore: decorator
+@inline
+function tk3(wv: v128, q: usize, a: v128, c: i32, lim: i32, mode: i32, pad: bool): v128 {
+  if (mode == 2) return tap(wv, ldm(q + 48, c + 6, lim), a, true, pad, c + 6, lim);
+  return madd(wv, v128.load(q, 48), a);
+}
+
 // Two output rows, eight outputs each: the lead row's tap row i reads p0 + i·rs, the trail
 // row's tap row i reads p0 + (i+1)·rs, so the two share rows 1 and 2 and each input vector
 // is loaded once. 8 accumulators, two weights and one input: 11 live f64x2 (the j loops
 // are left as loops: unrolled, V8 merges the repeated weight and input loads and spills).
+// c0 is the column of p0 in its row, dc the column step of cs, lim the row's length; mode and
+// pad as for tk0() … tk3().
 // @ts-ignore: decorator
 @inline
-function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, init: f64): void {
+function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, init: f64,
+  mode: i32, pad: bool, c0: i32, dc: i32, lim: i32): void {
   let l0 = f64x2.splat(init), l1 = l0, l2 = l0, l3 = l0, t0 = l0, t1 = l0, t2 = l0, t3 = l0;
   {
     const pm = p0, wm = wt;
     // Row 0: the lead's taps (0, j).
-    let q = pm;
+    let q = pm, c = c0;
     for (let j = 0; j < 3; j++) {
       const wl = v128.load64_splat(wm + bo(j));
-      l0 = madd(wl, v128.load(q), l0); l1 = madd(wl, v128.load(q, 16), l1);
-      l2 = madd(wl, v128.load(q, 32), l2); l3 = madd(wl, v128.load(q, 48), l3);
+      l0 = tk0(wl, q, l0, c, lim, mode, pad);
+      l1 = tk1(wl, q, l1, c, lim, mode, pad);
+      l2 = tk2(wl, q, l2, c, lim, mode, pad);
+      l3 = tk3(wl, q, l3, c, lim, mode, pad);
       q += cs;
+      c += dc;
     }
     // Rows 1 and 2: the lead's taps (s, j), the trail's (s − 1, j).
     for (let s = 1; s < 3; s++) {
       q = pm + <usize>s * rs;
+      c = c0;
       let u = wm + bo(3 * s);
       for (let j = 0; j < 3; j++) {
         const wl = v128.load64_splat(u), w2 = v128.load64_splat(u - 24);
-        let v = v128.load(q);
-        l0 = madd(wl, v, l0); t0 = madd(w2, v, t0);
-        v = v128.load(q, 16);
-        l1 = madd(wl, v, l1); t1 = madd(w2, v, t1);
-        v = v128.load(q, 32);
-        l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
-        v = v128.load(q, 48);
-        l3 = madd(wl, v, l3); t3 = madd(w2, v, t3);
+        if (mode == 0) {
+          let v = v128.load(q);
+          l0 = madd(wl, v, l0); t0 = madd(w2, v, t0);
+          v = v128.load(q, 16);
+          l1 = madd(wl, v, l1); t1 = madd(w2, v, t1);
+          v = v128.load(q, 32);
+          l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
+          v = v128.load(q, 48);
+          l3 = madd(wl, v, l3); t3 = madd(w2, v, t3);
+        } else {
+          l0 = tk0(wl, q, l0, c, lim, mode, pad); t0 = tk0(w2, q, t0, c, lim, mode, pad);
+          l1 = tk1(wl, q, l1, c, lim, mode, pad); t1 = tk1(w2, q, t1, c, lim, mode, pad);
+          l2 = tk2(wl, q, l2, c, lim, mode, pad); t2 = tk2(w2, q, t2, c, lim, mode, pad);
+          l3 = tk3(wl, q, l3, c, lim, mode, pad); t3 = tk3(w2, q, t3, c, lim, mode, pad);
+        }
         q += cs;
+        c += dc;
         u += 8;
       }
     }
     // Row 3: the trail's taps (2, j).
     q = pm + 3 * rs;
+    c = c0;
     for (let j = 0; j < 3; j++) {
       const w2 = v128.load64_splat(wm + bo(6 + j));
-      t0 = madd(w2, v128.load(q), t0); t1 = madd(w2, v128.load(q, 16), t1);
-      t2 = madd(w2, v128.load(q, 32), t2); t3 = madd(w2, v128.load(q, 48), t3);
+      t0 = tk0(w2, q, t0, c, lim, mode, pad);
+      t1 = tk1(w2, q, t1, c, lim, mode, pad);
+      t2 = tk2(w2, q, t2, c, lim, mode, pad);
+      t3 = tk3(w2, q, t3, c, lim, mode, pad);
       q += cs;
+      c += dc;
     }
   }
   v128.store(lead, l0); v128.store(lead, l1, 16); v128.store(lead, l2, 32); v128.store(lead, l3, 48);
   v128.store(trail, t0); v128.store(trail, t1, 16); v128.store(trail, t2, 32); v128.store(trail, t3, 48);
 }
 
-// pair8 with two outputs per row.
+// pair8 with two outputs per row, every vector through ldm() (for rows of fewer than eight
+// outputs).
 // @ts-ignore: decorator
 @inline
-function pair2(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, init: f64): void {
+function pair2(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, init: f64,
+  pad: bool, c0: i32, dc: i32, lim: i32): void {
   let l0 = f64x2.splat(init), t0 = l0;
-  {
-    const pm = p0, wm = wt;
-    let q = pm;
+  let q = p0, c = c0;
+  for (let j = 0; j < 3; j++) {
+    l0 = tap(v128.load64_splat(wt + bo(j)), ldm(q, c, lim), l0, true, pad, c, lim);
+    q += cs;
+    c += dc;
+  }
+  for (let s = 1; s < 3; s++) {
+    q = p0 + <usize>s * rs;
+    c = c0;
+    let u = wt + bo(3 * s);
     for (let j = 0; j < 3; j++) {
-      l0 = madd(v128.load64_splat(wm + bo(j)), v128.load(q), l0);
+      const v = ldm(q, c, lim);
+      l0 = tap(v128.load64_splat(u), v, l0, true, pad, c, lim);
+      t0 = tap(v128.load64_splat(u - 24), v, t0, true, pad, c, lim);
       q += cs;
+      c += dc;
+      u += 8;
     }
-    for (let s = 1; s < 3; s++) {
-      q = pm + <usize>s * rs;
-      let u = wm + bo(3 * s);
-      for (let j = 0; j < 3; j++) {
-        const v = v128.load(q);
-        l0 = madd(v128.load64_splat(u), v, l0);
-        t0 = madd(v128.load64_splat(u - 24), v, t0);
-        q += cs;
-        u += 8;
-      }
-    }
-    q = pm + 3 * rs;
-    for (let j = 0; j < 3; j++) {
-      t0 = madd(v128.load64_splat(wm + bo(6 + j)), v128.load(q), t0);
-      q += cs;
-    }
+  }
+  q = p0 + 3 * rs;
+  c = c0;
+  for (let j = 0; j < 3; j++) {
+    t0 = tap(v128.load64_splat(wt + bo(6 + j)), ldm(q, c, lim), t0, true, pad, c, lim);
+    q += cs;
+    c += dc;
   }
   v128.store(lead, l0);
   v128.store(trail, t0);
@@ -156,19 +263,44 @@ function pair2(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
 // pad, its taps add w·0 (the forward over the padding), without, they are left out (dx).
 // @ts-ignore: decorator
 @inline
-function row8(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, rows: i32, pad: bool): void {
+function row8(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, rows: i32,
+  mode: i32, pad: bool, c0: i32, dc: i32, lim: i32): void {
   let a0 = f64x2.splat(init), a1 = a0, a2 = a0, a3 = a0;
   const zero = f64x2.splat(0.0);
+  // Mode 1: the masks of tap 0's first and last vectors; tap j's are 16·j·dc bytes on.
+  const ml0 = LEFT_MASK + bo(2 * min(c0 + 2, 4));
+  const mr0 = RIGHT_MASK + bo(2 * min(lim - c0 - 6, 4));
   {
     let u = wt;
     for (let i = 0; i < 3; i++) {
       if (rows >> i & 1) {
-        let q = p0 + <usize>i * rs;
+        let q = p0 + <usize>i * rs, c = c0;
+        if (mode == 1) {
+          // The first and last vectors masked (mask pointers as for row8e()).
+          let ml = ml0, mr = mr0;
+          for (let j = 0; j < 3; j++) {
+            const wv = v128.load64_splat(u);
+            let m = v128.load(ml);
+            a0 = masked_out(madd(wv, masked_in(v128.load(q), m, pad), a0), a0, m, pad);
+            a1 = madd(wv, v128.load(q, 16), a1);
+            a2 = madd(wv, v128.load(q, 32), a2);
+            m = v128.load(mr);
+            a3 = masked_out(madd(wv, masked_in(v128.load(q, 48), m, pad), a3), a3, m, pad);
+            q += cs;
+            ml += <usize>(dc << 4);
+            mr -= <usize>(dc << 4);
+            u += 8;
+          }
+          continue;
+        }
         for (let j = 0; j < 3; j++) {
           const wv = v128.load64_splat(u);
-          a0 = madd(wv, v128.load(q), a0); a1 = madd(wv, v128.load(q, 16), a1);
-          a2 = madd(wv, v128.load(q, 32), a2); a3 = madd(wv, v128.load(q, 48), a3);
+          a0 = tk0(wv, q, a0, c, lim, mode, pad);
+          a1 = tk1(wv, q, a1, c, lim, mode, pad);
+          a2 = tk2(wv, q, a2, c, lim, mode, pad);
+          a3 = tk3(wv, q, a3, c, lim, mode, pad);
           q += cs;
+          c += dc;
           u += 8;
         }
       } else if (pad) {
@@ -185,33 +317,82 @@ function row8(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, r
   v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
 }
 
-// row8 with two outputs.
+// row8 with two outputs, through ldm().
 // @ts-ignore: decorator
 @inline
-function row2(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, rows: i32, pad: bool): void {
+function row2(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, rows: i32,
+  pad: bool, c0: i32, dc: i32, lim: i32): void {
   let a0 = f64x2.splat(init);
   const zero = f64x2.splat(0.0);
-  {
-    let u = wt;
-    for (let i = 0; i < 3; i++) {
-      if (rows >> i & 1) {
-        let q = p0 + <usize>i * rs;
-        for (let j = 0; j < 3; j++) {
-          a0 = madd(v128.load64_splat(u), v128.load(q), a0);
-          q += cs;
-          u += 8;
-        }
-      } else if (pad) {
-        for (let j = 0; j < 3; j++) {
-          a0 = madd(v128.load64_splat(u), zero, a0);
-          u += 8;
-        }
-      } else {
-        u += 24;
+  let u = wt;
+  for (let i = 0; i < 3; i++) {
+    if (rows >> i & 1) {
+      let q = p0 + <usize>i * rs, c = c0;
+      for (let j = 0; j < 3; j++) {
+        a0 = tap(v128.load64_splat(u), ldm(q, c, lim), a0, true, pad, c, lim);
+        q += cs;
+        c += dc;
+        u += 8;
       }
+    } else if (pad) {
+      for (let j = 0; j < 3; j++) {
+        a0 = madd(v128.load64_splat(u), zero, a0);
+        u += 8;
+      }
+    } else {
+      u += 24;
     }
   }
   v128.store(o, a0);
+}
+
+// The edge blocks: the forward's (columns step +1, pad) and dx's (−1, no pad);
+// ...e for pad ≤ 2 (mode 1), ...g for any (mode 2).
+// @ts-ignore: decorator
+@inline
+function fw_pair8e(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, init: f64, c0: i32, lim: i32): void {
+  row8(p0, rs, 8, wt, lead, init, 7, 1, true, c0, 1, lim);
+  row8(p0 + rs, rs, 8, wt, trail, init, 7, 1, true, c0, 1, lim);
+}
+function fw_pair8g(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, init: f64, c0: i32, lim: i32): void {
+  pair8(p0, rs, 8, wt, lead, trail, init, 2, true, c0, 1, lim);
+}
+// @ts-ignore: decorator
+@inline
+function fw_row8e(p0: usize, rs: usize, wt: usize, o: usize, init: f64, rows: i32, c0: i32, lim: i32): void {
+  row8(p0, rs, 8, wt, o, init, rows, 1, true, c0, 1, lim);
+}
+function fw_row8g(p0: usize, rs: usize, wt: usize, o: usize, init: f64, rows: i32, c0: i32, lim: i32): void {
+  row8(p0, rs, 8, wt, o, init, rows, 2, true, c0, 1, lim);
+}
+function fw_pair2(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, init: f64, c0: i32, lim: i32): void {
+  pair2(p0, rs, 8, wt, lead, trail, init, true, c0, 1, lim);
+}
+function fw_row2(p0: usize, rs: usize, wt: usize, o: usize, init: f64, rows: i32, c0: i32, lim: i32): void {
+  row2(p0, rs, 8, wt, o, init, rows, true, c0, 1, lim);
+}
+// @ts-ignore: decorator
+@inline
+function dx_pair8e(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, c0: i32, lim: i32): void {
+  row8(p0, rs, bo(-1), wt, lead, 0.0, 7, 1, false, c0, -1, lim);
+  row8(p0 + rs, rs, bo(-1), wt, trail, 0.0, 7, 1, false, c0, -1, lim);
+}
+function dx_pair8g(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, c0: i32, lim: i32): void {
+  pair8(p0, rs, bo(-1), wt, lead, trail, 0.0, 2, false, c0, -1, lim);
+}
+// @ts-ignore: decorator
+@inline
+function dx_row8e(p0: usize, rs: usize, wt: usize, o: usize, rows: i32, c0: i32, lim: i32): void {
+  row8(p0, rs, bo(-1), wt, o, 0.0, rows, 1, false, c0, -1, lim);
+}
+function dx_row8g(p0: usize, rs: usize, wt: usize, o: usize, rows: i32, c0: i32, lim: i32): void {
+  row8(p0, rs, bo(-1), wt, o, 0.0, rows, 2, false, c0, -1, lim);
+}
+function dx_pair2(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, c0: i32, lim: i32): void {
+  pair2(p0, rs, bo(-1), wt, lead, trail, 0.0, false, c0, -1, lim);
+}
+function dx_row2(p0: usize, rs: usize, wt: usize, o: usize, rows: i32, c0: i32, lim: i32): void {
+  row2(p0, rs, bo(-1), wt, o, 0.0, rows, false, c0, -1, lim);
 }
 
 // Bit i set when row y0 + i·dir (i = 0, 1, 2) lies in [0, H).
@@ -227,7 +408,7 @@ function row_bits(y0: i32, dir: i32, H: i32): i32 {
 }
 
 // The forward output (h2, w2) of a 3x3 stride-1 plane, as one() sums it (the bias, then the
-// nine taps in order, a tap over the padding adding w·0), unrolled.
+// nine taps in order, a tap over the padding adding w·0), unrolled: the planes one output wide.
 // @ts-ignore: decorator
 @inline
 function one3(xp: usize, wf: usize, bias: f64, g: ConvGeom, h2: i32, w2: i32): f64 {
@@ -247,73 +428,69 @@ function one3(xp: usize, wf: usize, bias: f64, g: ConvGeom, h2: i32, w2: i32): f
   return s;
 }
 
-// The columns of forward row h2 (o its first output) outside [cl, cr), by one3().
-function borders_fw(xp: usize, wf: usize, bias: f64, g: ConvGeom, h2: i32, o: usize, cl: i32, cr: i32): void {
-  for (let w2 = 0; w2 < cl; w2++) store<f64>(o + bo(w2), one3(xp, wf, bias, g, h2, w2));
-  for (let w2 = cr; w2 < g.W2; w2++) store<f64>(o + bo(w2), one3(xp, wf, bias, g, h2, w2));
-}
-
 // One forward plane, 3x3 stride 1: output rows in pairs where all four input rows they read
-// are inside x, one at a time elsewhere; in each row the columns [cl, cr) whose taps all
-// read x in blocks of eight (or two, for fewer than eight), the rest by borders_fw().
-function forward3_plane(xp: usize, wf: usize, bias: f64, o: usize, g: ConvGeom): void {
+// are inside x, one at a time elsewhere; each row in blocks of eight outputs (two when
+// W2 < 8, one3() when W2 = 1). Output column w2's taps read x columns w2 − PW + j: a block
+// from e reads [e − PW, e + B + 2 − PW), an edge block when that reaches past [0, W).
+function forward3_plane(xp: usize, wf: usize, bias: f64, o: usize, g: ConvGeom, first: bool, last: bool): void {
   const H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
-  const cl = min(PW, W2);
-  const cr = max(cl, min(W2, W - 2 + PW));
-  const n = cr - cl;
   const rr = min(H2, H - 2 + PH);
   const rs = bo(W), row = bo(W2);
+  if (W2 < 2) {
+    for (let h2 = 0; h2 < H2; h2++) store<f64>(o + <usize>h2 * row, one3(xp, wf, bias, g, h2, 0));
+    return;
+  }
+  const el = PW, er = W - 10 + PW;  // a block of eight from e is an edge one unless el <= e <= er
+  const low0 = PW <= 2;             // then only a block's first vector reaches past the left end, its last past the right
   let h2 = 0;
   while (h2 < H2) {
     const o0 = o + <usize>h2 * row;
     const p = xp + bo((h2 - PH) * W - PW);
+    // Mode 1 reads up to two values before a row or after it: not before the buffer's first
+    // row or after its last.
+    const low = low0 && !(first && h2 <= PH) && !(last && h2 - PH + 4 >= H);
     if (h2 >= PH && h2 + 1 < rr) {
       const o1 = o0 + row;
-      if (n >= 8) {
-        for (let c = cl; ; c += 8) {
-          const e = min(c, cr - 8);
-          pair8(p + bo(e), rs, 8, wf, o0 + bo(e), o1 + bo(e), bias);
-          if (e == cr - 8) break;
-        }
-      } else if (n >= 2) {
-        for (let c = cl; ; c += 2) {
-          const e = min(c, cr - 2);
-          pair2(p + bo(e), rs, 8, wf, o0 + bo(e), o1 + bo(e), bias);
-          if (e == cr - 2) break;
+      if (W2 >= 8) {
+        for (let c = 0; ; c += 8) {
+          const e = min(c, W2 - 8);
+          if (e >= el && e <= er) pair8(p + bo(e), rs, 8, wf, o0 + bo(e), o1 + bo(e), bias, 0, true, 0, 0, 0);
+          else if (low) fw_pair8e(p + bo(e), rs, wf, o0 + bo(e), o1 + bo(e), bias, e - PW, W);
+          else fw_pair8g(p + bo(e), rs, wf, o0 + bo(e), o1 + bo(e), bias, e - PW, W);
+          if (e == W2 - 8) break;
         }
       } else {
-        // [cl, cr) has at most one column: the whole rows by one3().
-        borders_fw(xp, wf, bias, g, h2, o0, cl, cl);
-        borders_fw(xp, wf, bias, g, h2 + 1, o1, cl, cl);
+        for (let c = 0; ; c += 2) {
+          const e = min(c, W2 - 2);
+          fw_pair2(p + bo(e), rs, wf, o0 + bo(e), o1 + bo(e), bias, e - PW, W);
+          if (e == W2 - 2) break;
+        }
       }
-      borders_fw(xp, wf, bias, g, h2, o0, cl, cr);
-      borders_fw(xp, wf, bias, g, h2 + 1, o1, cl, cr);
       h2 += 2;
     } else {
       const rows = row_bits(h2 - PH, 1, H);
-      if (n >= 8) {
-        for (let c = cl; ; c += 8) {
-          const e = min(c, cr - 8);
-          row8(p + bo(e), rs, 8, wf, o0 + bo(e), bias, rows, true);
-          if (e == cr - 8) break;
-        }
-      } else if (n >= 2) {
-        for (let c = cl; ; c += 2) {
-          const e = min(c, cr - 2);
-          row2(p + bo(e), rs, 8, wf, o0 + bo(e), bias, rows, true);
-          if (e == cr - 2) break;
+      if (W2 >= 8) {
+        for (let c = 0; ; c += 8) {
+          const e = min(c, W2 - 8);
+          if (e >= el && e <= er) row8(p + bo(e), rs, 8, wf, o0 + bo(e), bias, rows, 0, true, 0, 0, 0);
+          else if (low) fw_row8e(p + bo(e), rs, wf, o0 + bo(e), bias, rows, e - PW, W);
+          else fw_row8g(p + bo(e), rs, wf, o0 + bo(e), bias, rows, e - PW, W);
+          if (e == W2 - 8) break;
         }
       } else {
-        borders_fw(xp, wf, bias, g, h2, o0, cl, cl);
+        for (let c = 0; ; c += 2) {
+          const e = min(c, W2 - 2);
+          fw_row2(p + bo(e), rs, wf, o0 + bo(e), bias, rows, e - PW, W);
+          if (e == W2 - 2) break;
+        }
       }
-      borders_fw(xp, wf, bias, g, h2, o0, cl, cr);
       h2 += 1;
     }
   }
 }
 
 // dx[y, x] of one plane (at o) from the filter wt (its dout plane dp): 0, then the taps
-// (i, j) in order that read dout inside it; unrolled.
+// (i, j) in order that read dout inside it; unrolled: the planes one column wide.
 // @ts-ignore: decorator
 @inline
 function dx_one(dp: usize, wt: usize, g: ConvGeom, y: i32, x: i32, o: usize): void {
@@ -333,77 +510,65 @@ function dx_one(dp: usize, wt: usize, g: ConvGeom, y: i32, x: i32, o: usize): vo
   store<f64>(o + bo(x), s);
 }
 
-// dx columns [c0, c1) of row y by dx_one().
-// @ts-ignore: decorator
-@inline
-function ones_dx(dp: usize, wt: usize, g: ConvGeom, y: i32, c0: i32, c1: i32, o: usize): void {
-  for (let x = c0; x < c1; x++) dx_one(dp, wt, g, y, x, o);
-}
-
-// The columns of dx row y (o its first element) outside [xl, xr), by dx_one().
-function borders_dx(dp: usize, wt: usize, g: ConvGeom, y: i32, o: usize, xl: i32, xr: i32): void {
-  ones_dx(dp, wt, g, y, 0, xl, o);
-  ones_dx(dp, wt, g, y, xr, g.W, o);
-}
-
 // One dx plane from its filter (dout plane dp, weights wt), k = 1, 3x3 stride 1:
 // dx[y, x] = Σ_i,j w[i, j] · dout[y+PH−i, x+PW−j] over the taps that read dout inside it,
-// in the order (i, j), from 0 (as depthwise_dx_plane sums it); rows in pairs and columns [xl, xr)
-// in blocks where every tap reads dout, the rest by borders_dx().
-function dx3_plane(dp: usize, wt: usize, dxp: usize, g: ConvGeom): void {
+// in the order (i, j), from 0 (as depthwise_dx_plane sums it); rows in pairs where every tap
+// row reads dout, each row in blocks of eight (two when W < 8, dx_one() when W = 1). A block
+// from e reads dout columns [e + PW − 2, e + PW + B), an edge block when that reaches past
+// [0, W2).
+function dx3_plane(dp: usize, wt: usize, dxp: usize, g: ConvGeom, first: bool, last: bool): void {
   const H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
-  const xl = min(W, max(0, 2 - PW));
-  const xr = max(xl, min(W, W2 - PW));
-  const n = xr - xl;
   const yl = max(0, 2 - PH);
   const yr = min(H, H2 - PH);
   const rs = bo(-W2), row = bo(W);
-  const cs: usize = bo(-1);
+  if (W < 2) {
+    for (let y = 0; y < H; y++) dx_one(dp, wt, g, y, 0, dxp + <usize>y * row);
+    return;
+  }
+  const el = 2 - PW, er = W2 - 8 - PW;  // a block of eight from e is an edge one unless el <= e <= er
+  const low0 = PW <= 2;                 // dout's padding 2 − PW is in [0, 2]: as in the forward
   let y = 0;
   while (y < H) {
     const o0 = dxp + <usize>y * row;
+    const low = low0 && !(first && y + PH <= 2) && !(last && y + PH + 2 >= H2);
     if (y >= yl && y + 1 < yr) {
       const o1 = o0 + row;
       // The lead is row y + 1 (its tap row i reads dout row y+1+PH−i), the trail row y.
       const p = dp + bo((y + 1 + PH) * W2 + PW);
-      if (n >= 8) {
-        for (let c = xl; ; c += 8) {
-          const e = min(c, xr - 8);
-          pair8(p + bo(e), rs, cs, wt, o1 + bo(e), o0 + bo(e), 0.0);
-          if (e == xr - 8) break;
-        }
-      } else if (n >= 2) {
-        for (let c = xl; ; c += 2) {
-          const e = min(c, xr - 2);
-          pair2(p + bo(e), rs, cs, wt, o1 + bo(e), o0 + bo(e), 0.0);
-          if (e == xr - 2) break;
+      if (W >= 8) {
+        for (let c = 0; ; c += 8) {
+          const e = min(c, W - 8);
+          if (e >= el && e <= er) pair8(p + bo(e), rs, bo(-1), wt, o1 + bo(e), o0 + bo(e), 0.0, 0, false, 0, 0, 0);
+          else if (low) dx_pair8e(p + bo(e), rs, wt, o1 + bo(e), o0 + bo(e), e + PW, W2);
+          else dx_pair8g(p + bo(e), rs, wt, o1 + bo(e), o0 + bo(e), e + PW, W2);
+          if (e == W - 8) break;
         }
       } else {
-        ones_dx(dp, wt, g, y, xl, xr, o0);
-        ones_dx(dp, wt, g, y + 1, xl, xr, o1);
+        for (let c = 0; ; c += 2) {
+          const e = min(c, W - 2);
+          dx_pair2(p + bo(e), rs, wt, o1 + bo(e), o0 + bo(e), e + PW, W2);
+          if (e == W - 2) break;
+        }
       }
-      borders_dx(dp, wt, g, y, o0, xl, xr);
-      borders_dx(dp, wt, g, y + 1, o1, xl, xr);
       y += 2;
     } else {
       const rows = row_bits(y + PH, -1, H2);
       const p = dp + bo((y + PH) * W2 + PW);
-      if (n >= 8) {
-        for (let c = xl; ; c += 8) {
-          const e = min(c, xr - 8);
-          row8(p + bo(e), rs, cs, wt, o0 + bo(e), 0.0, rows, false);
-          if (e == xr - 8) break;
-        }
-      } else if (n >= 2) {
-        for (let c = xl; ; c += 2) {
-          const e = min(c, xr - 2);
-          row2(p + bo(e), rs, cs, wt, o0 + bo(e), 0.0, rows, false);
-          if (e == xr - 2) break;
+      if (W >= 8) {
+        for (let c = 0; ; c += 8) {
+          const e = min(c, W - 8);
+          if (e >= el && e <= er) row8(p + bo(e), rs, bo(-1), wt, o0 + bo(e), 0.0, rows, 0, false, 0, 0, 0);
+          else if (low) dx_row8e(p + bo(e), rs, wt, o0 + bo(e), rows, e + PW, W2);
+          else dx_row8g(p + bo(e), rs, wt, o0 + bo(e), rows, e + PW, W2);
+          if (e == W - 8) break;
         }
       } else {
-        ones_dx(dp, wt, g, y, xl, xr, o0);
+        for (let c = 0; ; c += 2) {
+          const e = min(c, W - 2);
+          dx_row2(p + bo(e), rs, wt, o0 + bo(e), rows, e + PW, W2);
+          if (e == W - 2) break;
+        }
       }
-      borders_dx(dp, wt, g, y, o0, xl, xr);
       y += 1;
     }
   }
@@ -436,7 +601,8 @@ export function depthwise_forward(x: usize, w: usize, b: usize, out: usize, g: C
     const bias = load<f64>(b + (<usize>f << 3));
     let o = out + (<usize>p * Q << 3);
     if (f3) {
-      forward3_plane(xp, wf, bias, o, g);
+      const xi = n * C + f / k;
+      forward3_plane(xp, wf, bias, o, g, xi == 0, xi == N * C - 1);
       continue;
     }
     for (let h2 = 0; h2 < H2; h2++) {
@@ -715,7 +881,7 @@ export function depthwise_backward(dout: usize, x: usize, w: usize, dx: usize, d
     const k = F / C, H = g.H, W = g.W, Q = g.H2 * g.W2;
     for (let p = lo(N * C); p < p1; p++) {
       if (f3 && k == 1) {
-        dx3_plane(dout + (<usize>p * Q << 3), w + bo((p % C) * 9), dx + (<usize>p * (H * W) << 3), g);
+        dx3_plane(dout + (<usize>p * Q << 3), w + bo((p % C) * 9), dx + (<usize>p * (H * W) << 3), g, p == 0, p == g.N * C - 1);
       } else {
         depthwise_dx_plane(dout, w, dx, g, p);
       }

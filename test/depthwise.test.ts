@@ -2,8 +2,9 @@
  * The register-blocked 3x3, stride 1, dilation 1 depthwise paths (assembly/depthwise.ts:
  * forward3_plane, dx3_plane for k = 1, dw3_filter): against the reference loops at
  * max-norm relative error 1e-10 on shapes that reach their edges (widths that are not a
- * multiple of the blocks, narrower than a block, one row or one column, pad 0, 1 and 2,
- * channel multiplier 2, large values), a numerical gradient check of the backward, and
+ * multiple of the blocks, narrower than a block, one row or one column, pad 0, 1, 2 and 3,
+ * blocks at a row's ends whose taps reach into the padding, channel multiplier 2, large
+ * values, infinite weights at the borders), a numerical gradient check of the backward, and
  * the same bits on 1 to 4 threads.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -37,6 +38,16 @@ const cases: ConvCase[] = [
   dw([2, 3, 9, 21], 2, 1),    // k = 2: forward and dw on the blocks, dx on the scatter path
   dw([1, 2, 6, 18], 3, 0),    // k = 3
   dw([1, 4, 13, 35], 1, 1),   // odd H (rows 1..11 inside), 33 interior columns
+  // The edge blocks (a block whose taps reach past a row's end, its lanes there masked):
+  dw([2, 2, 9, 30], 1, 2),    // pad 2: two edge blocks at each end of a row (W2 = 32)
+  dw([1, 2, 6, 8], 1, 1),     // W2 = 8: one block, an edge block at both ends
+  dw([1, 2, 6, 9], 1, 1),     // W2 = 9: two overlapping blocks, both edge blocks
+  dw([1, 2, 6, 6], 1, 2),     // pad 2, W2 = 8: one block reaching two columns past both ends
+  dw([1, 2, 7, 11], 1, 2),    // pad 2, W2 = 13
+  dw([2, 3, 1, 26], 1, 1),    // H = 1, rows wide enough for blocks of eight
+  dw([2, 3, 2, 17], 1, 2),    // H = 2, pad 2: every row alone, every tap row partly padding
+  dw([1, 2, 5, 16], 1, 0),    // pad 0: dx's dout padding is 2, its edge blocks mask two columns
+  dw([1, 2, 12, 20], 1, 3),   // pad 3 with blocks of eight: edge blocks through the exact loads
 ];
 
 describe('depthwise 3x3 stride 1 vs reference', () => {
@@ -56,6 +67,30 @@ describe('depthwise 3x3 stride 1 vs reference', () => {
       expectClose(g.dx, e.dx, `dx, scale ${sx}`);
       expectClose(g.dw, e.dw, `dw, scale ${sx}`);
       expectClose(g.db, e.db, `db, scale ${sx}`);
+    }
+  });
+
+  it('an infinite weight at a border: the forward adds w·0 over the padding (NaN), dx drops those taps, as the reference', () => {
+    const r = makeRng(9251);
+    for (const [xs, pad] of [[[2, 2, 5, 19], 1], [[1, 2, 4, 12], 2], [[1, 2, 6, 20], 0]] as [number[], number][]) {
+      const x = randn(r, xs), w = randn(r, [xs[1], 1, 3, 3]), b = randn(r, [xs[1]]);
+      w.data[0] = Infinity;     // tap (0, 0) of channel 0
+      w.data[17] = -Infinity;   // tap (2, 2) of channel 1
+      const p = { pad, groups: xs[1] };
+      const got = cc.convForward(x, w, b, p), want = ref.convForward(x, w, b, p);
+      const dout = randn(r, want.out.shape as number[]);
+      const g = cc.convBackward(dout, got.cache), e = ref.convBackward(dout, want.cache);
+      const same = (a: Tensor, c: Tensor, label: string): void => {
+        expect(a.data.length, label).toBe(c.data.length);
+        for (let i = 0; i < a.data.length; i++) {
+          if (!Number.isFinite(c.data[i]) || !Number.isFinite(a.data[i])) expect(Object.is(a.data[i], c.data[i]), `${label}[${i}]: ${a.data[i]} vs ${c.data[i]}`).toBe(true);
+        }
+      };
+      same(got.out, want.out, `out, ${show(xs)} pad ${pad}`);
+      same(g.dx, e.dx, `dx, ${show(xs)} pad ${pad}`);
+      const finite = (t: Tensor): number => Array.from(t.data).filter((v) => Number.isFinite(v)).length;
+      expect(finite(g.dx), 'dx where the infinite taps read no dout is finite').toBe(finite(e.dx));
+      if (pad < 2) expect(finite(e.dx), 'such dx elements exist (with pad 2 every tap reads dout)').toBeGreaterThan(0);
     }
   });
 
@@ -90,7 +125,7 @@ describe('depthwise 3x3 stride 1: the same bits on 1, 2, 3 and 4 threads', () =>
   });
 
   const bits = (ts: Tensor[]): number[] => ts.flatMap((t) => Array.from(t.data));
-  for (const c of [dw([3, 5, 9, 21], 1, 1), dw([2, 3, 8, 13], 2, 0), dw([1, 7, 5, 4], 1, 2)]) {
+  for (const c of [dw([3, 5, 9, 21], 1, 1), dw([2, 3, 8, 13], 2, 0), dw([1, 7, 5, 4], 1, 2), dw([2, 4, 6, 18], 1, 2)]) {
     it(`forward, full backward, dx only, dw only: ${show(c)}`, () => {
       const r = makeRng(9401);
       const x = randn(r, c.x), w = randn(r, c.w), b = randn(r, [c.w[0]]);
