@@ -13,7 +13,7 @@
 import { kernels, reserve, put, f64, threadCount } from '../../dist/wasm.js';
 import { convGeometry, poolGeometry } from '../../dist/params.js';
 import { putConvGeometry, CONV_GEOMETRY_BYTES } from '../../dist/conv.js';
-import { colsLength, isDepthwise } from '../../dist/layers/conv-layer.js';
+import { isDepthwise, convForwardOn, convBackwardOn, convForwardScratch, convScratch } from '../../dist/layers/conv-layer.js';
 import { putPoolGeometry, POOL_GEOMETRY_BYTES, wideArgmax } from '../../dist/pool.js';
 import { updateResident, updateSettings, stateKeys } from '../../dist/optim.js';
 
@@ -21,7 +21,7 @@ const F64 = 8;
 
 function convBuffers(p) {
   const g = convGeometry('bench', p.x, p.w, p.b, p.param);
-  return { g, k: kernels(), nCols: colsLength(g), nOut: g.N * g.F * g.H2 * g.W2 };
+  return { g, k: kernels(), nOut: g.N * g.F * g.H2 * g.W2 };
 }
 
 /**
@@ -51,48 +51,48 @@ function prepareDepthwise(kind, g, k, p) {
   };
 }
 
+/**
+ * A conv as the API runs it (src/conv.ts): through the layers floor's convForwardOn and
+ * convBackwardOn, so that each shape takes the path the API takes (im2col and the GEMM, or
+ * Winograd F(2x2,3x3) for the 3x3 stride-1 convs it applies to), with the scratch
+ * convForwardScratch and convScratch size; dw by columns (one part, or the pool's parts).
+ */
 function prepareConv(kind, p) {
-  const { g, k, nCols, nOut } = convBuffers(p);
+  const { g, k, nOut } = convBuffers(p);
   if (isDepthwise(g)) return prepareDepthwise(kind, g, k, p);
   const nx = p.x.data.length, nw = p.w.data.length;
-  if (kind === 'convBackwardDx') {
-    // dx alone, as convBackward(dout, cache, { dw: false }) calls it: no x, no cols, no dw;
-    // dcols holds one block per thread.
-    const [pgeom, pdout, pw, pdx, pdb, pdcols, pwork] = reserve('bench', [
-      CONV_GEOMETRY_BYTES, nOut * F64, nw * F64, nx * F64, g.F * F64, nCols * threadCount() * F64, k.gemm_workspace_bytes(),
-    ]);
-    putConvGeometry(pgeom, g);
-    put(pdout, p.dout.data);
-    put(pw, p.w.data);
-    return {
-      run: () => k.conv_backward(pdout, 0, pw, pdx, 0, pdb, 0, nCols ? pdcols : 0, pgeom, pwork),
-      outputs: () => ({ dx: f64(pdx, nx) }),
-    };
-  }
   if (kind === 'convForward') {
-    const [pgeom, px, pw, pb, pout, pwork] = reserve('bench', [
-      CONV_GEOMETRY_BYTES, nx * F64, nw * F64, g.F * F64, nOut * F64, k.gemm_workspace_bytes(),
+    const nWino = convForwardScratch(g);
+    const [pgeom, px, pw, pb, pout, pwork, pwino] = reserve('bench', [
+      CONV_GEOMETRY_BYTES, nx * F64, nw * F64, g.F * F64, nOut * F64, k.gemm_workspace_bytes(), nWino * F64,
     ]);
     putConvGeometry(pgeom, g);
     put(px, p.x.data);
     put(pw, p.w.data);
     put(pb, p.b.data);
     return {
-      run: () => k.conv_forward(px, pw, pb, pout, pgeom, pwork),
+      run: () => convForwardOn(k, g, px, pw, pb, pout, pgeom, pwork, nWino ? pwino : 0),
       outputs: () => ({ out: f64(pout, nOut) }),
     };
   }
-  const [pgeom, pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork] = reserve('bench', [
-    CONV_GEOMETRY_BYTES, nOut * F64, nx * F64, nw * F64, nx * F64, nw * F64, g.F * F64, nCols * F64, nCols * threadCount() * F64,
-    k.gemm_workspace_bytes(),
+  // dx alone, as convBackward(dout, cache, { dw: false }) calls it (no x, no cols, no dw), or the whole backward.
+  const dw = kind === 'convBackward';
+  const sc = convScratch(g, k, { dx: true, dw }, threadCount(), false);
+  const [pgeom, pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pwork, pwino] = reserve('bench', [
+    CONV_GEOMETRY_BYTES, nOut * F64, dw ? nx * F64 : 0, nw * F64, nx * F64, dw ? nw * F64 : 0, g.F * F64,
+    sc.cols * F64, sc.dcols * F64, sc.work, sc.wino * F64,
   ]);
   putConvGeometry(pgeom, g);
   put(pdout, p.dout.data);
-  put(px, p.x.data);
+  if (dw) put(px, p.x.data);
   put(pw, p.w.data);
+  const mem = {
+    dout: pdout, x: dw ? px : 0, w: pw, dx: pdx, dw: dw ? pdw : 0, db: pdb,
+    cols: pcols, dcols: pdcols, slots: 0, geom: pgeom, work: pwork, wino: sc.wino ? pwino : 0,
+  };
   return {
-    run: () => k.conv_backward(pdout, px, pw, pdx, pdw, pdb, pcols, pdcols, pgeom, pwork),
-    outputs: () => ({ dx: f64(pdx, nx), dw: f64(pdw, nw), db: f64(pdb, g.F) }),
+    run: () => convBackwardOn(k, g, mem, false),
+    outputs: () => (dw ? { dx: f64(pdx, nx), dw: f64(pdw, nw), db: f64(pdb, g.F) } : { dx: f64(pdx, nx) }),
   };
 }
 
