@@ -307,7 +307,9 @@ export function report(doc) {
       `${T.x} = convcore ms / ${T.ms} and ${T.kx} = kernel ms / ${T.kms} (the pool's speedup over one thread), ` +
       'each computed from the rounded numbers as printed; each target below takes its values from the table.',
     `- Peers: ${peers.join('; ')}.`,
-    '- FLOPs: conv fwd 2·N·F·H2·W2·C·HH·WW; conv bwd dx+dw+db twice that; conv dx alone once that.',
+    '- FLOPs: conv fwd 2·N·F·H2·W2·C·HH·WW; conv bwd dx+dw+db twice that; conv dx alone once that. ' +
+      'These are the direct convolution\'s FLOPs whichever way it runs: the 3x3 stride-1 rows (resnet, deep) run on Winograd F(2x2, 3x3), ' +
+      'forward and dx, with 2.25× fewer multiplies, so their GFLOP/s and % peak can pass the peak.',
   );
   if (doc.only) out.push(`- --only "${doc.only}": only the rows, and the parts of the networks section, whose name contains it; no training section.`);
   out.push('');

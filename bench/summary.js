@@ -95,6 +95,7 @@ export function summary(md) {
     `this machine's Wasm \`f64x2\` multiply-add peak was ${peak}${fma ? `, and ${fma} fused (\`relaxed_madd\`)` : ''}.`,
     '× is a peer\'s ms over convcore\'s (how many times faster convcore is); 2 threads × is the',
     `one-thread ms over the pool's.${fma ? ' The relaxed columns are the relaxed build on one thread, and its speedup over the plain one.' : ''}`,
+    'The resnet and deep convs run on Winograd F(2x2, 3x3): % peak counts the direct conv\'s FLOPs, so it can pass 100%.',
     '',
     line(shown.map(([name]) => name)),
     rule,
