@@ -13,7 +13,7 @@ import type { Tensor } from '../src/tensor.js';
 import type { ConvGeometry } from '../src/params.js';
 import { kernels, reserve, put, take } from '../src/wasm.js';
 import { putRecord, recordBytes } from '../src/layers/geometry.js';
-import { colsLength, winogradApplies, winogradDxApplies, winogradLength } from '../src/layers/conv-layer.js';
+import { colsLength, convForwardOn, convBackwardOn, winogradApplies, winogradDxApplies, winogradLength } from '../src/layers/conv-layer.js';
 import { maxNormRelError, numericGradient, relError } from '../src/gradcheck.js';
 import { capParts, splitEveryOp, MAX_THREADS } from './knobs.js';
 import { makeRng, randn, expectClose, show, TOL } from './util.js';
@@ -135,6 +135,17 @@ describe('which convs run on Winograd', () => {
     expect(winogradApplies(geometry([2, 3, 12, 12], [64, 3, 3, 3], 1))).toBe(false);
     expect(winogradApplies(geometry([2, 1, 12, 12], [8, 1, 3, 3], 1))).toBe(false);
     expect(winogradApplies(geometry([2, 4000, 12, 12], [64, 4000, 3, 3], 1))).toBe(false);
+  });
+});
+
+describe('no quiet fallback', () => {
+  it('a Winograd conv given no scratch for its transformed filters throws rather than running another path', () => {
+    const g = geometry([1, 4, 6, 6], [4, 4, 3, 3], 1);
+    expect(winogradApplies(g) && winogradDxApplies(g)).toBe(true);
+    const k = kernels();
+    expect(() => convForwardOn(k, g, 0, 0, 0, 0, 0, 0, 0)).toThrow(/^convcore: this forward runs on Winograd, but no scratch was given/);
+    const mem = { dout: 0, x: 0, w: 0, dx: 64, dw: 0, db: 0, cols: 0, dcols: 0, slots: 0, geom: 0, work: 0, wino: 0 };
+    expect(() => convBackwardOn(k, g, mem, false)).toThrow(/^convcore: this dx runs on Winograd, but no scratch was given/);
   });
 });
 

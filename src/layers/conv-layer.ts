@@ -121,14 +121,21 @@ export function convScratch(g: ConvGeometry, k: Kernels, want: { dx: boolean; dw
   };
 }
 
+/** The caller sized no scratch for the transformed filters where Winograd runs: a bug in convcore, never a slower path. */
+function missingWino(what: string): never {
+  throw new Error(`convcore: ${what} runs on Winograd, but no scratch was given for its transformed filters (convForwardScratch / convScratch)`);
+}
+
 /**
  * x (N,C,H,W), w (F,C/G,HH,WW), b (F) -> out (N,F,H2,W2); work is unused by the depthwise
- * kernel. With wino (convForwardScratch values) a conv winogradApplies to runs on Winograd.
+ * kernel. A conv winogradApplies to runs on Winograd, in wino (convForwardScratch values);
+ * wino is 0 for any other.
  */
 export function convForwardOn(k: Kernels, g: ConvGeometry, x: number, w: number, b: number, out: number, geom: number, work: number,
-  wino = 0): void {
+  wino: number): void {
   if (isDepthwise(g)) k.depthwise_forward(x, w, b, out, geom);
-  else if (wino !== 0 && winogradApplies(g)) {
+  else if (winogradApplies(g)) {
+    if (wino === 0) missingWino('this forward');
     k.conv_winograd_weights(w, wino, geom, 0);
     k.conv_winograd_forward(x, w, wino, b, out, geom, work);
   } else k.conv_forward(x, w, b, out, geom, work);
@@ -138,7 +145,7 @@ export interface ConvBackwardMem {
   dout: number; x: number; w: number; dx: number; dw: number; db: number;
   cols: number; dcols: number; slots: number; geom: number; work: number;
   /** The transformed filters' scratch (convScratch's wino) when dx runs on Winograd, else 0. */
-  wino?: number;
+  wino: number;
 }
 
 /**
@@ -153,13 +160,14 @@ export function convBackwardOn(k: Kernels, g: ConvGeometry, m: ConvBackwardMem, 
   }
   const nCols = colsLength(g);
   const direct = m.dw !== 0 && !byImages;
-  const wino = m.dx !== 0 && m.wino !== undefined && m.wino !== 0 && winogradDxApplies(g);
+  const wino = m.dx !== 0 && winogradDxApplies(g);
+  if (wino && m.wino === 0) missingWino('this dx');
   const dx = wino ? 0 : m.dx;
   k.conv_backward(m.dout, direct ? m.x : 0, dx ? m.w : 0, dx, direct ? m.dw : 0, m.db,
     direct && nCols ? m.cols : 0, dx && nCols ? m.dcols : 0, m.geom, m.work);
   if (wino) {
-    k.conv_winograd_weights(m.w, m.wino!, m.geom, 1);
-    k.conv_winograd_dx(m.dout, m.w, m.wino!, m.dx, m.geom, m.work);
+    k.conv_winograd_weights(m.w, m.wino, m.geom, 1);
+    k.conv_winograd_dx(m.dout, m.w, m.wino, m.dx, m.geom, m.work);
   }
   if (m.dw !== 0 && byImages) {
     k.conv_dw_images(m.dout, m.x, nCols ? m.cols : 0, m.slots, m.geom, m.work);
