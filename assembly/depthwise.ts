@@ -159,18 +159,36 @@ function tk3(wv: v128, q: usize, a: v128, c: i32, lim: i32, mode: i32, pad: bool
 // is loaded once. 8 accumulators, two weights and one input: 11 live f64x2 (the j loops
 // are left as loops: unrolled, V8 merges the repeated weight and input loads and spills).
 // c0 is the column of p0 in its row, dc the column step of cs, lim the row's length; mode and
-// pad as for tk0() … tk3().
+// pad as for tk0() … tk3(), and mode 1 as in row8(): an edge block whose first vector is the
+// only one reaching past the row's start and its last the only one past its end (pad ≤ 2),
+// those two masked, the two rows still sharing their loads.
 // @ts-ignore: decorator
 @inline
 function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, init: f64,
   mode: i32, pad: bool, c0: i32, dc: i32, lim: i32): void {
   let l0 = f64x2.splat(init), l1 = l0, l2 = l0, l3 = l0, t0 = l0, t1 = l0, t2 = l0, t3 = l0;
+  // Mode 1: the masks of tap 0's first and last vectors, as in row8().
+  const ml0 = LEFT_MASK + bo(2 * min(c0 + 2, 4));
+  const mr0 = RIGHT_MASK + bo(2 * min(lim - c0 - 6, 4));
   {
     const pm = p0, wm = wt;
     // Row 0: the lead's taps (0, j).
     let q = pm, c = c0;
+    let ml = ml0, mr = mr0;
     for (let j = 0; j < 3; j++) {
       const wl = v128.load64_splat(wm + bo(j));
+      if (mode == 1) {
+        let m = v128.load(ml);
+        l0 = masked_out(madd(wl, masked_in(v128.load(q), m, pad), l0), l0, m, pad);
+        l1 = madd(wl, v128.load(q, 16), l1);
+        l2 = madd(wl, v128.load(q, 32), l2);
+        m = v128.load(mr);
+        l3 = masked_out(madd(wl, masked_in(v128.load(q, 48), m, pad), l3), l3, m, pad);
+        ml += <usize>(dc << 4);
+        mr -= <usize>(dc << 4);
+        q += cs;
+        continue;
+      }
       l0 = tk0(wl, q, l0, c, lim, mode, pad);
       l1 = tk1(wl, q, l1, c, lim, mode, pad);
       l2 = tk2(wl, q, l2, c, lim, mode, pad);
@@ -183,6 +201,7 @@ function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
       q = pm + <usize>s * rs;
       c = c0;
       let u = wm + bo(3 * s);
+      ml = ml0; mr = mr0;
       for (let j = 0; j < 3; j++) {
         const wl = v128.load64_splat(u), w2 = v128.load64_splat(u - 24);
         if (mode == 0) {
@@ -194,6 +213,19 @@ function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
           l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
           v = v128.load(q, 48);
           l3 = madd(wl, v, l3); t3 = madd(w2, v, t3);
+        } else if (mode == 1) {
+          let m = v128.load(ml);
+          let v = masked_in(v128.load(q), m, pad);
+          l0 = masked_out(madd(wl, v, l0), l0, m, pad); t0 = masked_out(madd(w2, v, t0), t0, m, pad);
+          v = v128.load(q, 16);
+          l1 = madd(wl, v, l1); t1 = madd(w2, v, t1);
+          v = v128.load(q, 32);
+          l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
+          m = v128.load(mr);
+          v = masked_in(v128.load(q, 48), m, pad);
+          l3 = masked_out(madd(wl, v, l3), l3, m, pad); t3 = masked_out(madd(w2, v, t3), t3, m, pad);
+          ml += <usize>(dc << 4);
+          mr -= <usize>(dc << 4);
         } else {
           l0 = tk0(wl, q, l0, c, lim, mode, pad); t0 = tk0(w2, q, t0, c, lim, mode, pad);
           l1 = tk1(wl, q, l1, c, lim, mode, pad); t1 = tk1(w2, q, t1, c, lim, mode, pad);
@@ -208,8 +240,21 @@ function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
     // Row 3: the trail's taps (2, j).
     q = pm + 3 * rs;
     c = c0;
+    ml = ml0; mr = mr0;
     for (let j = 0; j < 3; j++) {
       const w2 = v128.load64_splat(wm + bo(6 + j));
+      if (mode == 1) {
+        let m = v128.load(ml);
+        t0 = masked_out(madd(w2, masked_in(v128.load(q), m, pad), t0), t0, m, pad);
+        t1 = madd(w2, v128.load(q, 16), t1);
+        t2 = madd(w2, v128.load(q, 32), t2);
+        m = v128.load(mr);
+        t3 = masked_out(madd(w2, masked_in(v128.load(q, 48), m, pad), t3), t3, m, pad);
+        ml += <usize>(dc << 4);
+        mr -= <usize>(dc << 4);
+        q += cs;
+        continue;
+      }
       t0 = tk0(w2, q, t0, c, lim, mode, pad);
       t1 = tk1(w2, q, t1, c, lim, mode, pad);
       t2 = tk2(w2, q, t2, c, lim, mode, pad);
@@ -351,8 +396,7 @@ function row2(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, r
 // @ts-ignore: decorator
 @inline
 function fw_pair8e(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, init: f64, c0: i32, lim: i32): void {
-  row8(p0, rs, 8, wt, lead, init, 7, 1, true, c0, 1, lim);
-  row8(p0 + rs, rs, 8, wt, trail, init, 7, 1, true, c0, 1, lim);
+  pair8(p0, rs, 8, wt, lead, trail, init, 1, true, c0, 1, lim);
 }
 function fw_pair8g(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, init: f64, c0: i32, lim: i32): void {
   pair8(p0, rs, 8, wt, lead, trail, init, 2, true, c0, 1, lim);
@@ -374,8 +418,7 @@ function fw_row2(p0: usize, rs: usize, wt: usize, o: usize, init: f64, rows: i32
 // @ts-ignore: decorator
 @inline
 function dx_pair8e(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, c0: i32, lim: i32): void {
-  row8(p0, rs, bo(-1), wt, lead, 0.0, 7, 1, false, c0, -1, lim);
-  row8(p0 + rs, rs, bo(-1), wt, trail, 0.0, 7, 1, false, c0, -1, lim);
+  pair8(p0, rs, bo(-1), wt, lead, trail, 0.0, 1, false, c0, -1, lim);
 }
 function dx_pair8g(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, c0: i32, lim: i32): void {
   pair8(p0, rs, bo(-1), wt, lead, trail, 0.0, 2, false, c0, -1, lim);
@@ -719,59 +762,58 @@ function x_at(xp: usize, y: i32, xx: i32, H: i32, W: i32): f64 {
   return y >= 0 && y < H && xx >= 0 && xx < W ? load<f64>(xp + bo(y * W + xx)) : 0.0;
 }
 
-// dw of one filter, 3x3 stride 1: nine f64x2 accumulators, one per tap, over the images,
-// the rows and the column pairs of [cl, cv) (where every tap reads a column of x; a tap
-// row over the padding adds dout·0), and nine scalar sums over the other columns, in the
-// order n, h2, w2; then dw[f, tap] = (lane 0 + lane 1) + scalar.
-function dw3_filter(dout: usize, x: usize, dw: usize, g: ConvGeom, f: i32): void {
-  const N = g.N, C = g.C, F = g.F, H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
-  const HW = H * W, Q = H2 * W2;
+// Image n's part of dw of filter f, 3x3 stride 1, added to the earlier images' (stored for
+// n = 0): tap row by tap row, three taps at a time (three accumulators, so no register
+// spills), each tap summed over the rows and the column pairs of [cl, cv) (where every tap
+// reads a column of x; a tap row over the padding adds dout·0) in two f64x2 sums (the even
+// and the odd pairs of four columns), and in a scalar sum over the other columns; the image's
+// part of dw[f, tap] = ((even + odd) lane 0 + lane 1) + scalar. The caller takes the images
+// in order, each filter's planes one after the other in memory (depthwise_backward).
+function dw3_plane(dout: usize, x: usize, dw: usize, g: ConvGeom, f: i32, n: i32): void {
+  const C = g.C, F = g.F, H = g.H, W = g.W, PH = g.PH, PW = g.PW, H2 = g.H2, W2 = g.W2;
   const c = f / (F / C);
   const cl = min(PW, W2);
   const cr = max(cl, min(W2, W - 2 + PW));
   const cv = cl + ((cr - cl) & ~1);
   const zero = f64x2.splat(0.0);
-  const rs = bo(W);
-  let a00 = zero, a01 = zero, a02 = zero, a10 = zero, a11 = zero, a12 = zero, a20 = zero, a21 = zero, a22 = zero;
-  let s00 = 0.0, s01 = 0.0, s02 = 0.0, s10 = 0.0, s11 = 0.0, s12 = 0.0, s20 = 0.0, s21 = 0.0, s22 = 0.0;
-  for (let n = 0; n < N; n++) {
-    const xp = x + (<usize>((n * C + c) * HW) << 3);
-    let d = dout + (<usize>((n * F + f) * Q) << 3);
+  const xp = x + bo((n * C + c) * H * W);
+  const dp = dout + bo((n * F + f) * H2 * W2);
+  const t = dw + bo(f * 9);
+  for (let i = 0; i < 3; i++) {
+    let a0 = zero, a1 = zero, a2 = zero, b0 = zero, b1 = zero, b2 = zero;
+    let s0 = 0.0, s1 = 0.0, s2 = 0.0;
+    let d = dp;
     for (let h2 = 0; h2 < H2; h2++) {
-      const y0 = h2 - PH;
-      let q = xp + bo(y0 * W + cl - PW);
-      if (y0 >= 0 && y0 + 2 < H) {
-        for (let w2 = cl; w2 < cv; w2 += 2) {
+      const y = h2 + i - PH;
+      if (y >= 0 && y < H) {
+        let q = xp + bo(y * W + cl - PW);
+        let w2 = cl;
+        for (; w2 + 4 <= cv; w2 += 4) {
+          const dv = v128.load(d + bo(w2)), dv2 = v128.load(d + bo(w2), 16);
+          a0 = madd(dv, v128.load(q), a0);
+          a1 = madd(dv, v128.load(q, 8), a1);
+          a2 = madd(dv, v128.load(q, 16), a2);
+          b0 = madd(dv2, v128.load(q, 16), b0);
+          b1 = madd(dv2, v128.load(q, 24), b1);
+          b2 = madd(dv2, v128.load(q, 32), b2);
+          q += 32;
+        }
+        if (w2 < cv) {
           const dv = v128.load(d + bo(w2));
-          a00 = madd(dv, v128.load(q), a00); a01 = madd(dv, v128.load(q, 8), a01); a02 = madd(dv, v128.load(q, 16), a02);
-          const q1 = q + rs;
-          a10 = madd(dv, v128.load(q1), a10); a11 = madd(dv, v128.load(q1, 8), a11); a12 = madd(dv, v128.load(q1, 16), a12);
-          const q2 = q1 + rs;
-          a20 = madd(dv, v128.load(q2), a20); a21 = madd(dv, v128.load(q2, 8), a21); a22 = madd(dv, v128.load(q2, 16), a22);
-          q += 16;
+          a0 = madd(dv, v128.load(q), a0);
+          a1 = madd(dv, v128.load(q, 8), a1);
+          a2 = madd(dv, v128.load(q, 16), a2);
         }
       } else {
-        const rows = row_bits(y0, 1, H);
-        for (let w2 = cl; w2 < cv; w2 += 2) {
+        let w2 = cl;
+        for (; w2 + 4 <= cv; w2 += 4) {
+          const dv = v128.load(d + bo(w2)), dv2 = v128.load(d + bo(w2), 16);
+          a0 = madd(dv, zero, a0); a1 = madd(dv, zero, a1); a2 = madd(dv, zero, a2);
+          b0 = madd(dv2, zero, b0); b1 = madd(dv2, zero, b1); b2 = madd(dv2, zero, b2);
+        }
+        if (w2 < cv) {
           const dv = v128.load(d + bo(w2));
-          if (rows & 1) {
-            a00 = madd(dv, v128.load(q), a00); a01 = madd(dv, v128.load(q, 8), a01); a02 = madd(dv, v128.load(q, 16), a02);
-          } else {
-            a00 = madd(dv, zero, a00); a01 = madd(dv, zero, a01); a02 = madd(dv, zero, a02);
-          }
-          const q1 = q + rs;
-          if (rows & 2) {
-            a10 = madd(dv, v128.load(q1), a10); a11 = madd(dv, v128.load(q1, 8), a11); a12 = madd(dv, v128.load(q1, 16), a12);
-          } else {
-            a10 = madd(dv, zero, a10); a11 = madd(dv, zero, a11); a12 = madd(dv, zero, a12);
-          }
-          const q2 = q1 + rs;
-          if (rows & 4) {
-            a20 = madd(dv, v128.load(q2), a20); a21 = madd(dv, v128.load(q2, 8), a21); a22 = madd(dv, v128.load(q2, 16), a22);
-          } else {
-            a20 = madd(dv, zero, a20); a21 = madd(dv, zero, a21); a22 = madd(dv, zero, a22);
-          }
-          q += 16;
+          a0 = madd(dv, zero, a0); a1 = madd(dv, zero, a1); a2 = madd(dv, zero, a2);
         }
       }
       for (let w2 = 0; w2 < W2; w2++) {
@@ -779,29 +821,46 @@ function dw3_filter(dout: usize, x: usize, dw: usize, g: ConvGeom, f: i32): void
         if (w2 >= W2) break;
         const dv = load<f64>(d + bo(w2));
         const x0 = w2 - PW;
-        s00 = fma1(dv, x_at(xp, y0, x0, H, W), s00);
-        s01 = fma1(dv, x_at(xp, y0, x0 + 1, H, W), s01);
-        s02 = fma1(dv, x_at(xp, y0, x0 + 2, H, W), s02);
-        s10 = fma1(dv, x_at(xp, y0 + 1, x0, H, W), s10);
-        s11 = fma1(dv, x_at(xp, y0 + 1, x0 + 1, H, W), s11);
-        s12 = fma1(dv, x_at(xp, y0 + 1, x0 + 2, H, W), s12);
-        s20 = fma1(dv, x_at(xp, y0 + 2, x0, H, W), s20);
-        s21 = fma1(dv, x_at(xp, y0 + 2, x0 + 1, H, W), s21);
-        s22 = fma1(dv, x_at(xp, y0 + 2, x0 + 2, H, W), s22);
+        s0 = fma1(dv, x_at(xp, y, x0, H, W), s0);
+        s1 = fma1(dv, x_at(xp, y, x0 + 1, H, W), s1);
+        s2 = fma1(dv, x_at(xp, y, x0 + 2, H, W), s2);
       }
       d += bo(W2);
     }
+    a0 = f64x2.add(a0, b0); a1 = f64x2.add(a1, b1); a2 = f64x2.add(a2, b2);
+    const o = bo(3 * i);
+    part9(t, o, a0, s0, n); part9(t, o + 8, a1, s1, n); part9(t, o + 16, a2, s2, n);
   }
-  const t = dw + bo(f * 9);
-  store<f64>(t, f64x2.extract_lane(a00, 0) + f64x2.extract_lane(a00, 1) + s00);
-  store<f64>(t, f64x2.extract_lane(a01, 0) + f64x2.extract_lane(a01, 1) + s01, 8);
-  store<f64>(t, f64x2.extract_lane(a02, 0) + f64x2.extract_lane(a02, 1) + s02, 16);
-  store<f64>(t, f64x2.extract_lane(a10, 0) + f64x2.extract_lane(a10, 1) + s10, 24);
-  store<f64>(t, f64x2.extract_lane(a11, 0) + f64x2.extract_lane(a11, 1) + s11, 32);
-  store<f64>(t, f64x2.extract_lane(a12, 0) + f64x2.extract_lane(a12, 1) + s12, 40);
-  store<f64>(t, f64x2.extract_lane(a20, 0) + f64x2.extract_lane(a20, 1) + s20, 48);
-  store<f64>(t, f64x2.extract_lane(a21, 0) + f64x2.extract_lane(a21, 1) + s21, 56);
-  store<f64>(t, f64x2.extract_lane(a22, 0) + f64x2.extract_lane(a22, 1) + s22, 64);
+}
+
+// db[f] += the sum of dout plane (n, f) (stored for n = 0): two f64x2 sums over alternate
+// pairs of values, added, then its lanes, then the last value of an odd-length plane.
+function db_plane(dout: usize, db: usize, g: ConvGeom, f: i32, n: i32): void {
+  const Q = g.H2 * g.W2;
+  const d = dout + bo((n * g.F + f) * Q);
+  let a = f64x2.splat(0.0), b = a;
+  let k = 0;
+  for (; k + 4 <= Q; k += 4) {
+    a = f64x2.add(a, v128.load(d + bo(k)));
+    b = f64x2.add(b, v128.load(d + bo(k), 16));
+  }
+  if (k + 2 <= Q) {
+    a = f64x2.add(a, v128.load(d + bo(k)));
+    k += 2;
+  }
+  a = f64x2.add(a, b);
+  let v = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
+  if (k < Q) v += load<f64>(d + bo(k));
+  const t = db + bo(f);
+  store<f64>(t, n == 0 ? v : load<f64>(t) + v);
+}
+
+// dw[tap] at t + o: image n's sum (lane 0 + lane 1) + scalar, added to the earlier images'.
+// @ts-ignore: decorator
+@inline
+function part9(t: usize, o: usize, a: v128, s: f64, n: i32): void {
+  const v = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1) + s;
+  store<f64>(t + o, n == 0 ? v : load<f64>(t + o) + v);
 }
 
 // dx[n, c] (H,W) = Σ_m Σ_i,j Σ_h2,w2 dout[n, c·k+m, h2, w2] · w[c·k+m, 0, i, j], each term
@@ -857,7 +916,10 @@ function depthwise_dx_plane(dout: usize, w: usize, dx: usize, g: ConvGeom, p: i3
 // dout (N,F,H2,W2), with x and w of the forward -> dx (N,C,H,W), dw (F,1,HH,WW), db (F),
 // G = C. dx = 0 skips dx (w is not read); dw = 0 skips dw (x is not read); db always.
 // Parts: db and dw by filters (each filter's sums whole in one part, in a fixed order),
-// dx by the N·C input planes (each plane whole in one part).
+// dx by the N·C input planes (each plane whole in one part). For 3x3 stride 1 the part
+// takes the images in order and, in each, its filters' planes one after the other in memory
+// (dw3_plane, then db_plane while the plane is in cache); db is then summed image by image
+// whether or not dw is asked for, so a dx-only backward gives the same db bits.
 export function depthwise_backward(dout: usize, x: usize, w: usize, dx: usize, dw: usize, db: usize, g: ConvGeom): void {
   assert(conv_geometry_ok(g) && g.G == g.C, 'depthwise_backward: the geometry record is outside memory, inconsistent or not depthwise');
   const N = g.N, C = g.C, F = g.F;
@@ -868,13 +930,17 @@ export function depthwise_backward(dout: usize, x: usize, w: usize, dx: usize, d
   assert(!dx || in_memory(w, conv_weights(g)) && in_memory(dx, prod(N, C, g.H, g.W)),
     'depthwise_backward: w or dx lies outside memory');
   const f0 = lo(F), f1 = hi(F);
-  feature_sum(dout, db, N, F, g.H2 * g.W2, f0, f1);
   const f3 = fast3(g);
-  if (dw) {
-    for (let f = f0; f < f1; f++) {
-      if (f3) dw3_filter(dout, x, dw, g, f);
-      else depthwise_dw_filter(dout, x, dw, g, f);
+  if (f3) {
+    for (let n = 0; n < N; n++) {
+      for (let f = f0; f < f1; f++) {
+        if (dw) dw3_plane(dout, x, dw, g, f, n);
+        db_plane(dout, db, g, f, n);
+      }
     }
+  } else {
+    feature_sum(dout, db, N, F, g.H2 * g.W2, f0, f1);
+    if (dw) for (let f = f0; f < f1; f++) depthwise_dw_filter(dout, x, dw, g, f);
   }
   if (dx) {
     const p1 = hi(N * C);
