@@ -271,9 +271,35 @@ export function networksReport(result) {
     out.push('- The conv rows\' peers were checked against the reference loops before they were timed, as in the op table; tfjs-wasm, float32, ' +
       'runs the depthwise conv as tf.fused.depthwiseConv2d and the dilated one as tf.fused.conv2d with dilations.');
     if (result.quick) out.push('- ~ (--quick) the reference loops are timed by one call on the first image of the batch, and the time is multiplied by N.');
+    const floor = arithmeticFloor(result);
+    if (floor) out.push(floor);
   }
   out.push('', TARGETS_HEADING, '', ...targets.map((t) => t.text), '');
   return { md: out.join('\n'), cells, targets };
+}
+
+/**
+ * The depthwise rows' arithmetic floor, from the run's numbers: the time their FLOPs take at
+ * the header's peak, over the copy, and the share of the peak a kernel at the target ratio
+ * runs at (FLOPs / (target × copy ms) / peak). A note line, or '' without a copy.
+ */
+function arithmeticFloor(result) {
+  const copy = result.conv.copy;
+  if (!copy) return '';
+  const parts = [];
+  for (const t of TARGETS.filter((x) => x.col === 'kernel / copy')) {
+    const row = result.conv.rows.find((r) => t.row({ op: r.label, shape: r.shapeName }));
+    if (!row) continue;
+    const atPeak = row.flops / (result.peak * 1e6);
+    const share = row.flops / (t.target * copy.ms * 1e6) / result.peak;
+    parts.push(`${row.label} ${fmt.ms(atPeak)} ms at the peak, ${fmt.times(atPeak / copy.ms)} the copy, so ${t.target}× the copy is ` +
+      `${Math.round(share * 100)}% of the peak`);
+  }
+  return parts.length
+    ? `- The depthwise conv's arithmetic: every output is 9 multiply-adds, and each value of x meets only its own channel's 9 weights (nothing ` +
+      `to reuse across filters, as a GEMM does), so the f64x2 multiply-adds and their loads set a floor above the one pass over memory: ` +
+      `${parts.join('; ')} (FLOPs / ${fmt.gflops(result.peak)} GFLOP/s; the row's kernel % peak is what the kernel reaches).`
+    : '';
 }
 
 // ---------------------------------------------------------------- the check
