@@ -56,10 +56,16 @@ function pair_at(p: usize, SW: i32): v128 {
 // A row is covered by blocks of eight outputs (two where the row has fewer than eight), the
 // row's last block placed to end at the row's end instead of leaving a tail: overlapping
 // blocks write the same bits twice. The blocks whose taps reach past the row's ends (the
-// edge blocks) load each vector through ldm(), which reads 0 for a lane outside the row and
-// loads nothing there: in the forward that lane's tap adds w·0, as over the padding
-// anywhere (NaN for an infinite w, as the reference); dx leaves the lane's sum as it was
-// (tap()), as the reference drops the taps that read no dout. Output rows go in pairs
+// edge blocks) treat a lane outside the row as the padding: in the forward that lane's tap
+// adds w·0, as over the padding anywhere (NaN for an infinite w, as the reference); dx
+// leaves the lane's sum as it was (tap()), as the reference drops the taps that read no
+// dout. By how far they reach: one lane past an end (padding 1, the common case), that one
+// vector of that one tap masked (the forward's fw_edge8(), with the tap peeled out of the
+// loops; pair8's mode 3); up to two values (padding ≤ 2), a mask on the first and the last
+// vector of every tap (mode 1); further, every vector through ldm(), which loads nothing
+// outside the row (mode 2). Modes 1 and 3 load the lanes outside the row (a value of the
+// row before or after) and mask them: not at the first row of the buffer or its last,
+// where mode 2 runs. Output rows go in pairs
 // where all four input rows they read lie inside the input, one at a time elsewhere, a tap
 // row outside the input adding w·0 in the forward and left out of dx.
 
@@ -113,6 +119,18 @@ function tap(wv: v128, v: v128, a: v128, edge: bool, pad: bool, c: i32, lim: i32
 const LEFT_MASK: usize = memory.data<i64>([0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], 16);
 const RIGHT_MASK: usize = memory.data<i64>([0, 0, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], 16);
 
+// Mode 3's masks: lane 0 cleared (the left end's one lane outside the row), lane 1 cleared (the right end's).
+const LANE1_ONLY = i64x2(0, -1);
+const LANE0_ONLY = i64x2(-1, 0);
+
+// Mode 3: a + w·v with lane m outside the row: the forward (pad) reads it as 0, dx keeps a there.
+// @ts-ignore: decorator
+@inline
+function edge1(wv: v128, v: v128, a: v128, m: v128, pad: bool): v128 {
+  if (pad) return madd(wv, v128.and(v, m), a);
+  return v128.bitselect(madd(wv, v, a), a, m);
+}
+
 // In the forward (pad) the lanes of v outside the row read 0; dx keeps a in them instead.
 // @ts-ignore: decorator
 @inline
@@ -161,7 +179,8 @@ function tk3(wv: v128, q: usize, a: v128, c: i32, lim: i32, mode: i32, pad: bool
 // c0 is the column of p0 in its row, dc the column step of cs, lim the row's length; mode and
 // pad as for tk0() … tk3(), and mode 1 as in row8(): an edge block whose first vector is the
 // only one reaching past the row's start and its last the only one past its end (pad ≤ 2),
-// those two masked, the two rows still sharing their loads.
+// those two masked, the two rows still sharing their loads. Mode 3: only one lane outside the
+// row at each end, lane 0 of the first vector of tap jl and lane 1 of the last of tap jr.
 // @ts-ignore: decorator
 @inline
 function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: usize, init: f64,
@@ -170,6 +189,10 @@ function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
   // Mode 1: the masks of tap 0's first and last vectors, as in row8().
   const ml0 = LEFT_MASK + bo(2 * min(c0 + 2, 4));
   const mr0 = RIGHT_MASK + bo(2 * min(lim - c0 - 6, 4));
+  // Mode 3: the tap whose first vector's lane 0 lies at column −1, and the one whose last
+  // vector's lane 1 lies at column lim (−1 or 3 where there is none).
+  const jl = dc > 0 ? -1 - c0 : c0 + 1;
+  const jr = dc > 0 ? lim - 7 - c0 : c0 + 7 - lim;
   {
     const pm = p0, wm = wt;
     // Row 0: the lead's taps (0, j).
@@ -186,6 +209,16 @@ function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
         l3 = masked_out(madd(wl, masked_in(v128.load(q, 48), m, pad), l3), l3, m, pad);
         ml += <usize>(dc << 4);
         mr -= <usize>(dc << 4);
+        q += cs;
+        continue;
+      }
+      if (mode == 3) {
+        if (j == jl) l0 = edge1(wl, v128.load(q), l0, LANE1_ONLY, pad);
+        else l0 = madd(wl, v128.load(q), l0);
+        l1 = madd(wl, v128.load(q, 16), l1);
+        l2 = madd(wl, v128.load(q, 32), l2);
+        if (j == jr) l3 = edge1(wl, v128.load(q, 48), l3, LANE0_ONLY, pad);
+        else l3 = madd(wl, v128.load(q, 48), l3);
         q += cs;
         continue;
       }
@@ -213,6 +246,23 @@ function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
           l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
           v = v128.load(q, 48);
           l3 = madd(wl, v, l3); t3 = madd(w2, v, t3);
+        } else if (mode == 3) {
+          let v = v128.load(q);
+          if (j == jl) {
+            l0 = edge1(wl, v, l0, LANE1_ONLY, pad); t0 = edge1(w2, v, t0, LANE1_ONLY, pad);
+          } else {
+            l0 = madd(wl, v, l0); t0 = madd(w2, v, t0);
+          }
+          v = v128.load(q, 16);
+          l1 = madd(wl, v, l1); t1 = madd(w2, v, t1);
+          v = v128.load(q, 32);
+          l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
+          v = v128.load(q, 48);
+          if (j == jr) {
+            l3 = edge1(wl, v, l3, LANE0_ONLY, pad); t3 = edge1(w2, v, t3, LANE0_ONLY, pad);
+          } else {
+            l3 = madd(wl, v, l3); t3 = madd(w2, v, t3);
+          }
         } else if (mode == 1) {
           let m = v128.load(ml);
           let v = masked_in(v128.load(q), m, pad);
@@ -243,6 +293,16 @@ function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
     ml = ml0; mr = mr0;
     for (let j = 0; j < 3; j++) {
       const w2 = v128.load64_splat(wm + bo(6 + j));
+      if (mode == 3) {
+        if (j == jl) t0 = edge1(w2, v128.load(q), t0, LANE1_ONLY, pad);
+        else t0 = madd(w2, v128.load(q), t0);
+        t1 = madd(w2, v128.load(q, 16), t1);
+        t2 = madd(w2, v128.load(q, 32), t2);
+        if (j == jr) t3 = edge1(w2, v128.load(q, 48), t3, LANE0_ONLY, pad);
+        else t3 = madd(w2, v128.load(q, 48), t3);
+        q += cs;
+        continue;
+      }
       if (mode == 1) {
         let m = v128.load(ml);
         t0 = masked_out(madd(w2, masked_in(v128.load(q), m, pad), t0), t0, m, pad);
@@ -262,6 +322,90 @@ function pair8(p0: usize, rs: usize, cs: usize, wt: usize, lead: usize, trail: u
       q += cs;
       c += dc;
     }
+  }
+  v128.store(lead, l0); v128.store(lead, l1, 16); v128.store(lead, l2, 32); v128.store(lead, l3, 48);
+  v128.store(trail, t0); v128.store(trail, t1, 16); v128.store(trail, t2, 32); v128.store(trail, t3, 48);
+}
+
+// The forward's edge blocks whose only lane outside the row is the first vector's lane 0 at
+// tap j = 0 (left: the block's columns start at −1) or the last vector's lane 1 at tap j = 2
+// (right: they end at the row's length): pair8's sums in pair8's order, that one tap peeled
+// out of the j loops and its vector's outside lane read as 0 (w·0, as over the padding).
+// @ts-ignore: decorator
+@inline
+function fw_edge8(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, init: f64, right: bool): void {
+  let l0 = f64x2.splat(init), l1 = l0, l2 = l0, l3 = l0, t0 = l0, t1 = l0, t2 = l0, t3 = l0;
+  const j0 = right ? 0 : 1, j1 = right ? 2 : 3;
+  // Row 0: the lead's taps (0, j).
+  let q = p0;
+  if (!right) {
+    const wl = v128.load64_splat(wt);
+    l0 = madd(wl, v128.and(v128.load(q), LANE1_ONLY), l0);
+    l1 = madd(wl, v128.load(q, 16), l1); l2 = madd(wl, v128.load(q, 32), l2); l3 = madd(wl, v128.load(q, 48), l3);
+    q += 8;
+  }
+  for (let j = j0; j < j1; j++) {
+    const wl = v128.load64_splat(wt + bo(j));
+    l0 = madd(wl, v128.load(q), l0); l1 = madd(wl, v128.load(q, 16), l1);
+    l2 = madd(wl, v128.load(q, 32), l2); l3 = madd(wl, v128.load(q, 48), l3);
+    q += 8;
+  }
+  if (right) {
+    const wl = v128.load64_splat(wt, 16);
+    l0 = madd(wl, v128.load(q), l0); l1 = madd(wl, v128.load(q, 16), l1); l2 = madd(wl, v128.load(q, 32), l2);
+    l3 = madd(wl, v128.and(v128.load(q, 48), LANE0_ONLY), l3);
+  }
+  // Rows 1 and 2: the lead's taps (s, j), the trail's (s − 1, j).
+  for (let s = 1; s < 3; s++) {
+    q = p0 + <usize>s * rs;
+    let u = wt + bo(3 * s);
+    if (!right) {
+      const wl = v128.load64_splat(u), w2 = v128.load64_splat(u - 24);
+      let v = v128.and(v128.load(q), LANE1_ONLY);
+      l0 = madd(wl, v, l0); t0 = madd(w2, v, t0);
+      v = v128.load(q, 16); l1 = madd(wl, v, l1); t1 = madd(w2, v, t1);
+      v = v128.load(q, 32); l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
+      v = v128.load(q, 48); l3 = madd(wl, v, l3); t3 = madd(w2, v, t3);
+      q += 8;
+      u += 8;
+    }
+    for (let j = j0; j < j1; j++) {
+      const wl = v128.load64_splat(u), w2 = v128.load64_splat(u - 24);
+      let v = v128.load(q);
+      l0 = madd(wl, v, l0); t0 = madd(w2, v, t0);
+      v = v128.load(q, 16); l1 = madd(wl, v, l1); t1 = madd(w2, v, t1);
+      v = v128.load(q, 32); l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
+      v = v128.load(q, 48); l3 = madd(wl, v, l3); t3 = madd(w2, v, t3);
+      q += 8;
+      u += 8;
+    }
+    if (right) {
+      const wl = v128.load64_splat(u), w2 = v128.load64_splat(u - 24);
+      let v = v128.load(q);
+      l0 = madd(wl, v, l0); t0 = madd(w2, v, t0);
+      v = v128.load(q, 16); l1 = madd(wl, v, l1); t1 = madd(w2, v, t1);
+      v = v128.load(q, 32); l2 = madd(wl, v, l2); t2 = madd(w2, v, t2);
+      v = v128.and(v128.load(q, 48), LANE0_ONLY); l3 = madd(wl, v, l3); t3 = madd(w2, v, t3);
+    }
+  }
+  // Row 3: the trail's taps (2, j).
+  q = p0 + 3 * rs;
+  if (!right) {
+    const w2 = v128.load64_splat(wt, 48);
+    t0 = madd(w2, v128.and(v128.load(q), LANE1_ONLY), t0);
+    t1 = madd(w2, v128.load(q, 16), t1); t2 = madd(w2, v128.load(q, 32), t2); t3 = madd(w2, v128.load(q, 48), t3);
+    q += 8;
+  }
+  for (let j = j0; j < j1; j++) {
+    const w2 = v128.load64_splat(wt + bo(6 + j));
+    t0 = madd(w2, v128.load(q), t0); t1 = madd(w2, v128.load(q, 16), t1);
+    t2 = madd(w2, v128.load(q, 32), t2); t3 = madd(w2, v128.load(q, 48), t3);
+    q += 8;
+  }
+  if (right) {
+    const w2 = v128.load64_splat(wt, 64);
+    t0 = madd(w2, v128.load(q), t0); t1 = madd(w2, v128.load(q, 16), t1); t2 = madd(w2, v128.load(q, 32), t2);
+    t3 = madd(w2, v128.and(v128.load(q, 48), LANE0_ONLY), t3);
   }
   v128.store(lead, l0); v128.store(lead, l1, 16); v128.store(lead, l2, 32); v128.store(lead, l3, 48);
   v128.store(trail, t0); v128.store(trail, t1, 16); v128.store(trail, t2, 32); v128.store(trail, t3, 48);
@@ -392,11 +536,16 @@ function row2(p0: usize, rs: usize, cs: usize, wt: usize, o: usize, init: f64, r
 }
 
 // The edge blocks: the forward's (columns step +1, pad) and dx's (−1, no pad);
-// ...e for pad ≤ 2 (mode 1), ...g for any (mode 2).
+// ...s for one lane past an end (mode 3), ...e for pad ≤ 2 (mode 1), ...g for any (mode 2).
 // @ts-ignore: decorator
 @inline
 function fw_pair8e(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, init: f64, c0: i32, lim: i32): void {
   pair8(p0, rs, 8, wt, lead, trail, init, 1, true, c0, 1, lim);
+}
+// @ts-ignore: decorator
+@inline
+function fw_pair8s(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, init: f64, c0: i32, lim: i32): void {
+  pair8(p0, rs, 8, wt, lead, trail, init, 3, true, c0, 1, lim);
 }
 function fw_pair8g(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, init: f64, c0: i32, lim: i32): void {
   pair8(p0, rs, 8, wt, lead, trail, init, 2, true, c0, 1, lim);
@@ -419,6 +568,11 @@ function fw_row2(p0: usize, rs: usize, wt: usize, o: usize, init: f64, rows: i32
 @inline
 function dx_pair8e(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, c0: i32, lim: i32): void {
   pair8(p0, rs, bo(-1), wt, lead, trail, 0.0, 1, false, c0, -1, lim);
+}
+// @ts-ignore: decorator
+@inline
+function dx_pair8s(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, c0: i32, lim: i32): void {
+  pair8(p0, rs, bo(-1), wt, lead, trail, 0.0, 3, false, c0, -1, lim);
 }
 function dx_pair8g(p0: usize, rs: usize, wt: usize, lead: usize, trail: usize, c0: i32, lim: i32): void {
   pair8(p0, rs, bo(-1), wt, lead, trail, 0.0, 2, false, c0, -1, lim);
@@ -489,7 +643,7 @@ function forward3_plane(xp: usize, wf: usize, bias: f64, o: usize, g: ConvGeom, 
   while (h2 < H2) {
     const o0 = o + <usize>h2 * row;
     const p = xp + bo((h2 - PH) * W - PW);
-    // Mode 1 reads up to two values before a row or after it: not before the buffer's first
+    // Modes 1 and 3 read up to two values before a row or after it: not before the buffer's first
     // row or after its last.
     const low = low0 && !(first && h2 <= PH) && !(last && h2 - PH + 4 >= H);
     if (h2 >= PH && h2 + 1 < rr) {
@@ -498,6 +652,9 @@ function forward3_plane(xp: usize, wf: usize, bias: f64, o: usize, g: ConvGeom, 
         for (let c = 0; ; c += 8) {
           const e = min(c, W2 - 8);
           if (e >= el && e <= er) pair8(p + bo(e), rs, 8, wf, o0 + bo(e), o1 + bo(e), bias, 0, true, 0, 0, 0);
+          else if (low && e == el - 1 && e + 1 <= er) fw_edge8(p + bo(e), rs, wf, o0 + bo(e), o1 + bo(e), bias, false);
+          else if (low && e == er + 1 && e - 1 >= el) fw_edge8(p + bo(e), rs, wf, o0 + bo(e), o1 + bo(e), bias, true);
+          else if (low && e >= el - 1 && e <= er + 1) fw_pair8s(p + bo(e), rs, wf, o0 + bo(e), o1 + bo(e), bias, e - PW, W);
           else if (low) fw_pair8e(p + bo(e), rs, wf, o0 + bo(e), o1 + bo(e), bias, e - PW, W);
           else fw_pair8g(p + bo(e), rs, wf, o0 + bo(e), o1 + bo(e), bias, e - PW, W);
           if (e == W2 - 8) break;
@@ -582,6 +739,7 @@ function dx3_plane(dp: usize, wt: usize, dxp: usize, g: ConvGeom, first: bool, l
         for (let c = 0; ; c += 8) {
           const e = min(c, W - 8);
           if (e >= el && e <= er) pair8(p + bo(e), rs, bo(-1), wt, o1 + bo(e), o0 + bo(e), 0.0, 0, false, 0, 0, 0);
+          else if (low && e >= el - 1 && e <= er + 1) dx_pair8s(p + bo(e), rs, wt, o1 + bo(e), o0 + bo(e), e + PW, W2);
           else if (low) dx_pair8e(p + bo(e), rs, wt, o1 + bo(e), o0 + bo(e), e + PW, W2);
           else dx_pair8g(p + bo(e), rs, wt, o1 + bo(e), o0 + bo(e), e + PW, W2);
           if (e == W - 8) break;
