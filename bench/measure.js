@@ -123,7 +123,7 @@ function callOnce(peer, kind, q, pool) {
  * on one thread and on the pool in turns (timeInTurns), so that both see the same drift of the
  * machine's speed. Resolves to { ms, samples, rounds, pool: { ms, samples, splits } } or { na }.
  */
-async function measureThreads(peer, row, { p, checkP, expected, mode }, relaxedPeer = null) {
+async function measureThreads(peer, row, { p, checkP, expected, mode }, relaxedPeer = null, copy = null) {
   const who = `${peer.name} ${row.label} ${row.shape}`;
   if (checkP !== p) {
     // --quick conv rows: checked on the first images (where the reference ran), timed on the batch.
@@ -152,10 +152,12 @@ async function measureThreads(peer, row, { p, checkP, expected, mode }, relaxedP
     if (checkP === p) check(`${who} (relaxed)`, rx.outputs, expected, peer.tolerance);
   }
   try {
-    const fns = [() => oneThread(op.run), () => onPool(op.run), ...(rx ? [rx.op.run] : [])];
-    const [t1, tN, tR] = await timeInTurns(fns, settings, turns);
+    const fns = [() => oneThread(op.run), () => onPool(op.run), ...(rx ? [rx.op.run] : []), ...(copy ? [copy.run] : [])];
+    const times = await timeInTurns(fns, settings, turns);
+    const [t1, tN] = times;
     const out = { ms: t1.ms, samples: t1.samples, rounds: t1.rounds, pool: { ms: tN.ms, samples: tN.samples, splits: pool.splits } };
-    if (tR) out.relaxed = { ms: tR.ms, samples: tR.samples };
+    if (rx) out.relaxed = { ms: times[2].ms, samples: times[2].samples };
+    if (copy) out.copy = { ms: times[fns.length - 1].ms, samples: times[fns.length - 1].samples };
     return out;
   } finally {
     one.op.dispose?.();
@@ -177,7 +179,8 @@ export async function measureRow(row, env, log) {
   const ctx = { p, checkP, expected, mode: env.mode, scale, warm: !env.quick };
   const relaxed = row.family === 'conv' ? env.relaxed : null;
   const mine = await measureThreads(env.cc, row, ctx, relaxed); // a mismatch here throws: the run fails
-  mine.kernel = await measureThreads(kernelPeer, row, ctx); // the same, kernels only
+  // The same, kernels only; with env.copyFor's copy for this row (if any) timed in the same turns.
+  mine.kernel = await measureThreads(kernelPeer, row, ctx, null, env.copyFor?.(row) ?? null);
   if (mine.kernel.na) mine.kernel = { na: 'bench/peers/kernel.js does not time this kernel alone' };
   for (const peer of env.others) {
     try {

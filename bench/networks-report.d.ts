@@ -30,7 +30,8 @@ export interface NetworksResult {
   };
   conv?: {
     rows: BenchRow[];
-    copy?: { ms: number; start: number; end: number; values: number; shape: number[]; samples: number };
+    /** The f64x2 copy's arrays; its time is each depthwise row's convcore.kernel.copy, from the kernel's turns. */
+    copy?: { values: number; shape: number[] };
   };
 }
 

@@ -145,8 +145,9 @@ export function networksCells(result) {
     const notes = [];
     const rows = tableRows({ rows: result.conv.rows, peerNames: CONV_PEERS, peak: { gflops: result.peak }, threads: n }, notes);
     rows.forEach((c, i) => {
-      const withCopy = result.conv.copy && result.conv.rows[i].shapeName === 'depthwise';
-      c['copy ms'] = withCopy ? fmt.ms(result.conv.copy.ms) : '';
+      const copy = result.conv.rows[i].convcore.kernel?.copy;
+      c['copy ms'] = copy ? fmt.ms(copy.ms) : '';
+      const withCopy = Boolean(copy);
       c['kernel / copy'] = withCopy && c['kernel ms'] ? fmt.times(derive.perCopy(c['kernel ms'], c['copy ms'])) : '';
     });
     out.conv = rows;
@@ -216,8 +217,9 @@ export function networksReport(result) {
         'FLOPs: a forward 2·N·F·H2·W2·(C/G)·HH·WW for G groups, a backward dx+dw+db twice that. ' +
         (copy
           ? `copy ms: the f64x2 copy of bench/peak.ts (four v128 loads and stores a step) from one array of the depthwise conv's x (${copy.shape.join('x')} = ${copy.values} float64) into another, ` +
-            'in a WebAssembly memory of its own whose pages were touched first: one pass that reads x and writes out, the floor of that memory-bound conv; ' +
-            `the lower of its medians before (${fmt.ms(copy.start)}) and after (${fmt.ms(copy.end)}) the depthwise rows. kernel / copy = kernel ms / copy ms.`
+            'in a WebAssembly memory of its own whose pages were touched first: one pass that reads x and writes out, the memory floor of that conv; ' +
+            'timed on each depthwise row in the same turns as its kernel alone (the kernel column\'s one-thread and pool calls), so that the two see ' +
+            'the same drift of this VM\'s speed. kernel / copy = kernel ms / copy ms.'
           : ''),
       '',
       ...tableLines(cols, cells.conv, { headings: cols.map(heading), left: 2 }),
@@ -284,12 +286,11 @@ export function networksReport(result) {
  * runs at (FLOPs / (target × copy ms) / peak). A note line, or '' without a copy.
  */
 function arithmeticFloor(result) {
-  const copy = result.conv.copy;
-  if (!copy) return '';
   const parts = [];
   for (const t of TARGETS.filter((x) => x.col === 'kernel / copy')) {
     const row = result.conv.rows.find((r) => t.row({ op: r.label, shape: r.shapeName }));
-    if (!row) continue;
+    const copy = row?.convcore.kernel?.copy;
+    if (!copy) continue;
     const atPeak = row.flops / (result.peak * 1e6);
     const share = row.flops / (t.target * copy.ms * 1e6) / result.peak;
     parts.push(`${row.label} ${fmt.ms(atPeak)} ms at the peak, ${fmt.times(atPeak / copy.ms)} the copy, so ${t.target}× the copy is ` +

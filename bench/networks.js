@@ -16,7 +16,7 @@
 //   measured as the op table's are (bench/measure.js: the reference loops, convcore's API and
 //   its kernels alone, on one thread and on the pool, and tfjs-wasm where it has the op), and
 //   the f64x2 copy of bench/peak.ts on arrays of the depthwise conv's x: one pass that reads
-//   x and writes out, the floor of that memory-bound conv.
+//   x and writes out, the memory floor of that conv.
 //
 // A step is what solver.step() does: a minibatch drawn with replacement by the seeded
 // generator and gathered, the model's training step (the batch copied in, forward, backward,
@@ -45,7 +45,6 @@ import { apiPeer } from './peers/api.js';
 import { tfjsPeer, initTfjs } from './peers/tfjs.js';
 import { traceKernels, timeKernelsAlone, byKernel } from './kernel-trace.js';
 import { TRAINING, median } from './training.js';
-import { time, SAMPLING } from './timing.js';
 import { startPool, oneThread, onPool, countSplits } from './threads.js';
 import { networksReport, checkNetworks } from './networks-report.js';
 
@@ -323,16 +322,11 @@ function runThreeLayer(digits, s, log, relaxedLib) {
   }
 }
 
-/** The f64x2 copy on arrays of `values`: the median of its Benchmark.js samples. */
-async function timeCopy(copy, mode) {
-  const t = await time(copy.run, SAMPLING[mode].fast);
-  return { ms: t.ms, samples: t.samples };
-}
-
 /**
  * The conv rows whose op and shape contain `only` (all without it), measured as the op table's
- * rows are, with tfjs-wasm the only other peer; the copy timed before and after the depthwise
- * rows (the lower median is the floor: a disturbed measurement can only raise a time).
+ * rows are, with tfjs-wasm the only other peer; on a depthwise row the copy is timed in the
+ * same turns as the kernel alone (its one-thread and pool calls), so that the kernel / copy
+ * ratio compares two times that saw the same drift of the machine's speed.
  */
 export async function runConvRows({ quick = false, only = null, log = () => {} } = {}) {
   const mode = quick ? 'quick' : 'full';
@@ -343,29 +337,20 @@ export async function runConvRows({ quick = false, only = null, log = () => {} }
   };
   const depthwise = NETWORK_CONV_SHAPES.find((s) => s.name === 'depthwise');
   const values = depthwise.x.reduce((a, b) => a * b, 1);
-  let copy = null;
+  const copy = selected.some((r) => r.shapeName === 'depthwise') ? await copyKernel(values) : null;
+  env.copyFor = (row) => (row.shapeName === 'depthwise' ? copy : null);
   const rows = [];
   for (const row of selected) {
-    const isDepthwise = row.shapeName === 'depthwise';
-    if (isDepthwise && !copy) {
-      const kernel = await copyKernel(values);
-      copy = { kernel, values, start: await timeCopy(kernel, mode) };
-    }
     const t0 = performance.now();
     const r = await measureRow(row, env, log);
     rows.push(r);
     const k = r.convcore.kernel;
     const peers = ['reference', 'tfjs-wasm'].map((n) => `${n} ${r.peers[n].na ? 'n/a' : r.peers[n].ms.toFixed(1)}`).join(', ');
-    log(`  networks ${r.label} ${r.shape}: convcore ${r.convcore.ms.toFixed(2)} ms (kernel ${k.na ? 'n/a' : k.ms.toFixed(2)} ms), ${peers} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
+    const cp = k.copy ? `, copy ${k.copy.ms.toFixed(2)} ms in its turns` : '';
+    log(`  networks ${r.label} ${r.shape}: convcore ${r.convcore.ms.toFixed(2)} ms (kernel ${k.na ? 'n/a' : k.ms.toFixed(2)} ms${cp}), ${peers} (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
     globalThis.gc?.();
   }
-  let copyResult;
-  if (copy) {
-    const end = await timeCopy(copy.kernel, mode);
-    copyResult = { ms: Math.min(copy.start.ms, end.ms), start: copy.start.ms, end: end.ms, values, shape: depthwise.x, samples: copy.start.samples + end.samples };
-    log(`  networks f64x2 copy of ${values} values: ${copy.start.ms.toFixed(2)} ms before the depthwise rows, ${end.ms.toFixed(2)} ms after`);
-  }
-  return { rows, copy: copyResult };
+  return { rows, copy: copy ? { values, shape: depthwise.x } : undefined };
 }
 
 /**

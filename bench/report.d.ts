@@ -12,7 +12,7 @@ export interface BenchRow {
   shapeName?: string;
   shape: string;
   flops?: number;
-  convcore: Timing & { rounds?: number; pool: PoolTiming; kernel: Partial<Timing & Missing & { rounds: number; pool: PoolTiming }>; relaxed?: Timing };
+  convcore: Timing & { rounds?: number; pool: PoolTiming; kernel: Partial<Timing & Missing & { rounds: number; pool: PoolTiming; copy: Timing }>; relaxed?: Timing };
   peers: Record<string, Partial<Timing & Missing>>;
 }
 
