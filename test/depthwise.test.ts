@@ -7,12 +7,12 @@
  * values, infinite weights at the borders), a numerical gradient check of the backward, and
  * the same bits on 1 to 4 threads.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import * as cc from '../src/index.js';
 import * as ref from '../src/reference/index.js';
 import { numericGradient, relError } from '../src/gradcheck.js';
 import type { Tensor } from '../src/tensor.js';
-import { capParts, splitEveryOp, splitOps, MAX_THREADS } from './knobs.js';
+import { capParts, splitOps, splitPoolForSuite, MAX_THREADS } from './knobs.js';
 import { makeRng, randn, expectClose, show } from './util.js';
 import { ConvCase, compareConv } from './compare.js';
 
@@ -113,16 +113,7 @@ describe('depthwise 3x3 stride 1 vs reference', () => {
 });
 
 describe('depthwise 3x3 stride 1: the same bits on 1, 2, 3 and 4 threads', () => {
-  beforeAll(async () => {
-    await cc.init({ threads: 4 });
-    splitEveryOp(true);
-  });
-
-  afterAll(() => {
-    splitEveryOp(false);
-    capParts(MAX_THREADS);
-    cc.shutdownThreads();
-  });
+  splitPoolForSuite(cc);
 
   const bits = (ts: Tensor[]): number[] => ts.flatMap((t) => Array.from(t.data));
   for (const c of [dw([3, 5, 9, 21], 1, 1), dw([2, 3, 8, 13], 2, 0), dw([1, 7, 5, 4], 1, 2), dw([2, 4, 6, 18], 1, 2)]) {

@@ -2,12 +2,12 @@
 // as many parts, however small the op), a few training steps of each model too; the pool
 // starts, resizes and shuts down; a process that used threads exits by itself; a worker
 // that dies is reported by the next op, and the module goes on with the threads it has.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as cc from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-import { capParts, splitEveryOp, splitOps, workerHandles, MAX_THREADS } from './knobs.js';
+import { capParts, splitEveryOp, splitOps, splitPoolForSuite, workerHandles, MAX_THREADS } from './knobs.js';
 import { makeRng, randn } from './util.js';
 import { setThreadHost, theRuntime } from '../src/wasm.js';
 import { nodeThreadHost } from '../src/node-host.js';
@@ -52,16 +52,7 @@ function sameOnEveryCount(op: () => unknown): void {
 const r = makeRng(77);
 const t = (shape: number[], scale = 1, shift = 0): Tensor => randn(r, shape, scale, shift) as Tensor;
 
-beforeAll(async () => {
-  await cc.init({ threads: 4 });
-  splitEveryOp(true);
-});
-
-afterAll(() => {
-  splitEveryOp(false);
-  capParts(MAX_THREADS);
-  cc.shutdownThreads();
-});
+splitPoolForSuite(cc);
 
 describe('every op gives the same bits on 1, 2, 3 and 4 threads', () => {
   const convCases: [string, number[], number[], object][] = [

@@ -6,7 +6,7 @@
  * (forward and dx), the same bits on 1 to 4 threads, and a numerical gradient check of dx;
  * the same for grouped convs (1 < groups < C), which run group by group.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import * as main from '../src/index.js';
 import * as ref from '../src/reference/index.js';
 import type { Tensor } from '../src/tensor.js';
@@ -15,7 +15,7 @@ import { kernels, reserve, put, take } from '../src/wasm.js';
 import { putRecord, recordBytes } from '../src/layers/geometry.js';
 import { colsLength, convForwardOn, convBackwardOn, winogradApplies, winogradDxApplies, winogradLength } from '../src/layers/conv-layer.js';
 import { maxNormRelError, numericGradient, relError } from '../src/gradcheck.js';
-import { capParts, splitEveryOp, MAX_THREADS } from './knobs.js';
+import { capParts, splitPoolForSuite, MAX_THREADS } from './knobs.js';
 import { makeRng, randn, expectClose, show, TOL } from './util.js';
 import type { Rng } from './util.js';
 
@@ -261,15 +261,7 @@ describe('the public API on Winograd convs', () => {
 });
 
 describe('Winograd gives the same bits on 1, 2, 3 and 4 threads', () => {
-  beforeAll(async () => {
-    await main.init({ threads: 4 });
-    splitEveryOp(true);
-  });
-  afterAll(() => {
-    splitEveryOp(false);
-    capParts(MAX_THREADS);
-    main.shutdownThreads();
-  });
+  splitPoolForSuite(main);
   const r = makeRng(31);
   const cases: [string, number[], number, Pad, boolean, number?][] = [
     ['odd sizes, 3 images', [3, 16, 9, 11], 20, 1, false],
